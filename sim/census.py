@@ -1,0 +1,75 @@
+"""Who is where: the state of every household and child at every moment.
+
+Every entity (an adopter household, or a group of children who move together) is in
+exactly one state.  ``move`` is the only way a state changes, so the counts by state
+always add up to everyone who has entered, which the conservation tests check.  Children
+are counted as children (a sibling pair counts two); households as one each.  An optional
+event log records every change for audit.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+HOUSEHOLD = "household"
+CHILD = "child"
+
+HOUSEHOLD_STATES = (
+    "enquiry", "stage1", "break", "stage2", "awaiting_decision", "approved_waiting", "linked", "placed",
+    "between_adoptions",
+    # exits
+    "enquiry_closed", "withdrawn", "not_approved", "deregistered", "placed_elsewhere", "adopted_left",
+    "disrupted_left",
+)
+CHILD_STATES = (
+    "in_proceedings", "plan", "ep_placed", "waiting", "linked", "matched", "placed",
+    # exits
+    "adopted", "plan_declined", "plan_changed",
+)
+STATES = {HOUSEHOLD: HOUSEHOLD_STATES, CHILD: CHILD_STATES}
+
+
+class Census:
+    """Counts by state, kept in step with each entity's ``state`` attribute."""
+
+    __slots__ = ("env", "counts", "log", "entered")
+
+    def __init__(self, env, keep_log: bool = False):
+        self.env = env
+        self.counts: Counter = Counter()
+        self.entered: Counter = Counter()
+        self.log: list[tuple] | None = [] if keep_log else None
+
+    def enter(self, entity, state: str) -> None:
+        """A new entity (or batch of closed enquiries, with ``size``) joins in ``state``."""
+        entity.state = state
+        self.counts[entity.kind, state] += entity.size
+        self.entered[entity.kind] += entity.size
+        if self.log is not None:
+            self.log.append((self.env.now, entity.kind, entity.id, entity.size, None, state))
+
+    def move(self, entity, state: str) -> None:
+        """Move an entity to ``state``."""
+        old = entity.state
+        counts = self.counts
+        counts[entity.kind, old] -= entity.size
+        counts[entity.kind, state] += entity.size
+        entity.state = state
+        if self.log is not None:
+            self.log.append((self.env.now, entity.kind, entity.id, entity.size, old, state))
+
+    def retire(self, entity, reason: str) -> None:
+        """Take a group out of the census because it is replaced by others (a split sibling group)."""
+        self.counts[entity.kind, entity.state] -= entity.size
+        self.entered[entity.kind] -= entity.size
+        if self.log is not None:
+            self.log.append((self.env.now, entity.kind, entity.id, entity.size, entity.state, reason))
+        entity.state = reason
+
+    def count(self, kind: str, *states: str) -> int:
+        """How many households or children are in any of ``states`` now."""
+        return sum(self.counts[kind, s] for s in states)
+
+    def total(self, kind: str) -> int:
+        """Everyone of ``kind`` counted in some state (equals ``entered`` when conserved)."""
+        return sum(n for (k, _), n in self.counts.items() if k == kind)

@@ -1,0 +1,141 @@
+"""The command line: run a scenario, compare scenarios, list parameters.
+
+    python -m sim run [SCENARIO] [--years N] [--reps R] [--seed S] [--json PATH|-] [--csv DIR]
+    python -m sim compare A B ... [--year K]
+    python -m sim params [SCENARIO]
+
+Errors in a scenario or an option are reported in one clear message and exit status 2,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from sim.kpis import KPI_BY_NAME, KPI_NAMES
+from sim.parameters import parameter_table
+from sim.report_table import side_by_side, years_table
+from sim.runner import run_scenario
+from sim.scenario_file import ScenarioError, load_scenario
+
+HEADLINE = ["enquiries", "registrations", "approvals", "adopters_waiting", "plans_for_adoption",
+            "placement_orders", "matches", "placements", "early_permanence_placements", "adoption_orders",
+            "disruptions", "interagency_placements", "interagency_fees_gbp", "children_waiting_with_po",
+            "adopter_gap", "a1_days", "a10_days", "a2_days", "a20_days"]
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--years", type=int, help="financial years to report (default: the scenario's)")
+    p.add_argument("--reps", type=int, help="replications (default: the scenario's)")
+    p.add_argument("--seed", type=int, help="root random seed (default: the scenario's)")
+    p.add_argument("--workers", type=int, help="processes to use (default: all cores)")
+    p.add_argument("--kpis", help="comma-separated KPI names to show (default: the headline set; 'all' for all)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sim", description="Adoption pipeline simulation.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run one scenario and print a year-by-year table")
+    run.add_argument("scenario", nargs="?", help="scenario name in scenarios/ or a TOML path "
+                                                 "(default: the built-in baseline)")
+    _add_run_options(run)
+    run.add_argument("--json", metavar="PATH", help="write results as JSON to PATH ('-' for standard output)")
+    run.add_argument("--csv", metavar="DIR", help="write the tidy tables as CSV files into DIR")
+    run.add_argument("--event-log", action="store_true", help="with --csv, also write the per-entity event log")
+    cmp_ = sub.add_parser("compare", help="run scenarios and show them side by side")
+    cmp_.add_argument("scenarios", nargs="+", help="scenario names or TOML paths ('baseline' for the built-in)")
+    _add_run_options(cmp_)
+    cmp_.add_argument("--year", type=int, default=1, help="which simulated year to compare (default 1)")
+    params = sub.add_parser("params", help="list every parameter with its value, unit, range and source")
+    params.add_argument("scenario", nargs="?", help="scenario (default: the built-in baseline)")
+    return parser
+
+
+def _kpi_list(arg: str | None) -> list[str]:
+    if not arg:
+        return HEADLINE
+    if arg == "all":
+        return list(KPI_NAMES)
+    names = [k.strip() for k in arg.split(",") if k.strip()]
+    unknown = [k for k in names if k not in KPI_BY_NAME]
+    if unknown:
+        raise ScenarioError(f"--kpis: unknown KPI {', '.join(unknown)}; known KPIs are {', '.join(KPI_NAMES)}")
+    return names
+
+
+def _run(scenario_name, args, progress=True):
+    scenario = load_scenario(scenario_name)
+    engine = "serial" if args.workers == 1 else "processes"
+    return run_scenario(scenario, replications=args.reps, years=args.years, seed=args.seed, engine=engine,
+                        workers=args.workers, event_log=getattr(args, "event_log", False),
+                        progress=_progress if progress else None)
+
+
+def _progress(done: int, total: int) -> None:
+    if sys.stderr.isatty():
+        print(f"\r  replication {done}/{total}", end="\n" if done == total else "", file=sys.stderr, flush=True)
+
+
+def cmd_run(args) -> int:
+    kpis = _kpi_list(args.kpis)
+    results = _run(args.scenario, args, progress=args.json != "-")
+    if args.json:
+        text = json.dumps(results.to_json_dict(), indent=1)
+        if args.json == "-":
+            print(text)
+        else:
+            Path(args.json).write_text(text, encoding="utf-8")
+    if args.csv:
+        out = Path(args.csv)
+        out.mkdir(parents=True, exist_ok=True)
+        results.summary.to_csv(out / "summary.csv", index=False)
+        results.replications.to_csv(out / "replications.csv", index=False)
+        if results.events is not None:
+            results.events.to_csv(out / "events.csv", index=False)
+    if args.json != "-":
+        run = results.scenario.scenario
+        print(f"{run.name}: {run.replications} replications, seed {run.seed}; mean and 90% interval by "
+              f"financial year")
+        print(years_table(results.summary, kpis))
+    return 0
+
+
+def cmd_compare(args) -> int:
+    kpis = _kpi_list(args.kpis)
+    columns = {}
+    for name in args.scenarios:
+        results = _run(name, args)
+        columns[name if name not in columns else f"{name} ({len(columns) + 1})"] = results.summary
+    years = next(iter(columns.values()))["year"].max()
+    if not 1 <= args.year <= years:
+        raise ScenarioError(f"--year: must be between 1 and {years}")
+    print(f"Year {args.year}: mean [90% interval]")
+    print(side_by_side(columns, kpis, args.year))
+    return 0
+
+
+def cmd_params(args) -> int:
+    scenario = load_scenario(args.scenario)
+    for row in parameter_table(scenario):
+        rng = f"{row['min']:g}–{row['max']:g}" if row["min"] is not None and row["max"] is not None else ""
+        print(f"{row['section']}.{row['name']} = {row['value']!r} [{row['unit']}] {rng}\n"
+              f"    {row['meaning']}  Source: {row['source']}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "compare": cmd_compare, "params": cmd_params}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ScenarioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+        return 2

@@ -1,0 +1,100 @@
+"""Matching: the documented rule that links waiting children with approved adopters.
+
+Rule, applied every ``matching.interval_days`` whenever the pool or the waiting list has
+changed since the last round:
+
+1. Early permanence first: children still in their early permanence window, in order of
+   entering care, each take the longest-waiting compatible *dual-approved* household.
+2. Then children with a placement order, longest-waiting first (date of the order), each
+   take the longest-waiting compatible household among the agency's own approved adopters.
+
+A household is compatible with a group when it will take a group that size, will take a
+child of that age (5 and over only if open to older children), and, for a child with
+complex needs, is open to complex needs.  Interagency searches run alongside (see
+:mod:`sim.children`): a child not matched in-house within the search window is placed with
+an interagency family found after a random search time.
+"""
+
+from __future__ import annotations
+
+from sim.entities import OLDER_AGE
+
+
+def compatible(household, group, t: float) -> bool:
+    """Whether ``household`` can offer a home to ``group`` at day ``t``."""
+    if group.size > household.max_group:
+        return False
+    if group.complex and not household.complex:
+        return False
+    return household.older or group.age(t) < OLDER_AGE
+
+
+class Matcher:
+    """The pool of approved adopters, the children waiting, and the matching rounds."""
+
+    def __init__(self, env, census, interval_days: float):
+        self.env = env
+        self.census = census
+        self.pool: list = []  # approved households waiting, in order of joining
+        self.waiting: list = []  # children with an order waiting
+        self.ep_seekers: list = []  # children in their early permanence window
+        self.dirty = False
+        self.interval = interval_days
+        env.process(self._rounds())
+
+    def add_household(self, h) -> None:
+        self.pool.append(h)
+        self.dirty = True
+
+    def remove_household(self, h) -> None:
+        self.pool.remove(h)
+
+    def add_child(self, c) -> None:
+        self.waiting.append(c)
+        self.dirty = True
+
+    def remove_child(self, c) -> None:
+        self.waiting.remove(c)
+
+    def add_ep_seeker(self, c) -> None:
+        self.ep_seekers.append(c)
+        self.dirty = True
+
+    def remove_ep_seeker(self, c) -> None:
+        self.ep_seekers.remove(c)
+
+    def _rounds(self):
+        env = self.env
+        while True:
+            yield env.timeout(self.interval)
+            if self.dirty:
+                self.dirty = False
+                self.match_round(env.now)
+
+    def match_round(self, t: float) -> None:
+        """One matching round at day ``t`` (the rule in the module docstring)."""
+        census = self.census
+        for c in list(self.ep_seekers):
+            h = next((h for h in self.pool if h.dual and compatible(h, c, t)), None)
+            if h is not None:
+                self.ep_seekers.remove(c)
+                self.pool.remove(h)
+                census.move(c, "ep_placed")
+                census.move(h, "placed")
+                c.household = h
+                h.linked.succeed(c)
+                c.linked.succeed(h)
+        if not self.pool or not self.waiting:
+            return
+        self.waiting.sort(key=lambda c: c.order_t)
+        for c in list(self.waiting):
+            h = next((h for h in self.pool if compatible(h, c, t)), None)
+            if h is not None:
+                self.waiting.remove(c)
+                self.pool.remove(h)
+                census.move(c, "linked")
+                census.move(h, "linked")
+                h.linked.succeed(c)
+                c.linked.succeed(h)
+                if not self.pool:
+                    return

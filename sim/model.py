@@ -1,0 +1,127 @@
+"""One replication of the adoption pipeline: build the simulation, run it, return its KPIs.
+
+The pipeline object holds what every process shares: the simpy environment, the
+scenario, the random streams, the census of states, the year-by-year tally, the adoption
+panel, the stage 2 caseload and the matcher.  ``run_replication`` is a pure function of
+(scenario, replication number): the same inputs give the same outputs in any process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import simpy
+
+from sim import children, households
+from sim.census import CHILD, HOUSEHOLD, Census
+from sim.entities import Household
+from sim.initial_state import seed_initial_state
+from sim.matching import Matcher
+from sim.panel import AdoptionPanel
+from sim.parameters import Scenario
+from sim.streams import replication_streams
+from sim.tally import YEAR_DAYS, Tally
+
+EIGHTEEN_MONTHS_DAYS = children.EIGHTEEN_MONTHS_DAYS
+
+
+class Pipeline:
+    """Shared state of one replication."""
+
+    def __init__(self, scenario: Scenario, replication: int, keep_log: bool = False):
+        run = scenario.scenario
+        self.scenario = scenario
+        self.env = simpy.Environment()
+        self.streams = replication_streams(run.seed, replication)
+        self.census = Census(self.env, keep_log)
+        self.tally = Tally(run.years, run.warm_up_years)
+        self.panel = AdoptionPanel(self.env, scenario.panel.panels_per_month, scenario.panel.cases_per_panel)
+        self.assessors = households.assessors(self.env, scenario.adopters)
+        self.matcher = Matcher(self.env, self.census, scenario.matching.interval_days)
+        self.first_year = run.start_year - run.warm_up_years
+        self._ids = 0
+
+    def new_household(self) -> Household:
+        self._ids += 1
+        return Household(self._ids)
+
+    def new_child_id(self) -> int:
+        self._ids += 1
+        return self._ids
+
+    def financial_year(self, t: float) -> int:
+        """Calendar year in which the financial year containing day ``t`` starts."""
+        return self.first_year + int(t // YEAR_DAYS)
+
+    def year_ends(self):
+        """Record the stocks at each reported 31 March."""
+        run, env, census, tally = self.scenario.scenario, self.env, self.census, self.tally
+        for year in range(run.years):
+            yield env.timeout((run.warm_up_years + year + 1) * YEAR_DAYS - env.now)
+            waiting = census.count(CHILD, "waiting")
+            adopters = census.count(HOUSEHOLD, "approved_waiting")
+            stocks = {
+                "households_stage1": census.count(HOUSEHOLD, "stage1"),
+                "households_stage2": census.count(HOUSEHOLD, "break", "stage2", "awaiting_decision"),
+                "adopters_waiting": adopters,
+                "children_with_plan": census.count(CHILD, "plan"),
+                "children_waiting_with_po": waiting,
+                "children_matched": census.count(CHILD, "linked", "matched"),
+                "children_placed_awaiting_order": census.count(CHILD, "placed", "ep_placed"),
+                "children_waiting_over_18_months": sum(
+                    g.size for g in self.matcher.waiting if env.now - g.order_t > EIGHTEEN_MONTHS_DAYS),
+                "adopter_gap": 100.0 * (adopters - waiting) / waiting if waiting else float("nan"),
+            }
+            for name, value in stocks.items():
+                tally.set_stock(name, year, value)
+
+
+@dataclass
+class ReplicationResult:
+    """KPIs by year of one replication, and what it cost to compute them."""
+
+    replication: int
+    kpis: dict[str, list[float]]
+    events: int
+    census: dict[tuple[str, str], int]
+    entered: dict[str, int]
+    log: list[tuple] | None = None
+
+
+class _CountingEnvironment(simpy.Environment):
+    """An environment that counts the events it processes (for the benchmark)."""
+
+    def __init__(self):
+        super().__init__()
+        self.processed = 0
+
+    def step(self):
+        self.processed += 1
+        super().step()
+
+
+def run_replication(scenario: Scenario, replication: int, keep_log: bool = False,
+                    count_events: bool = False) -> ReplicationResult:
+    """Simulate one replication over the warm-up and the reported years."""
+    p = Pipeline(scenario, replication, keep_log)
+    if count_events:
+        p.env = _CountingEnvironment()
+        p.census.env = p.env
+        p.panel = AdoptionPanel(p.env, scenario.panel.panels_per_month, scenario.panel.cases_per_panel)
+        p.assessors = households.assessors(p.env, scenario.adopters)
+        p.matcher = Matcher(p.env, p.census, scenario.matching.interval_days)
+    env = p.env
+    seed_initial_state(p)
+    env.process(households.enquiries(p))
+    env.process(children.arrivals(p))
+    env.process(p.year_ends())
+    run = scenario.scenario
+    env.run(until=(run.warm_up_years + run.years) * YEAR_DAYS + 1e-6)
+    return ReplicationResult(
+        replication=replication,
+        kpis=p.tally.results(),
+        events=getattr(env, "processed", 0),
+        census=dict(p.census.counts),
+        entered=dict(p.census.entered),
+        log=p.census.log,
+    )

@@ -1,0 +1,335 @@
+"""Scenario parameters: every lever of the model with its unit, valid range and source.
+
+A scenario is a tree of sections (``[adopters]``, ``[children]`` ...).  Each parameter is
+declared once here with :func:`param`, which records the unit, the allowed range and where
+the default value comes from (a report in ``shared/seeds`` and its section, or
+"assumption" with the reason).  The defaults form the built-in baseline, taken from the
+Cambridgeshire & Peterborough Adoption annual report 2022/23 (``001_ef741affdb884314.txt``)
+and, where that report is silent, from the Cambridgeshire and Rotherham 2017/18 reports.
+
+Validation refuses unknown names, wrong types and out-of-range values (pydantic, strict
+mode); :mod:`sim.scenario_file` turns its errors into messages naming the file and field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+C_P = "001_ef741affdb884314.txt"  # Cambridgeshire & Peterborough Adoption 2022/23
+CAMBS = "000_3308d4f1cd971e43.txt"  # Cambridgeshire (Coram Cambridgeshire Adoption) 2017/18
+ROTH = "002_f60beec63e9d6bc7.txt"  # Rotherham 2017/18
+PUBLIC_FEES = "public interagency fee notes (shared/DOMAIN.md, 'Public facts on the fee')"
+
+
+def param(default: Any, lo: float | None, hi: float | None, unit: str, source: str, help: str) -> Any:
+    """Declare one parameter: default, inclusive range [lo, hi], unit, source and meaning."""
+    return Field(
+        default,
+        ge=lo,
+        le=hi,
+        description=help,
+        json_schema_extra={"unit": unit, "source": source},
+    )
+
+
+class Section(BaseModel):
+    """A block of parameters; unknown names and wrong types are refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
+
+
+def _check_probabilities(values: list[float], what: str) -> None:
+    if any(v < 0 or v > 1 for v in values):
+        raise ValueError(f"{what}: every probability must lie in [0, 1], got {values}")
+    if abs(sum(values) - 1.0) > 1e-6:
+        raise ValueError(f"{what}: probabilities must add up to 1, they add up to {sum(values):.6g}")
+
+
+class RunSettings(Section):
+    """What to simulate: identity, horizon, replications and the random seed."""
+
+    name: str = param("Built-in baseline (Cambridgeshire & Peterborough 2022/23)", None, None, "text",
+                      "assumption: label only", "Scenario name shown in tables and charts.")
+    description: str = param("", None, None, "text", "assumption: label only", "Free text describing the scenario.")
+    start_year: int = param(2022, 2000, 2100, "calendar year", f"{C_P} title (year 1 = 2022/23)",
+                            "Calendar year in which the first simulated financial year (April-March) starts.")
+    years: int = param(10, 1, 50, "financial years", "assumption: planning horizon",
+                       "Number of financial years reported.")
+    warm_up_years: int = param(2, 0, 10, "financial years",
+                               "assumption: two years lets queues and waiting pools settle from an empty start",
+                               "Years simulated before year 1 and not reported.")
+    replications: int = param(100, 1, 10000, "runs", "assumption: enough for stable 90% intervals",
+                              "Independent replications; intervals are taken over them.")
+    seed: int = param(20221, 0, 2**63 - 1, "integer", "assumption: any fixed number",
+                      "Root seed; every random stream is spawned from it.")
+
+
+class Adopters(Section):
+    """Adopter households from enquiry to approval, and while approved and waiting."""
+
+    enquiries_per_month: float = param(25.7, 0, 1000, "households/month", f"{C_P} §4.6 (308 enquiries a year)",
+                                       "Average enquiries a month (Poisson).")
+    seasonality: float = param(0.0, 0, 1, "fraction", "assumption: reports give annual totals only",
+                               "Amplitude of a yearly cycle in enquiries (0 = none, 0.3 = ±30%).")
+    peak_month: int = param(1, 1, 12, "month of the financial year (1 = April)", "assumption: only used with seasonality",
+                            "Month in which enquiries peak.")
+    registration_share: float = param(0.143, 0, 1, "probability", f"{C_P} §4.6 (44 of 308; 14.2% conversion)",
+                                      "Share of enquiries that become a registration of interest.")
+    enquiry_to_registration_days: float = param(45.0, 0, 365, "days",
+                                                "assumption: an information session and initial visit",
+                                                "Days from enquiry to registration of interest.")
+    stage1_days: float = param(95.0, 1, 730, "days", f"{C_P} §4.6 (no stage 1 within 60 days)",
+                               "Average length of stage 1 (target 61 days).")
+    stage1_cv: float = param(0.35, 0, 3, "coefficient of variation", "assumption: spread of adopter-led checks",
+                             "Spread of stage 1 lengths (0 = every household takes exactly the average).")
+    stage1_withdrawal: float = param(0.2, 0, 1, "probability", f"{CAMBS} §3.1.3 (10 of 47 did not proceed)",
+                                     "Share of households withdrawing or counselled out in stage 1.")
+    break_share: float = param(0.14, 0, 1, "probability", f"{ROTH} §4.4.1 (2 of 14 approved took a break)",
+                               "Share of households taking a break between stages.")
+    break_days: float = param(90.0, 0, 183, "days", "assumption: regulations allow up to 6 months",
+                              "Average length of a break (capped at 183 days).")
+    stage2_days: float = param(140.0, 1, 730, "days",
+                               f"{C_P} §4.6 (average 150 days including waits for a social worker)",
+                               "Average assessment time in stage 2 once a social worker is allocated.")
+    stage2_cv: float = param(0.3, 0, 3, "coefficient of variation", f"{C_P} §4.6 (26% within 4 months)",
+                             "Spread of stage 2 lengths.")
+    stage2_withdrawal: float = param(0.08, 0, 1, "probability",
+                                     f"{ROTH} §4.3.2 (9 counselled out in stage 1 or 2 of ~30 a year)",
+                                     "Share of households withdrawing or counselled out in stage 2.")
+    assessing_social_workers: float = param(5.0, 0, 200, "FTE social workers",
+                                            "assumption: part of the recruitment and assessment team",
+                                            "Social workers assessing in stage 2.")
+    cases_per_social_worker: float = param(4.0, 0, 20, "households each", "assumption: typical caseload",
+                                           "Stage 2 assessments a social worker carries at once.")
+    not_approved_share: float = param(0.02, 0, 1, "probability",
+                                      f"{C_P} Appendix D (all but one application positive)",
+                                      "Share of households whose approval is not recommended or not agreed.")
+    deregistration_per_year: float = param(0.2, 0, 10, "per household-year",
+                                           f"{CAMBS} §1.4.2 (3 resignations among ~15 waiting)",
+                                           "Rate at which approved waiting households resign.")
+    external_placement_per_year: float = param(0.2, 0, 10, "per household-year",
+                                               f"{C_P} §4.6 (own adopters took 4 placements of other LAs' children)",
+                                               "Rate at which waiting households take another agency's child.")
+    return_share: float = param(0.1, 0, 1, "probability", "assumption: second-time adopters are a minority",
+                                "Share of households returning to adopt again after an adoption order.")
+    return_after_days: float = param(1095.0, 0, 3650, "days", "assumption: about three years",
+                                     "Days from the adoption order to a second-time adopter's stage 2.")
+    open_to_siblings_share: float = param(0.3, 0, 1, "probability",
+                                          f"{C_P} Appendix D (8 sibling groups among 35 families matched)",
+                                          "Share of approved households who will take a sibling pair.")
+    open_to_three_siblings_share: float = param(0.15, 0, 1, "probability of those open to siblings",
+                                                "assumption: trios are rare", "Of those, the share who will take three.")
+    open_to_older_share: float = param(0.25, 0, 1, "probability", f"{C_P} §4.3 (25% of children adopted over 5)",
+                                       "Share of approved households open to a child aged 5 or over.")
+    open_to_complex_share: float = param(0.3, 0, 1, "probability", "assumption: no report gives it",
+                                         "Share of approved households open to a child with complex needs.")
+    dual_approved_share: float = param(0.3, 0, 1, "probability",
+                                       f"{C_P} §4.4 (16 early permanence placements, 36 approvals)",
+                                       "Share of approved households dual approved for early permanence.")
+
+
+class Children(Section):
+    """Children on an adoption track, from entering care to the placement order."""
+
+    entering_per_year: float = param(65.0, 0, 5000, "children/year", f"{C_P} §4.1 (65 plans for adoption, ASGLB)",
+                                     "Children entering care who will receive a plan for adoption.")
+    sibling_group_probs: list[float] = param([0.76, 0.2, 0.04], None, None, "probabilities of 1, 2, 3",
+                                             f"{C_P} §4.3 (40% adopted in sibling groups)",
+                                             "Share of arrivals (units) that are one child, a pair, a trio.")
+    age_band_probs: list[float] = param([0.45, 0.2, 0.23, 0.12], None, None,
+                                        "probabilities of <1, 1, 2-4, 5+ years",
+                                        f"{CAMBS} §2.5.1 (ages at placement: 13, 6, 15, 5 of 39)",
+                                        "Age at entering care.")
+    complex_needs_share: float = param(0.15, 0, 1, "probability", "assumption: no report gives it",
+                                       "Share of children with complex needs or disability.")
+    proceedings_weeks: float = param(38.0, 1, 260, "weeks",
+                                     f"{C_P} §4.3 (A10 510/400 less A2 238/153); {CAMBS} §2.1.0 (29 weeks)",
+                                     "Average weeks from entering care to the placement order (A20).")
+    proceedings_cv: float = param(0.35, 0, 3, "coefficient of variation",
+                                  f"{CAMBS} §2.1.0 (59% of proceedings over 26 weeks)",
+                                  "Spread of care-proceedings lengths.")
+    plan_before_order_days: float = param(75.0, 0, 730, "days",
+                                          "assumption: the ADM decision precedes the final hearing",
+                                          "Days between the plan for adoption (SHOBPA) and the placement order.")
+    order_granted_share: float = param(0.87, 0, 1, "probability", f"{CAMBS} §2.1.0-2.1.1 (58 orders, 9 declined)",
+                                       "Share of plans for which the court grants a placement order.")
+    plan_change_per_year: float = param(0.05, 0, 10, "per child-year",
+                                        f"{ROTH} §4.2.2 (5 of 61 plans revoked)",
+                                        "Rate at which a waiting child's plan changes, first 18 months after the order.")
+    plan_change_per_year_after_18_months: float = param(0.3, 0, 10, "per child-year",
+                                                        "assumption: plans are reviewed after 18 months waiting",
+                                                        "Rate of plan change once the order is over 18 months old.")
+    early_permanence_share: float = param(0.35, 0, 1, "probability",
+                                          f"{C_P} §4.2 (22 of 49 placed had been in early permanence)",
+                                          "Share of children considered for early permanence on entering care.")
+    early_permanence_window_days: float = param(60.0, 0, 730, "days",
+                                                "assumption: carers are sought in the first weeks in care",
+                                                "Days after entering care during which an early permanence "
+                                                "household is sought.")
+
+    @model_validator(mode="after")
+    def _distributions(self) -> "Children":
+        if len(self.sibling_group_probs) != 3:
+            raise ValueError("sibling_group_probs: give three probabilities (one child, a pair, a trio)")
+        _check_probabilities(self.sibling_group_probs, "sibling_group_probs")
+        if len(self.age_band_probs) != 4:
+            raise ValueError("age_band_probs: give four probabilities (under 1, 1, 2-4, 5 and over)")
+        _check_probabilities(self.age_band_probs, "age_band_probs")
+        return self
+
+
+class Panel(Section):
+    """Adoption panel and the agency decision maker (approvals and matches)."""
+
+    panels_per_month: float = param(3.0, 0, 20, "panels/month", f"{C_P} §Panel (35 panels in the year)",
+                                    "Adoption panels held a month.")
+    cases_per_panel: int = param(6, 0, 50, "cases", "assumption: a panel hears a full morning's business",
+                                 "Approvals and matches one panel can hear.")
+    decision_days: float = param(10.0, 0, 90, "days", "DOMAIN primer: ADM decides within 7 working days",
+                                 "Days from panel to the agency decision maker's decision.")
+
+
+class Matching(Section):
+    """Family finding: how children and adopters are linked, in-house first then interagency."""
+
+    interval_days: float = param(7.0, 1, 90, "days", "assumption: a weekly family-finding meeting",
+                                 "Days between matching rounds.")
+    inhouse_search_days: float = param(90.0, 0, 1095, "days", "assumption: in-house adopters are tried first",
+                                       "Days after the order during which only the agency's own adopters are sought.")
+    interagency_find_days: float = param(90.0, 1, 1095, "days",
+                                         f"{C_P} §4.2 (71% placed with own adopters)",
+                                         "Average days to find an interagency family once searching.")
+    harder_to_place_factor: float = param(2.0, 1, 10, "multiplier", "DOMAIN primer: harder-to-place children wait longest",
+                                          "How much longer an interagency search takes for a harder-to-place child.")
+    vaa_share: float = param(0.8, 0, 1, "probability", f"{ROTH} §6.5 (16 of 22 interagency children with VAAs)",
+                             "Share of interagency placements made with voluntary adoption agencies.")
+    family_finding_days: float = param(60.0, 0, 1095, "days",
+                                       "assumption: profiling and family-finding work before a link; fitted",
+                                       "Average days after the order before a child can be linked in-house.")
+    adopter_ready_days: float = param(90.0, 0, 1095, "days",
+                                      f"assumption: matching training and profiles; fitted to {C_P} §4.7",
+                                      "Average days after approval before a household is considered for links.")
+    link_to_panel_days: float = param(42.0, 0, 365, "days", "assumption: matching report and visits",
+                                      "Days from a link to the match being ready for panel.")
+    match_to_placement_days: float = param(21.0, 0, 365, "days", "assumption: introductions of two to three weeks",
+                                           "Days from the match decision to the child moving in.")
+    split_sibling_groups: bool = param(False, None, None, "yes/no", "assumption: siblings are placed together",
+                                       "Whether a sibling group waiting too long is placed separately.")
+    split_after_days: float = param(548.0, 0, 3650, "days", "DOMAIN primer: over 18 months is harder to place",
+                                    "Days after the order after which a group may be split (if allowed).")
+
+
+class Placement(Section):
+    """From placement to adoption order, and disruption."""
+
+    order_days: float = param(270.0, 1, 1825, "days", f"{CAMBS} §2.7.1 (34 of 39 orders within 12 months)",
+                              "Average days from placement to the adoption order.")
+    order_cv: float = param(0.35, 0, 3, "coefficient of variation", f"{CAMBS} §2.7.1",
+                            "Spread of placement-to-order times.")
+    challenge_share: float = param(0.1, 0, 1, "probability", "assumption: some parents apply for leave to oppose",
+                                   "Share of adoption orders delayed by a parental challenge.")
+    challenge_delay_days: float = param(90.0, 0, 730, "days", "assumption", "Delay a challenge adds.")
+    disruption_share: float = param(0.03, 0, 1, "probability", f"{ROTH} §12.6 (2 of ~40 placements)",
+                                    "Share of placements ending before the adoption order.")
+
+
+class Fees(Section):
+    """Interagency fee schedule by provider, sibling-group size and financial year."""
+
+    la_base_year: int = param(2011, 2000, 2100, "financial year start", PUBLIC_FEES,
+                              "Year in which the LA/RAA fees below applied.")
+    la_one_child_gbp: float = param(27000.0, 0, 500000, "£", f"{ROTH} §6.4", "LA/RAA fee, one child.")
+    la_two_siblings_gbp: float = param(43000.0, 0, 500000, "£", f"{ROTH} §6.4", "LA/RAA fee, two siblings.")
+    la_three_siblings_gbp: float = param(54000.0, 0, 500000, "£", f"{ROTH} §6.4", "LA/RAA fee, three siblings.")
+    la_uprating_pct: float = param(0.0, -10, 50, "% a year", PUBLIC_FEES + ": unchanged since 2011",
+                                   "Yearly uprating of LA/RAA fees.")
+    vaa_base_year: int = param(2018, 2000, 2100, "financial year start", f"{ROTH} §6.4 (from 1 April 2018)",
+                               "Year in which the VAA fees below applied.")
+    vaa_one_child_gbp: float = param(31000.0, 0, 500000, "£", f"{ROTH} §6.4", "VAA fee, one child.")
+    vaa_two_siblings_gbp: float = param(50000.0, 0, 500000, "£", f"{ROTH} §6.4", "VAA fee, two siblings.")
+    vaa_three_siblings_gbp: float = param(68000.0, 0, 500000, "£", f"{ROTH} §6.4", "VAA fee, three siblings.")
+    vaa_uprating_pct: float = param(3.0, -10, 50, "% a year",
+                                    PUBLIC_FEES + ": CPIH uprating; 3% reproduces "
+                                    f"{C_P} Appendix C (£35,565 a placement in 2023/24)",
+                                    "Yearly uprating of VAA fees (previous year's CPIH).")
+    monthly_fee_year: int = param(2022, 2000, 2100, "financial year start", PUBLIC_FEES,
+                                  "Year in which the monthly fee below applied.")
+    monthly_fee_gbp: float = param(939.0, 0, 20000, "£/month", PUBLIC_FEES + " (£939 from April 2022)",
+                                   "Monthly fee for an interagency placement without an order after 12 months "
+                                   "(uprated like VAA fees).")
+
+
+class InitialState(Section):
+    """Stocks at the start of the simulation (before any warm-up), e.g. a report's year-end figures."""
+
+    households_stage1: int = param(0, 0, 10000, "households", "assumption: empty start, see warm_up_years",
+                                   "Households in stage 1.")
+    households_stage2: int = param(0, 0, 10000, "households", "assumption: empty start",
+                                   "Households in stage 2.")
+    adopters_waiting: int = param(0, 0, 10000, "households", "assumption: empty start",
+                                  "Approved households waiting.")
+    children_with_plan: int = param(0, 0, 10000, "children", "assumption: empty start",
+                                    "Children with a plan awaiting the placement order.")
+    children_waiting_with_po: int = param(0, 0, 10000, "children", "assumption: empty start",
+                                          "Children with a placement order waiting for a match.")
+    children_placed_awaiting_order: int = param(0, 0, 10000, "children", "assumption: empty start",
+                                                "Children placed awaiting the adoption order.")
+
+
+class Scenario(Section):
+    """A complete scenario: every section, each with its defaults (the built-in baseline)."""
+
+    scenario: RunSettings = Field(default_factory=RunSettings)
+    adopters: Adopters = Field(default_factory=Adopters)
+    children: Children = Field(default_factory=Children)
+    panel: Panel = Field(default_factory=Panel)
+    matching: Matching = Field(default_factory=Matching)
+    placement: Placement = Field(default_factory=Placement)
+    fees: Fees = Field(default_factory=Fees)
+    initial_state: InitialState = Field(default_factory=InitialState)
+
+
+SECTIONS: dict[str, type[Section]] = {
+    name: field.default_factory().__class__  # type: ignore[union-attr]
+    for name, field in Scenario.model_fields.items()
+}
+
+
+def parameter_table(scenario: Scenario | None = None) -> list[dict[str, Any]]:
+    """One row per parameter: section, name, value, default, unit, range, source, meaning.
+
+    Used by the README, the command line (``python -m sim params``) and the app, so that
+    every lever shows its unit, its baseline value and where that value came from.
+    """
+    scenario = scenario or Scenario()
+    rows = []
+    for section_name, section_cls in SECTIONS.items():
+        section = getattr(scenario, section_name)
+        for name, field in section_cls.model_fields.items():
+            extra = field.json_schema_extra or {}
+            lo = hi = None
+            for meta in field.metadata:
+                lo = getattr(meta, "ge", lo)
+                hi = getattr(meta, "le", hi)
+            rows.append({
+                "section": section_name,
+                "name": name,
+                "value": getattr(section, name),
+                "default": field.default,
+                "unit": extra.get("unit", ""),
+                "min": lo,
+                "max": hi,
+                "source": extra.get("source", ""),
+                "meaning": field.description or "",
+            })
+    return rows
+
+
+def field_info(section: str, name: str) -> dict[str, Any]:
+    """The unit, range and source of one parameter (for error messages and the app)."""
+    for row in parameter_table():
+        if row["section"] == section and row["name"] == name:
+            return row
+    raise KeyError(f"{section}.{name}")

@@ -1,0 +1,166 @@
+"""Scenario files: TOML in ``scenarios/``, validated on load, saved without overwriting.
+
+A file sets any parameters it wants; the rest keep the built-in baseline's values.  A file
+may start from another scenario with a top-level ``extends = "NAME"`` (a file name in the
+same folder or in ``scenarios/``, without ``.toml``) and change only what differs: this is
+how the worked what-ifs are written.
+
+Every problem becomes a :class:`ScenarioError` naming the file, the field and what is
+allowed, never a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from pydantic import ValidationError
+
+from sim.parameters import SECTIONS, Scenario, field_info
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+BUILT_IN = "baseline"
+
+
+class ScenarioError(ValueError):
+    """A scenario file or setting that cannot be used, with a message for the user."""
+
+
+def scenario_names(folder: Path = SCENARIO_DIR) -> list[str]:
+    """Names of the scenario files shipped in ``scenarios/``."""
+    return sorted(p.stem for p in folder.glob("*.toml"))
+
+
+def resolve(name_or_path: str | Path, near: Path | None = None) -> Path:
+    """Find a scenario file from a path or a name in ``scenarios/``."""
+    candidate = Path(name_or_path)
+    options = [candidate]
+    if candidate.suffix != ".toml":
+        options += [d / f"{candidate.name}.toml" for d in ([near] if near else []) + [SCENARIO_DIR]]
+    for option in options:
+        if option.is_file():
+            return option
+    known = ", ".join(scenario_names()) or "none"
+    raise ScenarioError(f"{name_or_path}: no such scenario file (scenarios available: {known})")
+
+
+def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
+    """Load and validate a scenario; ``None`` or "baseline" gives the built-in baseline."""
+    if name_or_path is None or str(name_or_path) == BUILT_IN:
+        return Scenario()
+    path = resolve(name_or_path)
+    return scenario_from_dict(_read_with_parents(path, []), str(path))
+
+
+def parse_scenario(text: str, source: str) -> Scenario:
+    """Validate scenario TOML given as text (an upload in the app); ``source`` names it."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: not valid TOML ({exc})") from None
+    if "extends" in data:
+        parent = data.pop("extends")
+        if not isinstance(parent, str):
+            raise ScenarioError(f"{source}: field 'extends' must be a scenario name (text)")
+        data = _merge(_read_with_parents(resolve(parent), [source]), data)
+    return scenario_from_dict(data, source)
+
+
+def _read_with_parents(path: Path, chain: list[str]) -> dict[str, Any]:
+    """Read a file and the scenarios it extends, children overriding parents."""
+    if str(path) in chain:
+        raise ScenarioError(f"{path}: 'extends' goes round in a circle ({' -> '.join(chain + [str(path)])})")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot be read ({exc})") from None
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError(f"{path}: field 'extends' must be a scenario name (text)")
+    return _merge(_read_with_parents(resolve(parent, path.parent), chain + [str(path)]), data)
+
+
+def _merge(base: dict, override: dict) -> dict:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def scenario_from_dict(data: dict[str, Any], source: str) -> Scenario:
+    """Validate a scenario given as nested dictionaries."""
+    for section, values in data.items():
+        if section not in SECTIONS:
+            raise ScenarioError(f"{source}: unknown section [{section}]{_suggest(section, SECTIONS)}; "
+                                f"sections are {', '.join('[' + s + ']' for s in SECTIONS)}")
+        if not isinstance(values, dict):
+            raise ScenarioError(f"{source}: [{section}] must be a table of parameters")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(_explain(exc, source)) from None
+
+
+def _suggest(name: str, options) -> str:
+    close = difflib.get_close_matches(name, list(options), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _explain(exc: ValidationError, source: str) -> str:
+    """One line per problem: file, field, what was wrong, what is allowed."""
+    lines = []
+    for err in exc.errors():
+        loc = [str(x) for x in err["loc"]]
+        section = loc[0] if loc else ""
+        name = loc[1] if len(loc) > 1 else ""
+        where = ".".join(loc[:2]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            known = SECTIONS[section].model_fields if section in SECTIONS else {}
+            lines.append(f"{source}: unknown field '{where}'{_suggest(name, known)}; "
+                         f"fields in [{section}] are {', '.join(known)}")
+            continue
+        message = err["msg"].removeprefix("Value error, ")
+        detail = ""
+        if section in SECTIONS and name in SECTIONS[section].model_fields:
+            info = field_info(section, name)
+            allowed = _allowed(info)
+            detail = f" (allowed: {allowed})" if allowed else ""
+            message = f"{message}, got {err.get('input')!r}"
+        lines.append(f"{source}: field '{where}': {message}{detail}")
+    return "\n".join(lines)
+
+
+def _allowed(info: dict) -> str:
+    unit = info["unit"]
+    if info["min"] is not None and info["max"] is not None:
+        return f"{info['min']:g} to {info['max']:g} {unit}".strip()
+    if isinstance(info["default"], bool):
+        return "true or false"
+    if isinstance(info["default"], list):
+        return f"a list of {unit}"
+    return unit
+
+
+def to_toml(scenario: Scenario) -> str:
+    """The complete scenario as TOML text (every parameter written out)."""
+    return tomli_w.dumps(scenario.model_dump())
+
+
+def save_scenario(scenario: Scenario, path: str | Path, overwrite: bool = False) -> Path:
+    """Write a scenario file; an existing file is kept unless ``overwrite`` is set."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise ScenarioError(f"{path}: already exists; choose another name or confirm overwriting it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(to_toml(scenario), encoding="utf-8")
+    return path

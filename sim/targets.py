@@ -1,0 +1,239 @@
+"""Calibration targets: load and check the figures transcribed from the agencies' reports.
+
+Each file in ``calibration/targets/`` holds one agency's figures for one financial year,
+written by hand from a seed report.  A figure the model reports is a ``[[target]]`` naming a
+KPI from :mod:`sim.kpis`, with the uncertainty the fit should allow; a figure the model has
+no KPI for is kept as ``[[unmodelled]]`` so that the transcription stays complete.  Hand-typed
+files go wrong in quiet ways (a misspelt KPI name is silently never fitted, a percentage typed
+as a fraction fits the wrong thing), so :func:`load_targets` refuses anything it cannot vouch
+for, and says in which file, entry and field the problem is and what would be accepted.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sim.kpis import KPI_BY_NAME, KPI_NAMES, MEAN_DAYS, PERCENT
+
+#: Keys allowed in each part of a targets file, and which of them must be present.
+_AGENCY_KEYS = {"name", "financial_year", "start_year", "report", "timing_only", "note"}
+_AGENCY_REQUIRED = ("name", "financial_year", "start_year", "report", "timing_only")
+_TARGET_KEYS = {"figure", "value", "kind", "source", "sd", "use", "note"}
+_TARGET_REQUIRED = ("figure", "value", "kind", "source", "sd", "use")
+_UNMODELLED_KEYS = {"description", "value", "source", "note"}
+_TOP_LEVEL = {"agency": "table", "target": "array of tables", "unmodelled": "array of tables"}
+
+#: Kinds a timing-only file (a scorecard with no volumes) may fit.
+_TIMING_KINDS = (MEAN_DAYS, PERCENT)
+
+
+class TargetsError(Exception):
+    """A targets file that cannot be used; the message names file, entry, field and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One reported figure the fit can compare with the model's KPI of the same name."""
+
+    figure: str
+    value: float
+    kind: str
+    source: str
+    sd: float
+    use: bool
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Unmodelled:
+    """A reported figure with no KPI in the model: recorded for completeness, never fitted."""
+
+    description: str
+    value: float
+    source: str
+    note: str
+
+
+@dataclass(frozen=True)
+class TargetSet:
+    """Everything one targets file says about one agency in one financial year."""
+
+    path: Path
+    name: str
+    financial_year: str
+    start_year: int
+    report: str
+    timing_only: bool
+    note: str | None = None
+    targets: list[Target] = field(default_factory=list)
+    unmodelled: list[Unmodelled] = field(default_factory=list)
+
+    def used_targets(self) -> list[Target]:
+        """The targets the fit should use (``use = true``), in file order."""
+        return [t for t in self.targets if t.use]
+
+
+def load_targets(path: str | Path) -> TargetSet:
+    """Read and check one targets file; raise :class:`TargetsError` on the first problem found."""
+    path = Path(path)
+    fname = path.name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TargetsError(f"{fname}: cannot read the file ({exc})") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib's message ends with "(at line N, column M)".
+        raise TargetsError(f"{fname}: not valid TOML: {exc}") from exc
+
+    for key, value in data.items():
+        if key not in _TOP_LEVEL:
+            raise TargetsError(
+                f"{fname}: top level: unknown table or key {key!r}; allowed: [agency], [[target]], [[unmodelled]]"
+            )
+    if not isinstance(data.get("agency"), dict):
+        raise TargetsError(f"{fname}: top level: the [agency] table is missing or not a table; it is required")
+    for key in ("target", "unmodelled"):
+        if key in data and not (isinstance(data[key], list) and all(isinstance(e, dict) for e in data[key])):
+            raise TargetsError(f"{fname}: top level: {key!r} must be an {_TOP_LEVEL[key]}, written [[{key}]]")
+
+    agency = _agency(fname, data["agency"])
+    targets = [_target(fname, i, entry, agency) for i, entry in enumerate(data.get("target", []), start=1)]
+    unmodelled = [_unmodelled(fname, i, entry, agency) for i, entry in enumerate(data.get("unmodelled", []), start=1)]
+    _one_used_entry_per_figure(fname, targets)
+    return TargetSet(path=path, targets=targets, unmodelled=unmodelled, **agency)
+
+
+def _agency(fname: str, table: dict[str, Any]) -> dict[str, Any]:
+    where = f"{fname}: [agency]"
+    _check_keys(where, table, _AGENCY_KEYS, _AGENCY_REQUIRED)
+    name = _string(where, table, "name")
+    report = _string(where, table, "report")
+    financial_year = _string(where, table, "financial_year")
+    start_year = table["start_year"]
+    if not isinstance(start_year, int) or isinstance(start_year, bool):
+        raise TargetsError(f'{where}: field "start_year" must be a whole year such as 2022, not {start_year!r}')
+    expected = f"{start_year}-{(start_year + 1) % 100:02d}"
+    if not re.fullmatch(r"\d{4}-\d{2}", financial_year) or financial_year != expected:
+        # The financial year runs April to March, so it starts in start_year.
+        raise TargetsError(
+            f'{where}: field "financial_year" is {financial_year!r} but start_year {start_year} '
+            f'means {expected!r}; allowed: "YYYY-YY" starting in start_year'
+        )
+    timing_only = _boolean(where, table, "timing_only")
+    note = _string(where, table, "note") if "note" in table else None
+    return dict(name=name, financial_year=financial_year, start_year=start_year, report=report,
+                timing_only=timing_only, note=note)
+
+
+def _target(fname: str, index: int, entry: dict[str, Any], agency: dict[str, Any]) -> Target:
+    figure = entry.get("figure")
+    where = f'{fname}: target {index} (figure "{figure}")' if isinstance(figure, str) else f"{fname}: target {index}"
+    _check_keys(where, entry, _TARGET_KEYS, _TARGET_REQUIRED)
+    figure = _string(where, entry, "figure")
+    kpi = KPI_BY_NAME.get(figure)
+    if kpi is None:
+        close = difflib.get_close_matches(figure, KPI_NAMES, n=3, cutoff=0.5)
+        hint = "close names: " + ", ".join(f'"{c}"' for c in close) if close else "no close names"
+        raise TargetsError(f'{where}: field "figure": unknown KPI {figure!r}; {hint}; allowed: a name in sim/kpis.py')
+    kind = _string(where, entry, "kind")
+    if kind != kpi.kind:
+        raise TargetsError(f'{where}: field "kind" is "{kind}" but KPI "{figure}" is measured as "{kpi.kind}"; '
+                           f'allowed: "{kpi.kind}"')
+    value = _number(where, entry, "value")
+    _check_range(where, value, kpi)
+    source = _source(where, entry, agency["report"])
+    sd = _number(where, entry, "sd")
+    if sd <= 0:
+        raise TargetsError(f'{where}: field "sd" is {sd}; allowed: a positive uncertainty in the figure\'s units')
+    use = _boolean(where, entry, "use")
+    note = _string(where, entry, "note") if "note" in entry else None
+    if not use and note is None:
+        raise TargetsError(f'{where}: field "note" is missing; required when use = false, to say why it is not fitted')
+    if use and agency["timing_only"] and kind not in _TIMING_KINDS:
+        raise TargetsError(f'{where}: field "use": the file is timing_only, so only kinds '
+                           f'{" and ".join(_TIMING_KINDS)} may be fitted; allowed: use = false for a {kind}')
+    return Target(figure=figure, value=value, kind=kind, source=source, sd=sd, use=use, note=note)
+
+
+def _unmodelled(fname: str, index: int, entry: dict[str, Any], agency: dict[str, Any]) -> Unmodelled:
+    where = f"{fname}: unmodelled {index}"
+    _check_keys(where, entry, _UNMODELLED_KEYS, ("description", "value", "source", "note"))
+    return Unmodelled(description=_string(where, entry, "description"), value=_number(where, entry, "value"),
+                      source=_source(where, entry, agency["report"]), note=_string(where, entry, "note"))
+
+
+def _source(where: str, entry: dict[str, Any], report: str) -> str:
+    """Every figure must be traceable: its source names the agency's report and then the section."""
+    source = _string(where, entry, "source")
+    if not source.startswith(report + " "):
+        raise TargetsError(f'{where}: field "source" is {source!r}; allowed: the report file "{report}" '
+                           f'followed by the section, e.g. "{report} §4.6"')
+    return source
+
+
+def _check_range(where: str, value: float, kpi: Any) -> None:
+    """Refuse values outside what the KPI can take: shares are 0-100, the adopter gap is a signed
+    percentage no lower than -100 (no adopters at all), everything else is non-negative."""
+    if kpi.kind == PERCENT:
+        if not 0 <= value <= 100:
+            raise TargetsError(f'{where}: field "value" is {value}; allowed: a percentage from 0 to 100 '
+                               f"(write 80% as 80.0, not 0.8)")
+    elif kpi.unit == "%":
+        if value < -100:
+            raise TargetsError(f'{where}: field "value" is {value}; allowed: a percentage of at least -100')
+    elif value < 0:
+        raise TargetsError(f'{where}: field "value" is {value}; allowed: a number of at least 0 for a {kpi.kind}')
+
+
+def _check_keys(where: str, table: dict[str, Any], allowed: set[str], required: tuple[str, ...]) -> None:
+    for key in table:
+        if key not in allowed:
+            raise TargetsError(f"{where}: unknown field {key!r}; allowed: {', '.join(sorted(allowed))}")
+    for key in required:
+        if key not in table:
+            raise TargetsError(f'{where}: field "{key}" is missing; required: {", ".join(required)}')
+
+
+def _string(where: str, table: dict[str, Any], key: str) -> str:
+    value = table[key]
+    if not isinstance(value, str) or not value.strip():
+        raise TargetsError(f'{where}: field "{key}" must be a non-empty string, not {value!r}')
+    return value
+
+
+def _number(where: str, table: dict[str, Any], key: str) -> float:
+    value = table[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TargetsError(f'{where}: field "{key}" must be a finite number, not {value!r}')
+    return float(value)
+
+
+def _boolean(where: str, table: dict[str, Any], key: str) -> bool:
+    value = table[key]
+    if not isinstance(value, bool):
+        raise TargetsError(f'{where}: field "{key}" must be true or false, not {value!r}')
+    return value
+
+
+def _one_used_entry_per_figure(fname: str, targets: list[Target]) -> None:
+    """Two used entries for one figure would fit the same thing twice; contradicting counts in a
+    report are both recorded, but only one of them may be used."""
+    first: dict[str, int] = {}
+    for index, target in enumerate(targets, start=1):
+        if not target.use:
+            continue
+        if target.figure in first:
+            raise TargetsError(
+                f'{fname}: target {index} (figure "{target.figure}"): field "use": target {first[target.figure]} '
+                f"already uses this figure; allowed: one entry with use = true per figure, the others use = false "
+                f"with a note"
+            )
+        first[target.figure] = index

@@ -1,0 +1,63 @@
+"""The command line, run as a user would run it."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def _sim(*args):
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_run_prints_year_by_year_table():
+    out = _sim("run", "--years", "2", "--reps", "3")
+    assert out.returncode == 0, out.stderr
+    assert "2022-23" in out.stdout and "2023-24" in out.stdout
+    assert "A2: order to match" in out.stdout and "90% interval" in out.stdout
+
+
+def test_json_structure():
+    out = _sim("run", "--years", "2", "--reps", "3", "--seed", "9", "--json", "-")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["seed"] == 9 and data["replications"] == 3 and data["years"] == ["2022-23", "2023-24"]
+    for name in ("enquiries", "registrations", "approvals", "adopters_waiting", "plans_for_adoption",
+                 "placement_orders", "matches", "placements", "early_permanence_placements", "adoption_orders",
+                 "disruptions", "interagency_placements", "interagency_fees_gbp", "children_waiting_with_po",
+                 "adopter_gap", "a1_days", "a10_days", "a2_days", "a20_days"):
+        assert set(data["kpis"][name]) == {"mean", "p5", "p95"}
+        assert len(data["kpis"][name]["mean"]) == 2
+
+
+def test_csv_tables(tmp_path):
+    out = _sim("run", "--years", "1", "--reps", "2", "--csv", str(tmp_path), "--event-log")
+    assert out.returncode == 0, out.stderr
+    for name in ("summary.csv", "replications.csv", "events.csv"):
+        assert (tmp_path / name).stat().st_size > 0
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["run", "no-such-scenario"], "no such scenario"),
+    (["run", "--reps", "0"], "scenario.replications"),
+    (["run", "--kpis", "a2"], "unknown KPI a2"),
+])
+def test_errors_are_clear_and_without_traceback(args, fragment):
+    out = _sim(*args)
+    assert out.returncode == 2
+    assert fragment in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_bad_file_names_field(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[panel]\ncases_per_panel = 2.5\n")
+    out = _sim("run", str(bad))
+    assert out.returncode == 2 and "bad.toml" in out.stderr and "panel.cases_per_panel" in out.stderr
+
+
+def test_compare_side_by_side():
+    out = _sim("compare", "baseline", "baseline", "--years", "1", "--reps", "2", "--kpis", "approvals,a2_days")
+    assert out.returncode == 0, out.stderr
+    assert "Approvals" in out.stdout and "A2" in out.stdout

@@ -1,0 +1,42 @@
+"""Extreme values: the model stays sensible with nothing flowing."""
+
+import math
+
+from sim.runner import run_scenario
+from tests.conftest import small
+
+
+def _totals(results, kpi):
+    return results.summary.loc[results.summary["kpi"] == kpi, "mean"].to_numpy()
+
+
+def test_no_enquiries_means_no_adopters():
+    r = run_scenario(small(adopters={"enquiries_per_month": 0.0}))
+    for kpi in ("enquiries", "registrations", "approvals", "inhouse_placements", "adopters_waiting"):
+        assert (_totals(r, kpi) == 0).all(), kpi
+    # children still move on, through interagency families only
+    assert (_totals(r, "interagency_placements") > 0).all()
+    assert (_totals(r, "inhouse_share_pct") == 0).all()
+
+
+def test_no_children_means_no_placements():
+    r = run_scenario(small(children={"entering_per_year": 0.0}))
+    for kpi in ("plans_for_adoption", "placement_orders", "placements", "adoption_orders",
+                "interagency_fees_gbp", "children_waiting_with_po"):
+        assert (_totals(r, kpi) == 0).all(), kpi
+    for kpi in ("a1_days", "a2_days", "adopter_gap"):
+        assert all(math.isnan(v) for v in _totals(r, kpi)), f"{kpi} should be undefined with no children"
+    assert (_totals(r, "adopters_waiting") > 0).all()
+
+
+def test_no_panel_capacity_means_no_approvals_or_matches():
+    for panel in ({"panels_per_month": 0.0}, {"cases_per_panel": 0}):
+        r = run_scenario(small(panel=panel))
+        for kpi in ("approvals", "matches", "placements", "adoption_orders"):
+            assert (_totals(r, kpi) == 0).all(), (panel, kpi)
+
+
+def test_no_assessing_social_workers_means_no_approvals():
+    r = run_scenario(small(adopters={"assessing_social_workers": 0.0}))
+    assert (_totals(r, "approvals") == 0).all()
+    assert (_totals(r, "registrations") > 0).all()

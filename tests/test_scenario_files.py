@@ -1,0 +1,80 @@
+"""Scenario files: validated on load with messages naming the file and field; never
+overwritten without asking."""
+
+import pytest
+
+from sim.parameters import Scenario, parameter_table
+from sim.scenario_file import (ScenarioError, load_scenario, parse_scenario, save_scenario, scenario_names,
+                               to_toml)
+
+
+def _load(tmp_path, text, name="s.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return load_scenario(path)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[adopters]\nstage1_dayz = 3\n", ["adopters.stage1_dayz", "did you mean 'stage1_days'"]),
+    ("[adopter]\nstage1_days = 3\n", ["unknown section [adopter]", "did you mean 'adopters'"]),
+    ("[adopters]\nstage1_days = 'long'\n", ["adopters.stage1_days", "valid number", "1 to 730 days"]),
+    ("[adopters]\nstage1_days = -5\n", ["adopters.stage1_days", "greater than or equal to 1", "got -5"]),
+    ("[adopters]\nregistration_share = 1.4\n", ["adopters.registration_share", "0 to 1 probability"]),
+    ("[children]\nsibling_group_probs = [0.5, 0.6, 0.1]\n", ["children", "add up to 1"]),
+    ("[children]\nage_band_probs = [0.5, 0.5]\n", ["children", "four probabilities"]),
+    ("[matching]\nsplit_sibling_groups = 1\n", ["matching.split_sibling_groups", "true or false"]),
+    ("[adopters\nx=1", ["not valid TOML"]),
+    ("extends = 'no-such-scenario'\n", ["no-such-scenario", "no such scenario"]),
+])
+def test_bad_files_get_clear_errors(tmp_path, text, expected):
+    with pytest.raises(ScenarioError) as err:
+        _load(tmp_path, text)
+    message = str(err.value)
+    assert "s.toml" in message or "no-such-scenario" in message
+    for fragment in expected:
+        assert fragment in message
+
+
+def test_extends_changes_only_what_it_says(tmp_path):
+    (tmp_path / "base.toml").write_text("[adopters]\nstage1_days = 80.0\nstage2_days = 100.0\n")
+    child = _load(tmp_path, "extends = 'base'\n[adopters]\nstage2_days = 90.0\n", "child.toml")
+    assert child.adopters.stage1_days == 80.0 and child.adopters.stage2_days == 90.0
+
+
+def test_extends_cycle_refused(tmp_path):
+    (tmp_path / "a.toml").write_text("extends = 'b'\n")
+    (tmp_path / "b.toml").write_text("extends = 'a'\n")
+    with pytest.raises(ScenarioError, match="circle"):
+        load_scenario(tmp_path / "a.toml")
+
+
+def test_round_trip_and_no_silent_overwrite(tmp_path):
+    s = Scenario.model_validate({"adopters": {"enquiries_per_month": 33.0}})
+    path = save_scenario(s, tmp_path / "mine.toml")
+    assert load_scenario(path) == s
+    with pytest.raises(ScenarioError, match="already exists"):
+        save_scenario(s, path)
+    assert load_scenario(path) == s
+    save_scenario(Scenario(), path, overwrite=True)
+    assert load_scenario(path) == Scenario()
+
+
+def test_parse_text_upload():
+    assert parse_scenario(to_toml(Scenario()), "upload.toml") == Scenario()
+    with pytest.raises(ScenarioError, match="upload.toml: field 'fees.monthly_fee_gbp'"):
+        parse_scenario("[fees]\nmonthly_fee_gbp = -1.0\n", "upload.toml")
+
+
+def test_every_shipped_scenario_loads():
+    for name in scenario_names():
+        assert isinstance(load_scenario(name), Scenario)
+
+
+def test_every_parameter_has_unit_range_and_source():
+    for row in parameter_table():
+        assert row["unit"], row["name"]
+        assert row["source"], row["name"]
+        assert row["meaning"], row["name"]
+        numeric = isinstance(row["default"], (int, float)) and not isinstance(row["default"], bool)
+        if numeric and row["section"] != "scenario":
+            assert row["min"] is not None and row["max"] is not None, row["name"]
