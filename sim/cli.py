@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from sim.kpis import KPI_BY_NAME, KPI_NAMES
-from sim.parameters import parameter_table
+from sim.parameters import parameter_table, parameters_markdown
 from sim.report_table import side_by_side, years_table
 from sim.runner import run_scenario
 from sim.scenario_file import ScenarioError, load_scenario
@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--year", type=int, default=1, help="which simulated year to compare (default 1)")
     params = sub.add_parser("params", help="list every parameter with its value, unit, range and source")
     params.add_argument("scenario", nargs="?", help="scenario (default: the built-in baseline)")
+    params.add_argument("--markdown", action="store_true", help="print a Markdown table (as in the README)")
     return parser
 
 
@@ -119,6 +120,9 @@ def cmd_compare(args) -> int:
 
 def cmd_params(args) -> int:
     scenario = load_scenario(args.scenario)
+    if args.markdown:
+        print(parameters_markdown(scenario))
+        return 0
     for row in parameter_table(scenario):
         rng = f"{row['min']:g}–{row['max']:g}" if row["min"] is not None and row["max"] is not None else ""
         print(f"{row['section']}.{row['name']} = {row['value']!r} [{row['unit']}] {rng}\n"

@@ -333,3 +333,22 @@ def field_info(section: str, name: str) -> dict[str, Any]:
         if row["section"] == section and row["name"] == name:
             return row
     raise KeyError(f"{section}.{name}")
+
+
+def parameters_markdown(scenario: Scenario | None = None) -> str:
+    """The parameter table as Markdown, one table per section (for the README)."""
+    out = []
+    section = None
+    for row in parameter_table(scenario):
+        if row["section"] != section:
+            section = row["section"]
+            out += ["", f"**[{section}]** {SECTIONS[section].__doc__.strip()}", "",
+                    "| parameter | value | unit | range | source | meaning |", "|---|---|---|---|---|---|"]
+        rng = f"{_num(row['min'])} – {_num(row['max'])}" if row["min"] is not None and row["max"] is not None else ""
+        value = row["value"]
+        out.append(f"| `{row['name']}` | {value} | {row['unit']} | {rng} | {row['source']} | {row['meaning']} |")
+    return "\n".join(out).strip()
+
+
+def _num(x: float) -> str:
+    return f"{x:,}" if isinstance(x, int) and abs(x) >= 10000 else f"{x:g}"
