@@ -19,6 +19,7 @@ from sim.initial_state import seed_initial_state
 from sim.matching import Matcher
 from sim.panel import AdoptionPanel
 from sim.parameters import Scenario
+from sim.parameter_sets import replication_scenario
 from sim.streams import replication_streams
 from sim.tally import YEAR_DAYS, Tally
 
@@ -103,6 +104,7 @@ class _CountingEnvironment(simpy.Environment):
 def run_replication(scenario: Scenario, replication: int, keep_log: bool = False,
                     count_events: bool = False) -> ReplicationResult:
     """Simulate one replication over the warm-up and the reported years."""
+    scenario = replication_scenario(scenario, replication)  # a plausible parameter set, if asked for
     p = Pipeline(scenario, replication, keep_log)
     if count_events:
         p.env = _CountingEnvironment()

@@ -278,6 +278,30 @@ class InitialState(Section):
                                                 "Children placed awaiting the adoption order.")
 
 
+class Calibration(Section):
+    """How a calibrated baseline was fitted to a report, and the plausible parameter sets a run may draw from."""
+
+    targets_file: str = param("", None, None, "path", "assumption: not calibrated",
+                              "Targets file the scenario was calibrated to (calibration/targets/).")
+    fitted: dict[str, str] = param({}, None, None, "section.parameter = note", "assumption: not calibrated",
+                                   "Parameters set from the targets, each with the figures it was fitted to.")
+    parameter_sets: str = param("", None, None, "path", "assumption: not calibrated",
+                                "CSV of plausible parameter sets from the fit (calibration/fits/).")
+    parameter_uncertainty: bool = param(False, None, None, "yes/no", "assumption: chance alone by default",
+                                        "Whether each replication draws one of the plausible parameter sets, so "
+                                        "intervals show what the reports leave uncertain as well as chance.")
+
+    @model_validator(mode="after")
+    def _known_names(self) -> "Calibration":
+        for key in self.fitted:
+            section, _, name = key.partition(".")
+            if section not in PARAMETER_SECTIONS or name not in SECTIONS[section].model_fields:
+                raise ValueError(f"fitted: unknown parameter {key!r}; write 'section.name', e.g. 'adopters.stage1_days'")
+        if self.parameter_uncertainty and not self.parameter_sets:
+            raise ValueError("parameter_uncertainty needs parameter_sets (a CSV of plausible parameter sets)")
+        return self
+
+
 class Scenario(Section):
     """A complete scenario: every section, each with its defaults (the built-in baseline)."""
 
@@ -289,12 +313,15 @@ class Scenario(Section):
     placement: Placement = Field(default_factory=Placement)
     fees: Fees = Field(default_factory=Fees)
     initial_state: InitialState = Field(default_factory=InitialState)
+    calibration: Calibration = Field(default_factory=Calibration)
 
 
 SECTIONS: dict[str, type[Section]] = {
     name: field.default_factory().__class__  # type: ignore[union-attr]
     for name, field in Scenario.model_fields.items()
 }
+#: Sections holding model parameters (``calibration`` records how they were set).
+PARAMETER_SECTIONS: tuple[str, ...] = tuple(s for s in SECTIONS if s != "calibration")
 
 
 def parameter_table(scenario: Scenario | None = None) -> list[dict[str, Any]]:
@@ -304,9 +331,10 @@ def parameter_table(scenario: Scenario | None = None) -> list[dict[str, Any]]:
     every lever shows its unit, its baseline value and where that value came from.
     """
     scenario = scenario or Scenario()
+    fitted = scenario.calibration.fitted
     rows = []
-    for section_name, section_cls in SECTIONS.items():
-        section = getattr(scenario, section_name)
+    for section_name in PARAMETER_SECTIONS:
+        section_cls, section = SECTIONS[section_name], getattr(scenario, section_name)
         for name, field in section_cls.model_fields.items():
             extra = field.json_schema_extra or {}
             lo = hi = None
@@ -321,7 +349,7 @@ def parameter_table(scenario: Scenario | None = None) -> list[dict[str, Any]]:
                 "unit": extra.get("unit", ""),
                 "min": lo,
                 "max": hi,
-                "source": extra.get("source", ""),
+                "source": fitted.get(f"{section_name}.{name}", extra.get("source", "")),
                 "meaning": field.description or "",
             })
     return rows

@@ -1,0 +1,116 @@
+"""Plausible parameter sets from a calibration, and drawing one for each replication.
+
+A fit leaves some parameters well pinned down by the report's figures and others loosely.
+:mod:`sim.calibration` saves a sample of plausible parameter sets (a CSV with one column per
+fitted parameter, ``section.name``, one row per set) next to the calibrated scenario, and
+the scenario names it in ``[calibration] parameter_sets``.  With
+``[calibration] parameter_uncertainty = true`` every replication runs with one of those sets,
+chosen from the scenario seed and the replication number alone, so the 90% intervals show
+what the reports leave uncertain as well as chance, and serial and parallel runs still agree.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from sim.parameters import PARAMETER_SECTIONS, SECTIONS, Scenario
+from sim.scenario_file import ScenarioError
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+#: Spawn key that keeps the choice of parameter set apart from every activity's random stream.
+_SET_KEY = 1_000_003
+
+
+class ParameterSetsError(ScenarioError):
+    """A parameter-sets file that cannot be used."""
+
+
+def resolve_sets_path(path: str | Path) -> Path:
+    """A parameter-sets path as written in a scenario: absolute, or relative to the project
+    folder (as the calibrate command writes it), or to the working directory."""
+    p = Path(path)
+    if p.is_absolute():
+        return p
+    for base in (PROJECT_DIR, Path.cwd()):
+        if (base / p).is_file():
+            return base / p
+    return PROJECT_DIR / p
+
+
+def save_parameter_sets(rows: list[dict[str, float]], path: str | Path) -> Path:
+    """Write the sets as CSV: a ``set`` column, then one column per parameter."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = list(rows[0])
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["set", *names])
+        for i, row in enumerate(rows, 1):
+            w.writerow([i, *(repr(float(row[n])) for n in names)])
+    return path
+
+
+def load_parameter_sets(path: str | Path) -> list[dict[str, float]]:
+    """Read and check a parameter-sets CSV (cached by path and modification time)."""
+    p = resolve_sets_path(path)
+    try:
+        stamp = p.stat().st_mtime_ns
+    except OSError:
+        raise ParameterSetsError(f"{path}: parameter sets file not found") from None
+    return _load(str(p), stamp)
+
+
+@lru_cache(maxsize=8)
+def _load(path: str, _stamp: int) -> list[dict[str, float]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise ParameterSetsError(f"{path}: no parameter sets")
+    names = [n for n in rows[0] if n != "set"]
+    for name in names:
+        section, _, field = name.partition(".")
+        if section not in PARAMETER_SECTIONS or field not in SECTIONS[section].model_fields:
+            raise ParameterSetsError(f"{path}: column {name!r} is not a parameter (write 'section.name')")
+    out = []
+    for i, row in enumerate(rows, 2):
+        try:
+            values = {n: float(row[n]) for n in names}
+        except (TypeError, ValueError):
+            raise ParameterSetsError(f"{path}: line {i}: every value must be a number") from None
+        if not all(math.isfinite(v) for v in values.values()):
+            raise ParameterSetsError(f"{path}: line {i}: every value must be finite")
+        out.append(values)
+    return out
+
+
+def set_index(seed: int, replication: int, n_sets: int) -> int:
+    """Which of ``n_sets`` sets replication ``replication`` uses: a function of the seed only."""
+    seq = np.random.SeedSequence(seed, spawn_key=(replication, _SET_KEY))
+    return int(seq.generate_state(1, dtype=np.uint64)[0] % n_sets)
+
+
+def with_parameters(scenario: Scenario, values: dict[str, float]) -> Scenario:
+    """The scenario with some parameters (``section.name`` keys) replaced, validated."""
+    data = scenario.model_dump()
+    for key, value in values.items():
+        section, _, name = key.partition(".")
+        default = SECTIONS[section].model_fields[name].default
+        data[section][name] = int(round(value)) if isinstance(default, int) and not isinstance(default, bool) \
+            else float(value)
+    return Scenario.model_validate(data)
+
+
+def replication_scenario(scenario: Scenario, replication: int) -> Scenario:
+    """The scenario replication ``replication`` runs: with parameter uncertainty switched on,
+    one plausible parameter set chosen from the seed; otherwise the scenario itself."""
+    cal = scenario.calibration
+    if not cal.parameter_uncertainty:
+        return scenario
+    sets = load_parameter_sets(cal.parameter_sets)
+    chosen = sets[set_index(scenario.scenario.seed, replication, len(sets))]
+    return with_parameters(scenario, chosen)
