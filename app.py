@@ -1,0 +1,541 @@
+"""The planning app: scenarios for service planners, finance and boards, in the browser.
+
+    pip install -e . && streamlit run app.py
+
+Choose a baseline (the built-in one, a scenario file, or a file of your own), move the
+levers and run: headline figures against the baseline with their 90% intervals, charts with
+uncertainty bands, scenarios side by side, a recruitment target finder, the finance view and
+downloads.  Runs are done in the background and cached by scenario, so touching a control
+while a run is going does not lose it, and returning to a scenario is instant.
+
+The logic lives in small modules of ``sim`` (levers, comparison, target_finder, finance,
+charts, export, jobs, upload, model_notes); this file only lays out the page.
+
+Settings for tests and small machines (environment variables): ``ADOPTION_APP_REPS`` and
+``ADOPTION_APP_YEARS`` (default replications and horizon), ``ADOPTION_APP_ENGINE``
+(``processes`` or ``serial``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from sim import charts, comparison, export, finance
+from sim.jobs import JobStore
+from sim.kpis import KPI_BY_NAME, KPIS, THRESHOLDS_DAYS
+from sim.levers import GROUPS, LEVERS, changed_levers, lever_info, lever_values, apply_levers
+from sim.model_notes import calibration_report, readme_section
+from sim.parameters import Scenario, parameter_table
+from sim.runner import Results, run_scenario
+from sim.scenario_file import ScenarioError, load_scenario, parse_scenario, scenario_names, to_toml
+from sim.target_finder import MEASURES, find_recruitment_target
+from sim.upload import read_scenario_text
+
+DEFAULT_REPS = int(os.environ.get("ADOPTION_APP_REPS", "100"))
+DEFAULT_YEARS = int(os.environ.get("ADOPTION_APP_YEARS", "5"))
+ENGINE = os.environ.get("ADOPTION_APP_ENGINE", "processes")
+BUILT_IN = "Built-in baseline"
+HORIZON = "Average over the horizon"
+
+HEADLINE = [
+    # kpi, lower is better
+    ("approvals", False),
+    ("children_waiting_with_po", True),
+    ("a10_days", True),
+    ("a2_days", True),
+    ("adopter_gap", False),
+    ("interagency_fees_gbp", True),
+]
+TABLE_KPIS = ["enquiries", "approvals", "adopters_waiting", "children_waiting_with_po",
+              "children_waiting_over_18_months", "adopter_gap", "placements", "early_permanence_placements",
+              "interagency_placements", "adoption_orders", "a1_days", "a10_days", "a2_days", "a20_days",
+              "interagency_fees_gbp", "interagency_income_gbp", "interagency_net_gbp"]
+
+st.set_page_config(page_title="Adoption pipeline planner", layout="wide")
+state = st.session_state
+
+
+# --------------------------------------------------------------------------- running
+@st.cache_resource
+def job_store() -> JobStore:
+    """Background runs shared by every session of this server."""
+    return JobStore()
+
+
+def run_text(scenario: Scenario) -> str:
+    """What a run depends on: the scenario as TOML, less its name and description."""
+    data = scenario.model_dump()
+    data["scenario"]["name"] = ""
+    data["scenario"]["description"] = ""
+    return to_toml(Scenario.model_validate(data))
+
+
+def run_key(text: str, reps: int, years: int) -> str:
+    return hashlib.sha1(f"{reps}|{years}|{text}".encode()).hexdigest()
+
+
+def _compute(text: str, reps: int, years: int, progress) -> Results:
+    return run_scenario(parse_scenario(text, "scenario"), replications=reps, years=years, engine=ENGINE,
+                        progress=progress)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def simulate(text: str, reps: int, years: int) -> Results:
+    """Results of one scenario, cached by its TOML text, replications and years."""
+    job = job_store().submit(run_key(text, reps, years), lambda p: _compute(text, reps, years, p))
+    return job.wait()
+
+
+def obtain(texts: dict[str, str], reps: int, years: int, what: str = "Running") -> dict[str, Results] | None:
+    """Results for each scenario text (label -> text), running what is missing with a
+    progress bar.  A redraw while this waits finds the same background runs."""
+    store = state.setdefault("results", {})
+    keys = {label: run_key(text, reps, years) for label, text in texts.items()}
+    missing = {label: text for label, text in texts.items() if keys[label] not in store}
+    if missing:
+        jobs = [job_store().submit(keys[label], lambda p, t=text: _compute(t, reps, years, p))
+                for label, text in missing.items()]
+        bar = st.progress(0.0, text=f"{what}: {', '.join(missing)}")
+        while not all(j.finished for j in jobs):
+            done = sum(j.done for j in jobs)
+            bar.progress(float(np.mean([j.fraction for j in jobs])),
+                         text=f"{what} {', '.join(missing)}: {done} of {reps * len(jobs)} replications")
+            time.sleep(0.1)
+        bar.empty()
+        for label, text in missing.items():
+            try:
+                store[keys[label]] = simulate(text, reps, years)
+            except RuntimeError as exc:
+                st.error(f"The run of '{label}' failed: {exc}")
+                return None
+    return {label: store[keys[label]] for label in texts}
+
+
+# --------------------------------------------------------------------------- baselines
+def baseline_options() -> list[str]:
+    return [BUILT_IN] + scenario_names() + list(state.get("uploaded", {}))
+
+
+def baseline_scenario(choice: str) -> Scenario:
+    if choice == BUILT_IN:
+        return Scenario()
+    if choice in state.get("uploaded", {}):
+        return parse_scenario(state["uploaded"][choice], choice)
+    return load_scenario(choice)
+
+
+def reset_levers(scenario: Scenario, label: str) -> None:
+    """Put every lever (and the name) at the baseline's values."""
+    for key, value in lever_values(scenario).items():
+        state[f"lever:{key}"] = float(value)
+    state["scenario_name"] = f"What-if on {label}"
+    state["scenario_description"] = ""
+    state.pop("current", None)  # the new baseline is shown until the next run
+
+
+def on_baseline_change() -> None:
+    try:
+        reset_levers(baseline_scenario(state["baseline_choice"]), state["baseline_choice"])
+    except ScenarioError as exc:
+        state["load_error"] = str(exc)
+
+
+def _add_uploaded(text: str, source: str) -> None:
+    try:
+        scenario = read_scenario_text(text, source)
+    except ScenarioError as exc:
+        state["load_error"] = str(exc)
+        return
+    name = scenario.scenario.name if scenario.scenario.name != Scenario().scenario.name else source
+    label = f"Uploaded: {name}"
+    state.setdefault("uploaded", {})[label] = to_toml(scenario)
+    state["baseline_choice"] = label
+    state.pop("load_error", None)
+    reset_levers(scenario, label)
+
+
+def on_upload() -> None:
+    upload = state.get("upload")
+    if upload is not None:
+        _add_uploaded(upload.getvalue(), upload.name)
+
+
+def on_paste() -> None:
+    _add_uploaded(state.get("paste", ""), "pasted scenario")
+
+
+# --------------------------------------------------------------------------- page: sidebar
+st.title("Adoption pipeline planner")
+st.caption("A discrete-event model of the adoption pipeline, from adopter enquiries to adoption orders. "
+           "Every figure is a mean over replications with its 90% interval (5th to 95th percentile); "
+           "changes against the baseline are paired, replication by replication, on common random numbers.")
+
+if "baseline_choice" not in state:
+    state["baseline_choice"] = BUILT_IN
+    reset_levers(Scenario(), BUILT_IN)
+    state["reps"] = DEFAULT_REPS
+    state["years"] = DEFAULT_YEARS
+
+with st.sidebar:
+    st.header("Baseline")
+    st.selectbox("Start from", baseline_options(), key="baseline_choice", on_change=on_baseline_change,
+                 help="The built-in baseline (Cambridgeshire & Peterborough 2022/23), a scenario file in "
+                      "scenarios/, or a scenario you loaded below.")
+    st.file_uploader("Load a scenario file (TOML)", type=["toml", "txt"], key="upload", on_change=on_upload,
+                     help="A scenario saved from this app, or written by hand (see the README).")
+    with st.expander("…or paste a scenario"):
+        st.text_area("Scenario TOML", key="paste", height=150,
+                     placeholder='extends = "baseline"\n\n[adopters]\nenquiries_per_month = 33.4')
+        st.button("Load pasted scenario", key="load_paste", on_click=on_paste)
+    if state.get("load_error"):
+        st.error(f"That scenario could not be loaded:\n\n{state['load_error']}")
+
+try:
+    baseline = baseline_scenario(state["baseline_choice"])
+except ScenarioError as exc:
+    st.error(str(exc))
+    st.stop()
+baseline_label = state["baseline_choice"]
+if baseline_label == BUILT_IN:
+    baseline_label = baseline.scenario.name
+
+
+# --------------------------------------------------------------------------- page: levers
+def _format(value: float, step: float) -> str:
+    decimals = next((d for d in range(5) if abs(round(value, d) - value) < 1e-9), 4)
+    step_decimals = next((d for d in range(5) if abs(round(step, d) - step) < 1e-9), 4)
+    return f"%.{max(decimals, step_decimals)}f"
+
+
+with st.form("levers"):
+    st.subheader("Levers")
+    c1, c2 = st.columns([2, 3])
+    c1.text_input("Scenario name", key="scenario_name")
+    c2.text_input("Description (why, and the source)", key="scenario_description")
+    for group in GROUPS:
+        with st.expander(group, expanded=group == GROUPS[0]):
+            cols = st.columns(3)
+            for i, lever in enumerate(lv for lv in LEVERS if lv.group == group):
+                info = lever_info(lever, baseline, baseline_label)
+                with cols[i % 3]:
+                    st.number_input(f"{lever.label} ({lever.unit})", min_value=float(lever.lo),
+                                    max_value=float(lever.hi), step=float(lever.step), key=f"lever:{lever.key}",
+                                    format=_format(float(info["baseline"]), lever.step), help=info["meaning"])
+                    st.caption(f"Baseline {info['baseline']:,.6g} · {info['source']}")
+    with st.expander("Horizon and replications"):
+        c1, c2 = st.columns(2)
+        c1.number_input("Financial years to simulate", min_value=1, max_value=30, step=1, key="years",
+                        help="Reported years after a warm-up; year 1 is the baseline's first year.")
+        c2.number_input("Replications", min_value=2, max_value=2000, step=10, key="reps",
+                        help="More replications narrow the estimate of each interval but take longer "
+                             f"(the default, {DEFAULT_REPS}, answers in about two seconds).")
+    submitted = st.form_submit_button("Run", type="primary", key="run")
+
+reps, years = int(state["reps"]), int(state["years"])
+if submitted:
+    values = {lever.key: state[f"lever:{lever.key}"] for lever in LEVERS}
+    try:
+        scenario = apply_levers(baseline, values)
+    except Exception as exc:  # a combination the scenario checks refuse
+        st.error(f"Those lever settings are not a valid scenario: {exc}")
+        st.stop()
+    name = (state.get("scenario_name") or "").strip() or "What-if"
+    if not changed_levers(baseline, scenario):
+        name = baseline_label
+    state["current"] = {"label": name, "description": state.get("scenario_description", ""),
+                        "scenario": scenario, "reps": reps, "years": years}
+    if name != baseline_label:
+        kept = state.setdefault("kept", {})
+        label, i = name, 2
+        while label in kept and kept[label] != run_text(scenario):
+            label, i = f"{name} ({i})", i + 1
+        kept[label] = run_text(scenario)
+        state["current"]["label"] = label
+        choice = list(state.get("compare_choice", [baseline_label]))
+        state["compare_choice"] = choice + [label] if label not in choice else choice
+if "current" not in state:  # the baseline itself until the first run
+    state["current"] = {"label": baseline_label, "description": baseline.scenario.description,
+                        "scenario": baseline, "reps": reps, "years": years}
+
+current = state["current"]
+scenario, label = current["scenario"], current["label"]
+reps, years = current["reps"], current["years"]
+runs = obtain({baseline_label: run_text(baseline), label: run_text(scenario)}, reps, years)
+if runs is None:
+    st.stop()
+base_res, scen_res = runs[baseline_label], runs[label]
+same = label == baseline_label
+both = {baseline_label: base_res} if same else {baseline_label: base_res, label: scen_res}
+
+
+# --------------------------------------------------------------------------- page: headline
+def period_choice(results: Results, key: str) -> int | None:
+    options = results.years + [HORIZON]
+    choice = st.selectbox("Figures for", options, index=len(options) - 2, key=key,
+                          help="A financial year (stocks at its 31 March), or each replication's average "
+                               "over the years.")
+    return None if choice == HORIZON else options.index(choice) + 1
+
+
+st.subheader(label if same else f"{label} against {baseline_label}")
+st.caption(f"{reps} replications × {years} financial years ({base_res.years[0]} to {base_res.years[-1]}), "
+           f"seed {scenario.scenario.seed}." + ("" if same else " Changes are paired replication by replication "
+                                                "(common random numbers) with their 90% interval."))
+if current.get("description"):
+    st.write(current["description"])
+moved = changed_levers(baseline, scenario)
+if moved:
+    st.write("Changed: " + "; ".join(f"{lv.label} {a:,.6g} → {b:,.6g} {lv.unit}" for lv, a, b in moved))
+
+year = period_choice(scen_res, "period")
+table = comparison.change_table(base_res, scen_res, [k for k, _ in HEADLINE], year)
+cols = st.columns(len(HEADLINE))
+for col, (kpi, lower_better), row in zip(cols, HEADLINE, table.itertuples()):
+    unit = row.unit
+    value = comparison.format_figure(row.scenario, unit)
+    delta = None if same or np.isnan(row.change) else f"{row.change:+,.1f} {'' if unit == '£' else unit}".strip()
+    if delta and unit == "£":
+        delta = f"{'+' if row.change >= 0 else '-'}£{abs(row.change):,.0f}"
+    threshold = THRESHOLDS_DAYS.get(kpi)
+    col.metric(row.label, value, delta, delta_color="inverse" if lower_better else "normal",
+               help=KPI_BY_NAME[kpi].description + (f" Scorecard threshold {threshold} days." if threshold else ""))
+    lines = [f"90%: {comparison.format_figure(row.scenario_p5, unit)} to {comparison.format_figure(row.scenario_p95, unit)}"]
+    if not same:
+        lines.append("change " + comparison.format_change(row.change, row.change_p5, row.change_p95, unit))
+    if threshold:
+        lines.append(f"threshold {threshold} days: " + ("within" if row.scenario <= threshold else "above"))
+    col.caption("  \n".join(lines))
+
+headline = comparison.change_table(base_res, scen_res, TABLE_KPIS, year)
+shown = pd.DataFrame({
+    "measure": headline["label"],
+    "baseline": [comparison.format_figure(v, u) for v, u in zip(headline["baseline"], headline["unit"])],
+    "scenario [90% interval]": [f"{comparison.format_figure(r.scenario, r.unit)} [{comparison.format_figure(r.scenario_p5, r.unit)} "
+                                f"to {comparison.format_figure(r.scenario_p95, r.unit)}]" for r in headline.itertuples()],
+    "change [90% interval]": [comparison.format_change(r.change, r.change_p5, r.change_p95, r.unit)
+                              for r in headline.itertuples()],
+    "threshold": [f"{t:g} days" if not np.isnan(t) else "" for t in headline["threshold"]],
+})
+with st.expander("All headline measures", expanded=False):
+    st.dataframe(shown, hide_index=True, width="stretch")
+
+tab_charts, tab_compare, tab_target, tab_finance, tab_downloads, tab_notes = st.tabs(
+    ["Charts", "Compare scenarios", "Recruitment target", "Finance", "Downloads", "Model notes"])
+
+# --------------------------------------------------------------------------- charts
+with tab_charts:
+    st.altair_chart(charts.gap_chart(both), width="stretch")
+    st.caption("The adopter gap: approved adopters waiting against children with a placement order waiting, "
+               "at each 31 March. Lines are means, bands the 90% interval.")
+    st.altair_chart(charts.waits_chart(both))
+    c1, c2 = st.columns(2)
+    c1.altair_chart(charts.spend_chart(both), width="stretch")
+    c2.altair_chart(charts.spend_chart(both, cumulative=True), width="stretch")
+    st.altair_chart(charts.flows_chart(both))
+
+# --------------------------------------------------------------------------- compare
+with tab_compare:
+    st.write("Scenarios run in this session, and the scenario files shipped in `scenarios/`, side by side "
+             f"({reps} replications × {years} years each). Changes are against the reference scenario, paired "
+             "replication by replication.")
+    kept = dict(state.get("kept", {}))
+    options = {baseline_label: run_text(baseline), **kept}
+    for name in scenario_names():
+        if name not in options:
+            options[f"file: {name}"] = None  # loaded when chosen
+    if "compare_choice" in state:  # keep what is still on offer (the baseline may have changed)
+        state["compare_choice"] = [n for n in state["compare_choice"] if n in options] or [baseline_label]
+    else:
+        state["compare_choice"] = [baseline_label] + list(kept)[-3:]
+    chosen = st.multiselect("Scenarios", list(options), key="compare_choice")
+    if len(chosen) >= 1:
+        texts = {}
+        for name in chosen:
+            text = options[name]
+            if text is None:
+                try:
+                    text = run_text(load_scenario(name.removeprefix("file: ")))
+                except ScenarioError as exc:
+                    st.error(str(exc))
+                    continue
+            texts[name] = text
+        compared = obtain(texts, reps, years, "Comparing") if texts else None
+        if compared:
+            c1, c2 = st.columns(2)
+            reference = c1.selectbox("Reference", list(compared), key="compare_reference")
+            with c2:
+                cyear = period_choice(base_res, "compare_period")
+            side = comparison.side_by_side(compared, TABLE_KPIS, cyear, reference)
+            state["compare_table"] = side
+            st.dataframe(comparison.wide_table(side), width="stretch")
+            changes = side[side["scenario"] != reference]
+            if not changes.empty:
+                st.caption(f"Change against {reference} (mean [90% interval])")
+                wide = changes.assign(cell=[comparison.format_change(r.change, r.change_p5, r.change_p95, r.unit)
+                                            for r in changes.itertuples()]).pivot(
+                    index="label", columns="scenario", values="cell")
+                st.dataframe(wide.loc[list(dict.fromkeys(changes["label"]))], width="stretch")
+            unpaired = [n for n in compared if not comparison.is_paired(compared[reference], compared[n])]
+            if unpaired:
+                st.warning(f"Not paired with {reference} (a different seed), so their intervals are wider: "
+                           + ", ".join(unpaired))
+            st.altair_chart(charts.gap_chart(compared), width="stretch")
+            st.altair_chart(charts.waits_chart(compared))
+            st.altair_chart(charts.spend_chart(compared, cumulative=True), width="stretch")
+            st.altair_chart(charts.flows_chart(compared))
+
+# --------------------------------------------------------------------------- recruitment target
+with tab_target:
+    st.write("The fewest enquiries a month (and so approvals a year) that keep a measure within a limit, found by "
+             f"simulation: runs of '{label}' at different levels of enquiries, all with the same random numbers, "
+             "bisected for the level where the measure meets the limit.")
+    labels = {KPI_BY_NAME[k].label + f" ({KPI_BY_NAME[k].unit})": k for k in MEASURES}
+    with st.form("target"):
+        c1, c2, c3 = st.columns(3)
+        measure_label = c1.selectbox("Keep", list(labels), key="target_measure")
+        limit = c2.number_input("at or below", min_value=0.0, value=121.0, step=1.0, key="target_limit",
+                                help="Defaults: A2 121 days, A10 426 days (scorecard thresholds).")
+        when = c3.selectbox("in", ["the final year", HORIZON.lower()], key="target_when")
+        search_max = st.number_input("Search up to (enquiries per month)", min_value=1.0, max_value=1000.0,
+                                     value=float(min(1000.0, max(20.0, 4 * scenario.adopters.enquiries_per_month))),
+                                     step=5.0, key="target_max")
+        find = st.form_submit_button("Find the recruitment target", key="find")
+    if find:
+        state["target_request"] = {"kpi": labels[measure_label], "limit": float(limit),
+                                   "year": years if when == "the final year" else None,
+                                   "search_max": float(search_max), "text": run_text(scenario),
+                                   "reps": reps, "years": years, "label": label}
+    request = state.get("target_request")
+    if request:
+        key = "target:" + hashlib.sha1(repr(sorted(request.items())).encode()).hexdigest()
+        job = job_store().submit(key, lambda p, r=request: find_recruitment_target(
+            parse_scenario(r["text"], "scenario"), r["kpi"], r["limit"], r["year"], r["reps"], r["years"],
+            search_max=r["search_max"], engine=ENGINE, progress=p))
+        if not job.finished:
+            bar = st.progress(0.0, text="Searching")
+            while not job.finished:
+                bar.progress(job.fraction, text=f"Searching: {job.done} of about {job.total} runs")
+                time.sleep(0.1)
+            bar.empty()
+        if job.error:
+            st.error(f"The search failed: {job.error}")
+        else:
+            found = job.result
+            k = KPI_BY_NAME[found.kpi]
+            period = "in the final year" if found.year else "on average over the horizon"
+            st.markdown(f"**{k.label} at or below {comparison.format_figure(found.limit, k.unit)} {period}** "
+                        f"(scenario '{request['label']}', now {found.baseline_enquiries:g} enquiries a month).")
+            for what, level, note in (
+                    ("mean", found.mean_level, "on average the service is within the limit"),
+                    ("95th percentile", found.p95_level, "in 95 of 100 simulated futures it is within the limit")):
+                ev = found.at(level)
+                if level is None:
+                    st.warning(f"Where the {what} meets the limit: not reached with up to {found.search_max:g} "
+                               "enquiries a month. Recruitment alone does not get there; look at the other levers "
+                               "(assessing social workers and panels limit approvals; family finding and "
+                               "proceedings limit waits).")
+                else:
+                    st.success(
+                        f"Where the **{what}** meets the limit ({note}): **{level:.1f} enquiries a month** "
+                        f"({level * 12:.0f} a year; ±{found.tolerance:.2f} a month), giving "
+                        f"**{ev.approvals['mean']:.0f} approvals a year** (90%: {ev.approvals['p5']:.0f} to "
+                        f"{ev.approvals['p95']:.0f}); there {k.label} is "
+                        f"{comparison.format_figure(ev.measure['mean'], k.unit)} on average (90%: "
+                        f"{comparison.format_figure(ev.measure['p5'], k.unit)} to "
+                        f"{comparison.format_figure(ev.measure['p95'], k.unit)}).")
+            st.altair_chart(charts.target_chart(found.table(), found.limit, k.label,
+                                                {"mean meets the limit": found.mean_level,
+                                                 "95th percentile meets it": found.p95_level}), width="stretch")
+            st.caption("The answer is where the mean over replications meets the limit; the second answer allows "
+                       "for uncertainty. Bisection assumes the measure falls as recruitment rises; with finite "
+                       "replications the curve is not perfectly smooth, so read the answer as a level to within "
+                       "the stated tolerance.")
+
+# --------------------------------------------------------------------------- finance
+with tab_finance:
+    spend = finance.spend_by_year(scen_res)
+    st.markdown(f"**Interagency spend: {label}** (mean, with 90% interval)")
+    money = lambda m, lo, hi: f"£{m:,.0f} [£{lo:,.0f} to £{hi:,.0f}]"  # noqa: E731
+    st.dataframe(pd.DataFrame({
+        "financial year": spend["financial_year"],
+        "VAA placements": spend["placements_vaa"].round(1),
+        "LA/RAA placements": spend["placements_la"].round(1),
+        "fees paid": [money(r.fees_paid_gbp, r.fees_paid_gbp_p5, r.fees_paid_gbp_p95) for r in spend.itertuples()],
+        "of which VAA (est.)": [f"£{v:,.0f}" for v in spend["fees_paid_vaa_gbp_est"]],
+        "of which LA/RAA (est.)": [f"£{v:,.0f}" for v in spend["fees_paid_la_gbp_est"]],
+        "fees received": [money(r.fees_received_gbp, r.fees_received_gbp_p5, r.fees_received_gbp_p95)
+                          for r in spend.itertuples()],
+        "net spend": [money(r.net_spend_gbp, r.net_spend_gbp_p5, r.net_spend_gbp_p95) for r in spend.itertuples()],
+    }), hide_index=True, width="stretch")
+    st.caption("The split of fees paid by provider is an estimate (each year's fees shared by placements with each "
+               "provider, weighted by its one-child fee); fees received are the LA/RAA fee for the agency's own "
+               "adopters taken by other agencies.")
+    c1, c2 = st.columns(2)
+    c1.altair_chart(charts.spend_chart({label: scen_res}), width="stretch")
+    c2.altair_chart(charts.spend_chart(both, cumulative=True), width="stretch")
+    st.markdown("**What the scenario saves against the baseline** (paired; positive = less spent or more received)")
+    if same:
+        st.info("Change a lever — a recruitment campaign, say — and run to see what it saves against the baseline.")
+    else:
+        saved = finance.savings(base_res, scen_res)
+        state["savings_table"] = saved
+        st.dataframe(saved.assign(saving=[money(r.saving_gbp, r.saving_p5, r.saving_p95) for r in saved.itertuples()])
+                     .pivot(index="financial_year", columns="measure", values="saving")
+                     .loc[list(dict.fromkeys(saved["financial_year"]))], width="stretch")
+    st.markdown("**Fee schedule** (by provider and financial year, uprated as set in the levers)")
+    st.dataframe(finance.schedule_table(scen_res), hide_index=True, width="stretch")
+
+# --------------------------------------------------------------------------- downloads
+with tab_downloads:
+    stem = export.file_stem(label)
+    c1, c2, c3 = st.columns(3)
+    c1.download_button("Results (CSV)", export.results_csv(scen_res, label), f"{stem}-results.csv", "text/csv",
+                       key="dl_csv", on_click="ignore")
+    c2.download_button(
+        "Results and comparison (Excel)",
+        lambda: export.results_excel(both, {"headline changes": headline, "spend by year": spend,
+                                            **({"savings": state["savings_table"]} if not same and
+                                               "savings_table" in state else {}),
+                                            "fee schedule": finance.schedule_table(scen_res)}),
+        f"{stem}-results.xlsx", export.EXCEL_MIME, key="dl_xlsx", on_click="ignore")
+    c3.download_button("Scenario (TOML)", export.scenario_toml(scenario, name=label,
+                                                                description=current.get("description") or None,
+                                                                replications=reps, years=years),
+                       f"{stem}.toml", "application/toml", key="dl_toml", on_click="ignore",
+                       help="Load it again with 'Load a scenario file' in the sidebar.")
+    st.markdown(f"**Calibration fit report for the baseline ({state['baseline_choice']})**")
+    report = calibration_report(None if state["baseline_choice"] in (BUILT_IN,) or
+                                state["baseline_choice"].startswith("Uploaded") else state["baseline_choice"])
+    if report:
+        if "md" in report:
+            with st.expander("Fit report", expanded=False):
+                st.markdown(report["md"].read_text(encoding="utf-8"))
+            st.download_button("Fit report (Markdown)", report["md"].read_bytes(), report["md"].name, "text/markdown",
+                               key="dl_fit_md", on_click="ignore")
+        if "csv" in report:
+            st.download_button("Fit report (CSV)", report["csv"].read_bytes(), report["csv"].name, "text/csv",
+                               key="dl_fit_csv", on_click="ignore")
+    else:
+        st.info("No calibration fit report is available yet for this baseline. Fitted baselines write theirs to "
+                "calibration/reports/NAME.md and NAME.csv.")
+
+# --------------------------------------------------------------------------- model notes
+with tab_notes:
+    st.markdown("### How the model works")
+    st.markdown(readme_section("The model"))
+    st.markdown("### Measures")
+    st.dataframe(pd.DataFrame([{"measure": k.label, "name": k.name, "unit": k.unit, "definition": k.description}
+                               for k in KPIS]), hide_index=True, width="stretch")
+    st.caption("Scorecard thresholds: " + ", ".join(f"{KPI_BY_NAME[k].label} {v} days"
+                                                    for k, v in THRESHOLDS_DAYS.items()))
+    st.markdown(f"### Parameters of '{label}', with units and sources")
+    params = pd.DataFrame(parameter_table(scenario))
+    params["value"] = params["value"].map(str)
+    params["default"] = params["default"].map(str)
+    st.dataframe(params, hide_index=True, width="stretch")

@@ -1,0 +1,149 @@
+"""Recruitment target finder: the fewest enquiries a month that keep a measure within a limit.
+
+The question a service planner asks is "how many adopters must we recruit to keep children's
+waits under the threshold (or interagency spend under budget)?".  The finder answers it by
+simulation: it runs the scenario at different levels of enquiries a month, every run with
+the same seed (common random numbers, so the levels differ by the lever and not by chance),
+and bisects for the smallest level at which the measure meets the limit.
+
+Two answers are given:
+
+* where the **mean** over replications meets the limit (on average the service is within it);
+* where the **95th percentile** meets it (in 95 of 100 simulated futures it is within it):
+  the recruitment needed allowing for uncertainty.
+
+Both are found to within ``tolerance`` enquiries a month, and each comes with the approvals a
+year it produces (mean and 90% interval), since services set approval targets too.  The
+measures are assumed to fall as recruitment rises (the monotone tests check this for A2 and
+interagency spend); with finite replications the response is not perfectly smooth, so the
+answer is a level, not a precise point.  If the limit cannot be met within the search range
+(for example when assessing social workers, not enquiries, limit approvals), the finder
+says so rather than inventing a number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.comparison import describe, period_values
+from sim.kpis import KPI_BY_NAME
+from sim.parameters import Scenario
+from sim.runner import run_scenario
+
+#: Measures a target can be set on (all: smaller is better), with a default limit.
+MEASURES: dict[str, float] = {
+    "a2_days": 121.0,
+    "a10_days": 426.0,
+    "children_waiting_over_18_months": 0.0,
+    "children_waiting_with_po": 15.0,
+    "interagency_fees_gbp": 500_000.0,
+    "interagency_net_gbp": 500_000.0,
+}
+
+
+@dataclass
+class Evaluation:
+    enquiries_per_month: float
+    measure: dict  # mean, p5, p95, n of the measure
+    approvals: dict  # mean, p5, p95, n of approvals a year
+
+
+@dataclass
+class TargetResult:
+    kpi: str
+    limit: float
+    year: int | None
+    tolerance: float
+    search_max: float
+    baseline_enquiries: float
+    mean_level: float | None  # smallest enquiries a month where the mean meets the limit
+    p95_level: float | None  # ... where the 95th percentile meets it
+    evaluations: list[Evaluation] = field(default_factory=list)
+
+    def at(self, level: float | None) -> Evaluation | None:
+        for e in self.evaluations:
+            if level is not None and abs(e.enquiries_per_month - level) < 1e-9:
+                return e
+        return None
+
+    @property
+    def label(self) -> str:
+        return KPI_BY_NAME[self.kpi].label
+
+    def table(self):
+        """The evaluations, sorted by enquiries a month (for a chart)."""
+        import pandas as pd
+        rows = [{"enquiries_per_month": e.enquiries_per_month, "mean": e.measure["mean"], "p5": e.measure["p5"],
+                 "p95": e.measure["p95"], "approvals_mean": e.approvals["mean"], "approvals_p5": e.approvals["p5"],
+                 "approvals_p95": e.approvals["p95"]} for e in self.evaluations]
+        return pd.DataFrame(rows).sort_values("enquiries_per_month").reset_index(drop=True)
+
+
+def _with_enquiries(scenario: Scenario, enquiries: float) -> Scenario:
+    data = scenario.model_dump()
+    data["adopters"]["enquiries_per_month"] = float(enquiries)
+    return Scenario.model_validate(data)
+
+
+def find_recruitment_target(scenario: Scenario, kpi: str, limit: float, year: int | None = None,
+                            replications: int | None = None, years: int | None = None,
+                            search_max: float | None = None, tolerance: float | None = None,
+                            engine: str = "serial",
+                            progress: Callable[[int, int], None] | None = None) -> TargetResult:
+    """Bisect enquiries a month in [0, ``search_max``] for the smallest level at which the
+    measure's mean (and, separately, its 95th percentile) is at or below ``limit``.
+
+    ``year`` is a reported financial year (1 = first) or ``None`` for the average over the
+    horizon.  ``search_max`` defaults to four times the scenario's enquiries (at most 1000);
+    ``tolerance`` to 2% of the scenario's enquiries (at least 0.25 a month).
+    """
+    if kpi not in KPI_BY_NAME:
+        raise ValueError(f"unknown measure {kpi!r}")
+    base = scenario.adopters.enquiries_per_month
+    hi = float(search_max if search_max is not None else min(1000.0, max(4.0 * base, 20.0)))
+    tol = float(tolerance if tolerance is not None else max(0.25, 0.02 * base))
+    # bisection steps for each answer, plus the two ends: an upper bound for the progress bar
+    steps = int(np.ceil(np.log2(max(hi / tol, 2.0))))
+    budget = 2 + 2 * steps
+    cache: dict[float, Evaluation] = {}
+
+    def evaluate(level: float) -> Evaluation:
+        level = round(level, 6)
+        if level not in cache:
+            res = run_scenario(_with_enquiries(scenario, level), replications=replications, years=years,
+                               engine=engine)
+            cache[level] = Evaluation(level, describe(period_values(res, kpi, year)),
+                                      describe(period_values(res, "approvals", year)))
+            if progress:
+                progress(min(len(cache), budget), budget)
+        return cache[level]
+
+    def meets(level: float, stat: str) -> bool:
+        value = evaluate(level).measure[stat]
+        return bool(not np.isnan(value) and value <= limit)
+
+    def smallest(stat: str, lo: float, hi_: float) -> float | None:
+        if not meets(hi_, stat):
+            return None
+        if meets(lo, stat):
+            return lo
+        while hi_ - lo > tol:
+            mid = (lo + hi_) / 2
+            if meets(mid, stat):
+                hi_ = mid
+            else:
+                lo = mid
+        return round(hi_, 6)
+
+    mean_level = smallest("mean", 0.0, hi)
+    # the 95th percentile is never below the mean, so its answer is not below the mean's
+    p95_level = smallest("p95", mean_level if mean_level is not None else 0.0, hi) if mean_level is not None \
+        else None
+    if progress:
+        progress(budget, budget)
+    return TargetResult(kpi=kpi, limit=float(limit), year=year, tolerance=tol, search_max=hi,
+                        baseline_enquiries=base, mean_level=mean_level, p95_level=p95_level,
+                        evaluations=sorted(cache.values(), key=lambda e: e.enquiries_per_month))

@@ -1,0 +1,28 @@
+"""A scenario file given by a user (uploaded or pasted), validated with a clear message.
+
+Whatever arrives — wrong encoding, not TOML, unknown fields, values out of range — becomes
+a :class:`~sim.scenario_file.ScenarioError` naming the file and the field, never a traceback.
+"""
+
+from __future__ import annotations
+
+from sim.parameters import Scenario
+from sim.scenario_file import ScenarioError, parse_scenario
+
+MAX_BYTES = 200_000
+
+
+def read_scenario_text(data: bytes | str, source: str = "uploaded file") -> Scenario:
+    """Validate a scenario given as file contents (bytes from an upload, or pasted text)."""
+    if isinstance(data, bytes):
+        if len(data) > MAX_BYTES:
+            raise ScenarioError(f"{source}: too large for a scenario file ({len(data):,} bytes; "
+                                f"at most {MAX_BYTES:,})")
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ScenarioError(f"{source}: not a text file (a scenario is TOML text in UTF-8)") from None
+    if not data.strip():
+        raise ScenarioError(f"{source}: the file is empty; a scenario is TOML text such as "
+                            "'[adopters]\\nenquiries_per_month = 30.0'")
+    return parse_scenario(data, source)
