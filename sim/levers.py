@@ -176,17 +176,25 @@ def _resize(probs: list[float], index: int, share: float) -> list[float]:
 
 
 def lever_info(lever: Lever, baseline: Scenario, baseline_label: str) -> dict[str, Any]:
-    """Unit, baseline value, range and source of a lever, for its help text."""
+    """Unit, baseline value, range and source of a lever, for its help text.
+
+    The source is the parameter's declared source; for a calibrated baseline, the figures the
+    parameter was fitted to; for a value some other scenario file set, that file.
+    """
     value = lever_values(baseline)[lever.key]
+    default_shown = lever_values(Scenario())[lever.key]
     if lever.section is None:
-        source, meaning, default_shown = lever.source, lever.meaning, value
-        if lever.key != "campaign_pct":
-            default_shown = lever_values(Scenario())[lever.key]
+        source, meaning = lever.source, lever.meaning
+        param = {"sibling_group_share": "children.sibling_group_probs",
+                 "older_share": "children.age_band_probs"}.get(lever.key)
     else:
         info = field_info(lever.section, lever.name)
         source, meaning = info["source"], info["meaning"]
-        default_shown = lever_values(Scenario())[lever.key]
-    if abs(float(value) - float(default_shown)) > 1e-9:
+        param = f"{lever.section}.{lever.name}"
+    fitted = baseline.calibration.fitted.get(param) if param else None
+    if fitted:
+        source = f"fitted in '{baseline_label}': {fitted}"
+    elif abs(float(value) - float(default_shown)) > 1e-9:
         source = f"set by the scenario '{baseline_label}' (built-in value {_fmt(default_shown)}: {source})"
     return {"unit": lever.unit, "baseline": value, "lo": lever.lo, "hi": lever.hi, "source": source,
             "meaning": meaning}
