@@ -3,6 +3,7 @@
     python -m sim run [SCENARIO] [--years N] [--reps R] [--seed S] [--json PATH|-] [--csv DIR]
     python -m sim compare A B ... [--year K]
     python -m sim params [SCENARIO]
+    python -m sim bench [--json PATH] [--quick]
 
 Errors in a scenario or an option are reported in one clear message and exit status 2,
 never a traceback.
@@ -52,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     params = sub.add_parser("params", help="list every parameter with its value, unit, range and source")
     params.add_argument("scenario", nargs="?", help="scenario (default: the built-in baseline)")
     params.add_argument("--markdown", action="store_true", help="print a Markdown table (as in the README)")
+    bench = sub.add_parser("bench", help="measure speed, parallel speed-up, memory and scaling on this machine")
+    bench.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
+    bench.add_argument("--quick", action="store_true", help="a reduced workload (seconds, for tests)")
     return parser
 
 
@@ -130,7 +134,13 @@ def cmd_params(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "compare": cmd_compare, "params": cmd_params}
+def cmd_bench(args) -> int:
+    from sim.bench import main as bench_main
+
+    return bench_main(args.json, args.quick)
+
+
+COMMANDS = {"run": cmd_run, "compare": cmd_compare, "params": cmd_params, "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,271 @@
+"""The benchmark: how fast the model runs on this machine, how it uses the cores, how it scales.
+
+    python -m sim bench [--json PATH] [--quick]
+
+One run measures, all on the same machine and in the same process:
+
+* **events per second** of the model (every event simpy processes, counted by
+  ``run_replication(..., count_events=True)``) against a bare simpy loop, one process
+  yielding ``env.timeout(1)``: the most simpy itself can do, so the ratio says how much
+  work the model adds to each event;
+* **replications per second** on one process and on all cores, the speed-up, and whether
+  the parallel results equal the serial ones figure for figure;
+* **wall time** of the standard workload (``run_scenario`` of 100 replications x 10 years on
+  all cores, tables included) and the process's **peak memory** (``ru_maxrss``);
+* **growth** of time and memory with the horizon (5, 10, 20 years) and with the agency's
+  size (flows and capacities x1, x4, x16).  Memory there is the peak of Python allocations
+  during one replication, traced with ``tracemalloc``.
+
+The workload is the calibrated Cambridgeshire & Peterborough scenario when
+``scenarios/cambridgeshire-peterborough-2022-23.toml`` exists, else the built-in baseline.
+The bare loop and the model are timed in alternating blocks, so that other work on the
+machine disturbs both alike.  ``--quick`` runs a reduced workload (for the tests).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import sys
+import time
+import tracemalloc
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import simpy
+
+from sim.execution import default_workers, run_replications
+from sim.model import run_replication
+from sim.parameters import Scenario
+from sim.runner import run_scenario
+from sim.scenario_file import SCENARIO_DIR, load_scenario, scenario_from_dict
+
+CALIBRATED = "cambridgeshire-peterborough-2022-23"
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What the benchmark runs."""
+
+    years: int = 10
+    replications: int = 100
+    bare_timeouts: int = 100_000  # per block of the bare loop
+    blocks: int = 5  # alternating blocks of bare loop and model
+    horizons: tuple[int, ...] = (5, 10, 20)
+    sizes: tuple[int, ...] = (1, 4, 16)
+    growth_replications: int = 8  # at size x1 (fewer at larger sizes, at least 2)
+
+
+STANDARD = Workload()
+QUICK = Workload(years=2, replications=8, bare_timeouts=20_000, blocks=2, horizons=(1, 2), sizes=(1, 2),
+                 growth_replications=2)
+
+
+@dataclass
+class GrowthRow:
+    years: int
+    size: int
+    replications: int
+    events_per_replication: float
+    seconds_per_replication: float
+    events_per_s: float
+    peak_kib: float  # tracemalloc peak during one replication
+
+
+@dataclass
+class BenchResult:
+    scenario: str
+    years: int
+    replications: int
+    cores: int
+    python: str
+    simpy: str
+    bare_simpy_timeouts_per_s: float
+    model_events_per_s: float
+    events_per_replication: float
+    event_ratio: float
+    serial_replications_per_s: float
+    parallel_replications_per_s: float
+    speedup: float
+    parallel_equals_serial: bool
+    standard_workload_wall_s: float
+    peak_rss_mib: float  # ru_maxrss of this process
+    peak_rss_children_mib: float  # ru_maxrss of the largest worker process
+    horizon_growth: list[GrowthRow] = field(default_factory=list)
+    size_growth: list[GrowthRow] = field(default_factory=list)
+
+
+def benchmark_scenario(years: int, replications: int) -> Scenario:
+    """The calibrated scenario if it has been written, else the built-in baseline; the given run size."""
+    base = load_scenario(CALIBRATED) if (SCENARIO_DIR / f"{CALIBRATED}.toml").is_file() else Scenario()
+    return with_run(base, years=years, replications=replications)
+
+
+def with_run(scenario: Scenario, **run) -> Scenario:
+    data = scenario.model_dump()
+    data["scenario"].update(run)
+    return scenario_from_dict(data, "benchmark")
+
+
+def scaled(scenario: Scenario, factor: int) -> Scenario:
+    """An agency ``factor`` times the size: flows, social workers and panel places all scaled.
+
+    Panel places are scaled through cases per panel up to its limit and then through more
+    panels a month, so that every value stays within its valid range.
+    """
+    data = scenario.model_dump()
+    a, c, panel = data["adopters"], data["children"], data["panel"]
+    a["enquiries_per_month"] *= factor
+    c["entering_per_year"] *= factor
+    a["assessing_social_workers"] *= factor
+    more_panels = 1
+    while panel["cases_per_panel"] * factor / more_panels > 50:
+        more_panels *= 2
+    panel["cases_per_panel"] = int(round(panel["cases_per_panel"] * factor / more_panels))
+    panel["panels_per_month"] *= more_panels
+    for name, n in data["initial_state"].items():
+        data["initial_state"][name] = n * factor
+    return scenario_from_dict(data, f"benchmark x{factor}")
+
+
+def bare_simpy(n: int) -> float:
+    """Seconds for a bare simpy loop to process ``n`` timeouts."""
+    env = simpy.Environment()
+
+    def loop():
+        for _ in range(n):
+            yield env.timeout(1)
+
+    env.process(loop())
+    start = time.perf_counter()
+    env.run()
+    return time.perf_counter() - start
+
+
+def _timed_replications(scenario: Scenario, reps) -> tuple[float, int, list]:
+    results, events = [], 0
+    start = time.perf_counter()
+    for r in reps:
+        result = run_replication(scenario, r, count_events=True)
+        events += result.events
+        results.append(result)
+    return time.perf_counter() - start, events, results
+
+
+def _same(a, b) -> bool:
+    """Identical KPIs, replication by replication (NaN equals NaN)."""
+    return [(r.replication, json.dumps(r.kpis)) for r in a] == [(r.replication, json.dumps(r.kpis)) for r in b]
+
+
+def _growth_row(scenario: Scenario, years: int, size: int, reps: int) -> GrowthRow:
+    s = with_run(scaled(scenario, size) if size != 1 else scenario, years=years)
+    seconds, events, _ = _timed_replications(s, range(reps))
+    tracemalloc.start()
+    run_replication(s, reps)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return GrowthRow(years, size, reps, events / reps, seconds / reps, events / seconds, peak / 1024)
+
+
+def run_benchmark(work: Workload = STANDARD, workers: int | None = None,
+                  say=lambda text: print(text, file=sys.stderr, flush=True)) -> BenchResult:
+    """Measure everything the module docstring lists."""
+    workers = workers or default_workers()
+    scenario = benchmark_scenario(work.years, work.replications)
+    reps = list(range(work.replications))
+
+    say("standard workload on all cores (cold start) ...")
+    start = time.perf_counter()
+    run_scenario(scenario, engine="processes", workers=workers)
+    wall = time.perf_counter() - start
+
+    say("bare simpy loop and the model, one process ...")
+    bare_s = model_s = 0.0
+    bare_n = events = 0
+    serial = []
+    for block in range(work.blocks):
+        bare_s += bare_simpy(work.bare_timeouts)
+        bare_n += work.bare_timeouts
+        seconds, n, results = _timed_replications(scenario, reps[block::work.blocks])
+        model_s, events, serial = model_s + seconds, events + n, serial + results
+    serial.sort(key=lambda r: r.replication)
+
+    say(f"replications on {workers} processes ...")
+    start = time.perf_counter()
+    parallel = run_replications(scenario, reps, engine="processes", workers=workers)
+    parallel_s = time.perf_counter() - start
+
+    horizon_growth, size_growth = [], []
+    for years in work.horizons:
+        say(f"growth: {years} years ...")
+        horizon_growth.append(_growth_row(scenario, years, 1, work.growth_replications))
+    for size in work.sizes:
+        say(f"growth: agency x{size} ...")
+        size_growth.append(_growth_row(scenario, work.years, size, max(2, work.growth_replications // size)))
+
+    bare_rate, model_rate = bare_n / bare_s, events / model_s
+    mib = 1024.0 if sys.platform != "darwin" else 1024.0 * 1024.0  # ru_maxrss is KiB on Linux, bytes on macOS
+    return BenchResult(
+        scenario=scenario.scenario.name, years=work.years, replications=work.replications, cores=workers,
+        python=platform.python_version(), simpy=simpy.__version__,
+        bare_simpy_timeouts_per_s=bare_rate, model_events_per_s=model_rate,
+        events_per_replication=events / len(reps), event_ratio=model_rate / bare_rate,
+        serial_replications_per_s=len(reps) / model_s, parallel_replications_per_s=len(reps) / parallel_s,
+        speedup=model_s / parallel_s, parallel_equals_serial=_same(serial, parallel),
+        standard_workload_wall_s=wall,
+        peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / mib,
+        peak_rss_children_mib=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / mib,
+        horizon_growth=horizon_growth, size_growth=size_growth,
+    )
+
+
+def report(b: BenchResult) -> str:
+    """The figures as a readable table."""
+    def row(label: str, figure: str, note: str = "") -> str:
+        return f"  {label:<30}{figure:>14}  {note}".rstrip()
+
+    lines = [
+        f"Benchmark: {b.scenario}, {b.years} years (+ warm-up), {b.replications} replications, "
+        f"{b.cores} cores; Python {b.python}, simpy {b.simpy}",
+        "",
+        row("bare simpy loop", f"{b.bare_simpy_timeouts_per_s:,.0f}", "timeouts/s"),
+        row("model", f"{b.model_events_per_s:,.0f}", f"events/s ({b.events_per_replication:,.0f} a replication)"),
+        row("ratio model / bare", f"{b.event_ratio:.2f}"),
+        "",
+        row("replications, 1 process", f"{b.serial_replications_per_s:.1f}", "/s"),
+        row(f"replications, {b.cores} processes", f"{b.parallel_replications_per_s:.1f}", "/s"),
+        row("speed-up", f"{b.speedup:.2f}x",
+            f"(results identical to serial: {'yes' if b.parallel_equals_serial else 'NO'})"),
+        "",
+        row("standard workload wall time", f"{b.standard_workload_wall_s:.2f} s",
+            f"(run_scenario on {b.cores} processes from a cold start, tables included)"),
+        row("peak memory (ru_maxrss)", f"{b.peak_rss_mib:.0f} MiB",
+            f"this process; largest worker {b.peak_rss_children_mib:.0f} MiB"),
+        "",
+        "  Growth on one process (x time and x events relative to the first row;",
+        "  peak = tracemalloc peak of Python allocations during one replication)",
+    ]
+    for title, rows in (("horizon", b.horizon_growth), ("agency size", b.size_growth)):
+        lines += ["", f"    by {title}", "    years   size  events/rep    ms/rep    events/s  x time  x events  peak KiB"]
+        for g in rows:
+            base = rows[0]
+            lines.append(
+                f"    {g.years:>5}  x{g.size:<4} {g.events_per_replication:>10,.0f} "
+                f"{g.seconds_per_replication * 1000:>9.1f} {g.events_per_s:>11,.0f} "
+                f"{g.seconds_per_replication / base.seconds_per_replication:>7.2f} "
+                f"{g.events_per_replication / base.events_per_replication:>9.2f} {g.peak_kib:>9,.0f}")
+    return "\n".join(lines)
+
+
+def main(json_path: str | None = None, quick: bool = False) -> int:
+    b = run_benchmark(QUICK if quick else STANDARD)
+    print(report(b))
+    if json_path:
+        Path(json_path).write_text(json.dumps(asdict(b), indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main(*(sys.argv[1:2] or [None])))

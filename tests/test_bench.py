@@ -1,0 +1,24 @@
+"""The benchmark command runs and reports every figure (speed targets are checked by hand, not here)."""
+
+import json
+import subprocess
+import sys
+
+
+def test_quick_benchmark_prints_and_writes_the_figures(tmp_path):
+    out_json = tmp_path / "bench.json"
+    out = subprocess.run([sys.executable, "-m", "sim", "bench", "--quick", "--json", str(out_json)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    for fragment in ("bare simpy loop", "timeouts/s", "events/s", "ratio model / bare", "replications, 1 process",
+                     "speed-up", "results identical to serial: yes", "standard workload wall time",
+                     "peak memory (ru_maxrss)", "by horizon", "by agency size", "peak KiB"):
+        assert fragment in out.stdout, fragment
+    figures = json.loads(out_json.read_text())
+    for name in ("bare_simpy_timeouts_per_s", "model_events_per_s", "event_ratio", "serial_replications_per_s",
+                 "parallel_replications_per_s", "speedup", "standard_workload_wall_s", "peak_rss_mib"):
+        assert figures[name] > 0, name
+    assert figures["parallel_equals_serial"] is True
+    assert len(figures["horizon_growth"]) == 2 and len(figures["size_growth"]) == 2
+    assert all(row["events_per_replication"] > 0 and row["peak_kib"] > 0
+               for row in figures["horizon_growth"] + figures["size_growth"])
