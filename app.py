@@ -44,13 +44,13 @@ BUILT_IN = "Built-in baseline"
 HORIZON = "Average over the horizon"
 
 HEADLINE = [
-    # kpi, lower is better
-    ("approvals", False),
-    ("children_waiting_with_po", True),
-    ("a10_days", True),
-    ("a2_days", True),
-    ("adopter_gap", False),
-    ("interagency_fees_gbp", True),
+    # kpi, short label, lower is better
+    ("approvals", "Approvals", False),
+    ("children_waiting_with_po", "Children waiting", True),
+    ("a10_days", "A10 (days)", True),
+    ("a2_days", "A2 (days)", True),
+    ("adopter_gap", "Adopter gap", False),
+    ("interagency_fees_gbp", "Interagency fees", True),
 ]
 TABLE_KPIS = ["enquiries", "approvals", "adopters_waiting", "children_waiting_with_po",
               "children_waiting_over_18_months", "adopter_gap", "placements", "early_permanence_placements",
@@ -191,7 +191,7 @@ with st.sidebar:
                      help="A scenario saved from this app, or written by hand (see the README).")
     with st.expander("…or paste a scenario"):
         st.text_area("Scenario TOML", key="paste", height=150,
-                     placeholder='extends = "baseline"\n\n[adopters]\nenquiries_per_month = 33.4')
+                     placeholder='[scenario]\nname = "My what-if"\n\n[adopters]\nenquiries_per_month = 33.4')
         st.button("Load pasted scenario", key="load_paste", on_click=on_paste)
     if state.get("load_error"):
         st.error(f"That scenario could not be loaded:\n\n{state['load_error']}")
@@ -201,9 +201,8 @@ try:
 except ScenarioError as exc:
     st.error(str(exc))
     st.stop()
-baseline_label = state["baseline_choice"]
-if baseline_label == BUILT_IN:
-    baseline_label = baseline.scenario.name
+baseline_ref = state["baseline_choice"]  # what was chosen: a file name, or an upload
+baseline_label = baseline.scenario.name if not baseline_ref.startswith("Uploaded") else baseline_ref
 
 
 # --------------------------------------------------------------------------- page: levers
@@ -213,26 +212,22 @@ def _format(value: float, step: float) -> str:
     return f"%.{max(decimals, step_decimals)}f"
 
 
-with st.form("levers"):
-    st.subheader("Levers")
-    c1, c2 = st.columns([2, 3])
-    c1.text_input("Scenario name", key="scenario_name")
-    c2.text_input("Description (why, and the source)", key="scenario_description")
+with st.sidebar, st.form("levers"):
+    st.header("Levers")
+    st.text_input("Scenario name", key="scenario_name")
+    st.text_input("Description (why, and the source)", key="scenario_description")
     for group in GROUPS:
         with st.expander(group, expanded=group == GROUPS[0]):
-            cols = st.columns(3)
-            for i, lever in enumerate(lv for lv in LEVERS if lv.group == group):
-                info = lever_info(lever, baseline, baseline_label)
-                with cols[i % 3]:
-                    st.number_input(f"{lever.label} ({lever.unit})", min_value=float(lever.lo),
-                                    max_value=float(lever.hi), step=float(lever.step), key=f"lever:{lever.key}",
-                                    format=_format(float(info["baseline"]), lever.step), help=info["meaning"])
-                    st.caption(f"Baseline {info['baseline']:,.6g} · {info['source']}")
+            for lever in (lv for lv in LEVERS if lv.group == group):
+                info = lever_info(lever, baseline, baseline_ref)
+                st.number_input(f"{lever.label} ({lever.unit})", min_value=float(lever.lo),
+                                max_value=float(lever.hi), step=float(lever.step), key=f"lever:{lever.key}",
+                                format=_format(float(info["baseline"]), lever.step), help=info["meaning"])
+                st.caption(f"Baseline {info['baseline']:,.6g} · {info['source']}")
     with st.expander("Horizon and replications"):
-        c1, c2 = st.columns(2)
-        c1.number_input("Financial years to simulate", min_value=1, max_value=30, step=1, key="years",
+        st.number_input("Financial years to simulate", min_value=1, max_value=30, step=1, key="years",
                         help="Reported years after a warm-up; year 1 is the baseline's first year.")
-        c2.number_input("Replications", min_value=2, max_value=2000, step=10, key="reps",
+        st.number_input("Replications", min_value=2, max_value=2000, step=10, key="reps",
                         help="More replications narrow the estimate of each interval but take longer "
                              f"(the default, {DEFAULT_REPS}, answers in about two seconds).")
     submitted = st.form_submit_button("Run", type="primary", key="run")
@@ -294,17 +289,17 @@ if moved:
     st.write("Changed: " + "; ".join(f"{lv.label} {a:,.6g} → {b:,.6g} {lv.unit}" for lv, a, b in moved))
 
 year = period_choice(scen_res, "period")
-table = comparison.change_table(base_res, scen_res, [k for k, _ in HEADLINE], year)
+table = comparison.change_table(base_res, scen_res, [k for k, _, _ in HEADLINE], year)
 cols = st.columns(len(HEADLINE))
-for col, (kpi, lower_better), row in zip(cols, HEADLINE, table.itertuples()):
+for col, (kpi, short, lower_better), row in zip(cols, HEADLINE, table.itertuples()):
     unit = row.unit
     value = comparison.format_figure(row.scenario, unit)
     delta = None if same or np.isnan(row.change) else f"{row.change:+,.1f} {'' if unit == '£' else unit}".strip()
     if delta and unit == "£":
         delta = f"{'+' if row.change >= 0 else '-'}£{abs(row.change):,.0f}"
     threshold = THRESHOLDS_DAYS.get(kpi)
-    col.metric(row.label, value, delta, delta_color="inverse" if lower_better else "normal",
-               help=KPI_BY_NAME[kpi].description + (f" Scorecard threshold {threshold} days." if threshold else ""))
+    col.metric(short, value, delta, delta_color="inverse" if lower_better else "normal",
+               help=f"{row.label}. " + KPI_BY_NAME[kpi].description + (f" Scorecard threshold {threshold} days." if threshold else ""))
     lines = [f"90%: {comparison.format_figure(row.scenario_p5, unit)} to {comparison.format_figure(row.scenario_p95, unit)}"]
     if not same:
         lines.append("change " + comparison.format_change(row.change, row.change_p5, row.change_p95, unit))

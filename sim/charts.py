@@ -54,22 +54,42 @@ def band_frame(runs: dict[str, Results], kpis: list[str], cumulative: bool = Fal
     return frame
 
 
+SCHEME = "tableau10"
+
+
+def _encodings(frame: pd.DataFrame) -> tuple[alt.Color, alt.StrokeDash | None]:
+    """Colour by measure (dashes by scenario) when there are several measures, else by scenario."""
+    legend = alt.Legend(orient="bottom", labelLimit=360, title=None)
+    several_measures = frame["label"].nunique() > 1
+    several_scenarios = frame["scenario"].nunique() > 1
+    field = "label:N" if several_measures or not several_scenarios else "scenario:N"
+    color = alt.Color(field, scale=alt.Scale(scheme=SCHEME), legend=legend,
+                      sort=list(dict.fromkeys(frame[field[:-2]])))
+    dash = alt.StrokeDash("scenario:N", legend=legend, sort=list(dict.fromkeys(frame["scenario"]))) \
+        if several_measures and several_scenarios else None
+    return color, dash
+
+
 def _layers(frame: pd.DataFrame, y_title: str, money: bool = False):
     fmt = "£,.0f" if money else ",.0f"
-    x = alt.X("financial_year:O", title="Financial year", sort=None)
-    color = alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=400))
+    x = alt.X("financial_year:O", title="Financial year", sort=None, axis=alt.Axis(labelAngle=0))
+    color, dash = _encodings(frame)
     base = alt.Chart(frame)
-    band = base.mark_area(opacity=0.18).encode(x=x, y=alt.Y("p5:Q"), y2="p95:Q", color=color)
-    line = base.mark_line(point=True).encode(
-        x=x, y=alt.Y("mean:Q", title=y_title, axis=alt.Axis(format=fmt)), color=color,
-        tooltip=["series:N", "financial_year:O", alt.Tooltip("mean:Q", format=fmt, title="mean"),
-                 alt.Tooltip("p5:Q", format=fmt, title="5th percentile"),
-                 alt.Tooltip("p95:Q", format=fmt, title="95th percentile")])
+    band = base.mark_area(opacity=0.15).encode(x=x, y=alt.Y("p5:Q"), y2="p95:Q", color=color,
+                                               detail="series:N")
+    line_enc = dict(x=x, y=alt.Y("mean:Q", title=y_title, axis=alt.Axis(format=fmt)), color=color,
+                    tooltip=["scenario:N", "label:N", "financial_year:O",
+                             alt.Tooltip("mean:Q", format=fmt, title="mean"),
+                             alt.Tooltip("p5:Q", format=fmt, title="5th percentile"),
+                             alt.Tooltip("p95:Q", format=fmt, title="95th percentile")])
+    if dash is not None:
+        line_enc["strokeDash"] = dash
+    line = base.mark_line(point=True).encode(**line_enc)
     return band, line
 
 
 def band_chart(frame: pd.DataFrame, title: str, y_title: str, thresholds: dict[str, float] | None = None,
-               money: bool = False, height: int = 280) -> alt.LayerChart:
+               money: bool = False, height: int = 320) -> alt.LayerChart:
     """One panel: a line and band per series, and a dashed rule per threshold."""
     band, line = _layers(frame, y_title, money)
     layers = [band, line]
@@ -86,7 +106,8 @@ def band_chart(frame: pd.DataFrame, title: str, y_title: str, thresholds: dict[s
 def facet_chart(frame: pd.DataFrame, title: str, columns: int = 4, height: int = 150) -> alt.FacetChart:
     """Small multiples, one panel per measure with its own scale; thresholds drawn where set."""
     x = alt.X("financial_year:O", title=None, sort=None)
-    color = alt.Color("scenario:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=400))
+    color = alt.Color("scenario:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=400),
+                      scale=alt.Scale(scheme=SCHEME), sort=list(dict.fromkeys(frame["scenario"])))
     band = alt.Chart().mark_area(opacity=0.18).encode(x=x, y=alt.Y("p5:Q", title=None), y2="p95:Q", color=color)
     line = alt.Chart().mark_line(point=True).encode(
         x=x, y=alt.Y("mean:Q", title=None), color=color,

@@ -26,10 +26,13 @@ PERCENTILES = (5, 95)
 
 
 def by_replication(results: Results, kpi: str) -> pd.DataFrame:
-    """A replication x year table of one KPI."""
-    reps = results.replications
-    rows = reps[reps["kpi"] == kpi]
-    return rows.pivot(index="replication", columns="year", values="value").sort_index()
+    """A replication x year table of one KPI (tables are built once per set of results)."""
+    tables = results.__dict__.get("_by_replication")
+    if tables is None:
+        tables = {name: rows.pivot(index="replication", columns="year", values="value").sort_index()
+                  for name, rows in results.replications.groupby("kpi", sort=False)}
+        results.__dict__["_by_replication"] = tables
+    return tables[kpi].copy()
 
 
 def period_values(results: Results, kpi: str, year: int | None = None) -> pd.Series:

@@ -20,7 +20,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sim.parameters import Scenario, field_info
+from sim.parameters import Scenario, parameter_table
+
+#: Each parameter's declared unit, range, default and source, by (section, name).
+_FIELDS: dict[tuple[str, str], dict[str, Any]] = {(r["section"], r["name"]): r for r in parameter_table()}
+
+
+def field_info(section: str, name: str) -> dict[str, Any]:
+    return _FIELDS[(section, name)]
 
 HAMPSHIRE = "003_67152c9971fde174.txt"
 
@@ -44,7 +51,8 @@ class Lever:
     def integer(self) -> bool:
         if self.section is None:
             return False
-        return isinstance(field_info(self.section, self.name)["default"], int) and self.scale == 1.0
+        default = field_info(self.section, self.name)["default"]
+        return isinstance(default, int) and not isinstance(default, bool) and self.scale == 1.0
 
 
 def _p(key, group, label, section, name, unit=None, scale=1.0, step=1.0) -> Lever:
@@ -134,6 +142,9 @@ def lever_values(scenario: Scenario) -> dict[str, float]:
     return out
 
 
+_BUILT_IN_VALUES: dict[str, float] = {}
+
+
 def _round(x: float) -> float:
     """Drop binary noise (0.143 x 100 = 14.299999999999999) so values show as typed."""
     return float(round(x, 9))
@@ -171,7 +182,9 @@ def _resize(probs: list[float], index: int, share: float) -> list[float]:
     scaled = [p / total * (1.0 - share) for p in rest] if total > 0 else [(1.0 - share) / len(rest)] * len(rest)
     out = scaled[:index] + [share] + scaled[index:]
     out = [round(p, 6) for p in out]
-    out[index] = round(1.0 - sum(p for i, p in enumerate(out) if i != index), 6)  # add up to 1 exactly
+    others = [i for i in range(len(out)) if i != index]
+    largest = max(others, key=lambda i: out[i])  # absorbs the rounding, so the total is 1
+    out[largest] = round(1.0 - sum(p for i, p in enumerate(out) if i != largest), 6)
     return out
 
 
@@ -182,7 +195,7 @@ def lever_info(lever: Lever, baseline: Scenario, baseline_label: str) -> dict[st
     parameter was fitted to; for a value some other scenario file set, that file.
     """
     value = lever_values(baseline)[lever.key]
-    default_shown = lever_values(Scenario())[lever.key]
+    default_shown = _BUILT_IN_VALUES[lever.key]
     if lever.section is None:
         source, meaning = lever.source, lever.meaning
         param = {"sibling_group_share": "children.sibling_group_probs",
@@ -216,3 +229,6 @@ def changed_levers(base: Scenario, scenario: Scenario) -> list[tuple[Lever, floa
     a, b = lever_values(base), lever_values(scenario)
     return [(lever, a[lever.key], b[lever.key]) for lever in LEVERS
             if abs(float(a[lever.key]) - float(b[lever.key])) > 1e-9]
+
+
+_BUILT_IN_VALUES.update(lever_values(Scenario()))

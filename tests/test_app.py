@@ -1,0 +1,153 @@
+"""The app driven through Streamlit's AppTest: choose a baseline, move levers, run, compare,
+load a bad scenario file, find a recruitment target.
+
+Runs are kept small (a few replications over two years, in this process) through the app's
+settings for tests (ADOPTION_APP_REPS, ADOPTION_APP_YEARS, ADOPTION_APP_ENGINE).
+"""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+BUILT_IN_NAME = "Built-in baseline (Cambridgeshire & Peterborough 2022/23)"
+
+
+@pytest.fixture
+def app(monkeypatch):
+    monkeypatch.setenv("ADOPTION_APP_REPS", "6")
+    monkeypatch.setenv("ADOPTION_APP_YEARS", "2")
+    monkeypatch.setenv("ADOPTION_APP_ENGINE", "serial")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    _no_exception(at)
+    return at
+
+
+def _no_exception(at):
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _metrics(at) -> dict:
+    return {m.label: m for m in at.metric}
+
+
+def _run(at, **levers):
+    for key, value in levers.items():
+        at.number_input(key=f"lever:{key}").set_value(value)
+    at.button(key="run").click().run()
+    _no_exception(at)
+    return at
+
+
+def test_opens_on_the_built_in_baseline(app):
+    assert app.selectbox(key="baseline_choice").value == "Built-in baseline"
+    assert app.subheader[0].value == BUILT_IN_NAME
+    metrics = _metrics(app)
+    assert {"Approvals", "Children waiting", "A10 (days)", "A2 (days)", "Adopter gap",
+            "Interagency fees"} <= set(metrics)
+    assert all(not m.delta for m in app.metric)  # the baseline against itself: no change shown
+    assert len(app.get("vega_lite_chart")) >= 5  # gap, waits, spend, cumulative spend, flows
+    captions = " ".join(c.value for c in app.caption)
+    assert "001_ef741affdb884314.txt §4.6 (308 enquiries a year)" in captions  # each lever's source
+    assert "threshold 121 days" in captions and "threshold 426 days" in captions
+
+
+def test_levers_change_the_scenario_and_show_paired_changes(app):
+    app.text_input(key="scenario_name").set_value("Campaign +30%")
+    _run(app, campaign_pct=30.0, stage2_days=120.0)
+    assert app.subheader[0].value == f"Campaign +30% against {BUILT_IN_NAME}"
+    changed = [m.value for m in app.markdown if m.value.startswith("Changed:")]
+    assert changed and "Enquiries per month 25.7 → 33.41" in changed[0] and "Stage 2 length 140 → 120" in changed[0]
+    approvals = _metrics(app)["Approvals"]
+    assert approvals.delta is not None and approvals.delta.startswith("+")
+    assert "change" in " ".join(c.value for c in app.caption)
+    # the run is kept in the session, ready to compare
+    assert "Campaign +30%" in app.session_state["kept"]
+    assert app.multiselect(key="compare_choice").value == [BUILT_IN_NAME, "Campaign +30%"]
+
+
+def test_choose_a_scenario_file_as_baseline(app):
+    app.selectbox(key="baseline_choice").set_value("raise-recruitment-65").run()
+    _no_exception(app)
+    assert app.number_input(key="lever:enquiries_per_month").value == pytest.approx(33.41)
+    assert app.subheader[0].value.startswith("Raise recruitment by 30%")
+    assert any("set by the scenario 'raise-recruitment-65'" in c.value for c in app.caption)
+
+
+def test_compare_two_scenarios_side_by_side(app):
+    app.text_input(key="scenario_name").set_value("More social workers")
+    _run(app, assessing_social_workers=8.0)
+    app.multiselect(key="compare_choice").select("file: interagency-sooner").run()
+    _no_exception(app)
+    table = app.session_state["compare_table"]
+    assert list(dict.fromkeys(table["scenario"])) == [BUILT_IN_NAME, "More social workers",
+                                                      "file: interagency-sooner"]
+    reference = table[table["scenario"] == BUILT_IN_NAME]
+    assert (reference["change"] == 0).all()
+    assert len(app.get("vega_lite_chart")) >= 9  # the results' charts and the comparison's
+
+
+def test_a_bad_scenario_file_gives_a_clear_error(app):
+    app.sidebar.file_uploader[0].set_value(("mine.toml", b"[adopters]\nstage1_days = -5\n", "application/toml"))
+    app.run()
+    _no_exception(app)
+    errors = [e.value for e in app.error]
+    assert errors and "mine.toml: field 'adopters.stage1_days'" in errors[0] and "1 to 730 days" in errors[0]
+    assert app.selectbox(key="baseline_choice").value == "Built-in baseline"  # unchanged
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"\xff\xfe\x00garbage", "not a text file"),
+    (b"[adopters\nx = 1", "not valid TOML"),
+    (b"[adopter]\nstage1_days = 80.0\n", "did you mean 'adopters'"),
+])
+def test_unreadable_uploads_give_clear_errors(app, content, expected):
+    app.sidebar.file_uploader[0].set_value(("x.toml", content, "application/toml"))
+    app.run()
+    _no_exception(app)
+    assert any(expected in e.value for e in app.error)
+
+
+def test_a_good_upload_becomes_the_baseline(app):
+    text = b'[scenario]\nname = "Our plan"\n\n[adopters]\nenquiries_per_month = 30.0\n'
+    app.sidebar.file_uploader[0].set_value(("plan.toml", text, "application/toml"))
+    app.run()
+    _no_exception(app)
+    assert app.selectbox(key="baseline_choice").value == "Uploaded: Our plan"
+    assert app.number_input(key="lever:enquiries_per_month").value == 30.0
+    assert not app.error
+
+
+def test_pasted_scenario_checked_the_same_way(app):
+    app.text_area(key="paste").input("[children]\nsibling_group_probs = [0.5, 0.6, 0.1]\n")
+    app.button(key="load_paste").click().run()
+    _no_exception(app)
+    assert any("pasted scenario" in e.value and "add up to 1" in e.value for e in app.error)
+    app.text_area(key="paste").input("[matching]\ninhouse_search_days = 30.0\n")
+    app.button(key="load_paste").click().run()
+    _no_exception(app)
+    assert app.selectbox(key="baseline_choice").value == "Uploaded: pasted scenario"
+    assert app.number_input(key="lever:inhouse_search_days").value == 30.0
+
+
+def test_recruitment_target_finder(app):
+    app.selectbox(key="target_measure").set_value("Interagency fees paid (£)")
+    app.number_input(key="target_limit").set_value(900_000.0)
+    app.selectbox(key="target_when").set_value("average over the horizon")
+    app.button(key="find").click().run()
+    _no_exception(app)
+    answers = [s.value for s in app.success] + [w.value for w in app.warning]
+    assert any("mean" in a for a in answers) and any("95th percentile" in a for a in answers)
+    assert any("enquiries a month" in s.value and "approvals a year" in s.value for s in app.success)
+
+
+def test_finance_and_downloads_are_there(app):
+    _run(app, campaign_pct=50.0)
+    labels = [d.label for d in app.get("download_button")]
+    assert {"Results (CSV)", "Results and comparison (Excel)", "Scenario (TOML)"} <= set(labels)
+    saved = app.session_state["savings_table"]
+    assert set(saved["measure"]) == {"fees paid", "fees received", "net spend"}
+    assert "whole horizon" in set(saved["financial_year"])
+    assert any("No calibration fit report is available yet" in i.value for i in app.info)
