@@ -30,37 +30,46 @@ STATES = {HOUSEHOLD: HOUSEHOLD_STATES, CHILD: CHILD_STATES}
 
 
 class Census:
-    """Counts by state, kept in step with each entity's ``state`` attribute."""
+    """Counts by state, kept in step with each entity's ``state`` attribute.
 
-    __slots__ = ("env", "counts", "log", "entered")
+    Counts are kept in one dictionary per kind, keyed by state, because ``move`` runs on
+    almost every event; ``counts`` gives them keyed by (kind, state).
+    """
+
+    __slots__ = ("env", "by_kind", "log", "entered")
 
     def __init__(self, env, keep_log: bool = False):
         self.env = env
-        self.counts: Counter = Counter()
+        self.by_kind: dict[str, dict[str, int]] = {kind: dict.fromkeys(states, 0) for kind, states in STATES.items()}
         self.entered: Counter = Counter()
         self.log: list[tuple] | None = [] if keep_log else None
+
+    @property
+    def counts(self) -> dict[tuple[str, str], int]:
+        """How many households or children are in each (kind, state)."""
+        return {(kind, state): n for kind, counts in self.by_kind.items() for state, n in counts.items()}
 
     def enter(self, entity, state: str) -> None:
         """A new entity (or batch of closed enquiries, with ``size``) joins in ``state``."""
         entity.state = state
-        self.counts[entity.kind, state] += entity.size
+        self.by_kind[entity.kind][state] += entity.size
         self.entered[entity.kind] += entity.size
         if self.log is not None:
             self.log.append((self.env.now, entity.kind, entity.id, entity.size, None, state))
 
     def move(self, entity, state: str) -> None:
         """Move an entity to ``state``."""
-        old = entity.state
-        counts = self.counts
-        counts[entity.kind, old] -= entity.size
-        counts[entity.kind, state] += entity.size
+        old, n = entity.state, entity.size
+        counts = self.by_kind[entity.kind]
+        counts[old] -= n
+        counts[state] += n
         entity.state = state
         if self.log is not None:
-            self.log.append((self.env.now, entity.kind, entity.id, entity.size, old, state))
+            self.log.append((self.env.now, entity.kind, entity.id, n, old, state))
 
     def retire(self, entity, reason: str) -> None:
         """Take a group out of the census because it is replaced by others (a split sibling group)."""
-        self.counts[entity.kind, entity.state] -= entity.size
+        self.by_kind[entity.kind][entity.state] -= entity.size
         self.entered[entity.kind] -= entity.size
         if self.log is not None:
             self.log.append((self.env.now, entity.kind, entity.id, entity.size, entity.state, reason))
@@ -68,8 +77,9 @@ class Census:
 
     def count(self, kind: str, *states: str) -> int:
         """How many households or children are in any of ``states`` now."""
-        return sum(self.counts[kind, s] for s in states)
+        counts = self.by_kind[kind]
+        return sum(counts[s] for s in states)
 
     def total(self, kind: str) -> int:
         """Everyone of ``kind`` counted in some state (equals ``entered`` when conserved)."""
-        return sum(n for (k, _), n in self.counts.items() if k == kind)
+        return sum(self.by_kind[kind].values())

@@ -65,14 +65,10 @@ def child_journey(p, g: ChildGroup):
 
 
 def _seek_early_permanence(p, g, window: float):
-    g.linked = p.env.event()
-    p.matcher.add_ep_seeker(g)
-    yield g.linked | p.env.timeout(window)
-    if g.linked.triggered:
+    household = yield p.matcher.add_ep_seeker(g, patience=window)
+    if household is not None:
         g.ep_t = p.env.now
         p.tally.add("early_permanence_placements", p.env.now, g.size)
-    else:
-        p.matcher.remove_ep_seeker(g)
 
 
 def court_stage(p, g, plan_t: float, order_t: float, plan_counted: bool = False):
@@ -131,7 +127,6 @@ def _search(p, g):
     """
     env, m = p.env, p.scenario.matching
     now = env.now
-    g.linked = env.event()
     p.census.move(g, "waiting")
     search_from = max(now, g.order_t + m.inhouse_search_days)
     find_mean = m.interagency_find_days * (m.harder_to_place_factor if g.harder_to_place(search_from) else 1.0)
@@ -144,11 +139,9 @@ def _search(p, g):
     ready = now + p.streams["family_finding"].exponential(m.family_finding_days)
     if ready < t_next:
         yield env.timeout(ready - now)
-        p.matcher.add_child(g)
-        yield g.linked | env.timeout(t_next - ready)
-        if g.linked.triggered:
-            return g.linked.value, INHOUSE
-        p.matcher.remove_child(g)
+        household = yield p.matcher.add_child(g, patience=t_next - ready)
+        if household is not None:
+            return household, INHOUSE
     else:
         yield env.timeout(t_next - now)
     if t_next == t_change:

@@ -13,8 +13,7 @@ adoption order a share return later as second-time adopters, straight to stage 2
 from __future__ import annotations
 
 import math
-
-import simpy
+from collections import deque
 
 from sim.entities import Household
 from sim.interagency_fee import LA, placement_fee
@@ -106,15 +105,16 @@ def _stage2_and_decision(p, h, elapsed: float):
         p.tally.add("stage2_starts", env.now)
     if p.assessors is None:  # no assessing capacity: the assessment never starts
         yield env.event()
-    with p.assessors.request() as slot:
-        yield slot
-        d = s.lognormal(a.stage2_days, a.stage2_cv)
-        if s.bernoulli(a.stage2_withdrawal):
-            yield env.timeout(max(0.0, d * s.uniform() - elapsed))
-            p.census.move(h, "withdrawn")
-            p.tally.add("withdrawals", env.now)
-            return False
-        yield env.timeout(max(0.0, d - elapsed))
+    yield p.assessors.take()  # a place on a social worker's caseload
+    d = s.lognormal(a.stage2_days, a.stage2_cv)
+    if s.bernoulli(a.stage2_withdrawal):
+        yield env.timeout(max(0.0, d * s.uniform() - elapsed))
+        p.assessors.hand_over()
+        p.census.move(h, "withdrawn")
+        p.tally.add("withdrawals", env.now)
+        return False
+    yield env.timeout(max(0.0, d - elapsed))
+    p.assessors.hand_over()
     days = env.now - started
     p.tally.observe("stage2_mean_days", env.now, days)
     p.tally.observe("stage2_within_4_months_pct", env.now, 100.0 if days <= STAGE2_TARGET_DAYS else 0.0)
@@ -157,22 +157,16 @@ def _wait_and_place(p, h, already_placed: bool):
     while True:
         h.outcome = env.event()
         if not already_placed:
-            h.linked = env.event()
             p.census.move(h, "approved_waiting")
             stay = s.exponential(YEAR_DAYS / leave_rate) if leave_rate > 0 else math.inf
             ready = s.exponential(p.scenario.matching.adopter_ready_days)
+            child = None
             if ready < stay:
                 yield env.timeout(ready)
-                p.matcher.add_household(h)
-                if math.isinf(stay):
-                    yield h.linked
-                else:
-                    yield h.linked | env.timeout(stay - ready)
-                if not h.linked.triggered:
-                    p.matcher.remove_household(h)
+                child = yield p.matcher.add_household(h, patience=stay - ready)
             else:
                 yield env.timeout(stay)
-            if not h.linked.triggered:
+            if child is None:
                 if s.uniform() * leave_rate < a.external_placement_per_year:
                     _placed_by_another_agency(p, h)
                 else:
@@ -198,7 +192,38 @@ def _placed_by_another_agency(p, h) -> None:
     p.tally.add("interagency_income_gbp", p.env.now, fee)
 
 
-def assessors(env, a) -> simpy.Resource | None:
+class Caseload:
+    """Stage 2 places on the assessing social workers' caseloads, first come, first served.
+
+    ``take()`` returns an event that fires when the household has a place: at once if one
+    is free, else when a finished household's place is handed over (``hand_over()``), in
+    order of asking.  This is a simpy ``Resource`` without its release events.
+    """
+
+    __slots__ = ("env", "free", "queue")
+
+    def __init__(self, env, places: int):
+        self.env = env
+        self.free = places
+        self.queue: deque = deque()
+
+    def take(self):
+        event = self.env.event()
+        if self.free:
+            self.free -= 1
+            event.succeed()
+        else:
+            self.queue.append(event)
+        return event
+
+    def hand_over(self) -> None:
+        if self.queue:
+            self.queue.popleft().succeed()
+        else:
+            self.free += 1
+
+
+def assessors(env, a) -> Caseload | None:
     """Stage 2 caseload places: social workers x cases each (None when there are none)."""
     places = int(round(a.assessing_social_workers * a.cases_per_social_worker))
-    return simpy.Resource(env, capacity=places) if places > 0 else None
+    return Caseload(env, places) if places > 0 else None

@@ -17,6 +17,8 @@ an interagency family found after a random search time.
 
 from __future__ import annotations
 
+from math import inf
+
 from sim.entities import OLDER_AGE
 
 
@@ -42,26 +44,39 @@ class Matcher:
         self.interval = interval_days
         env.process(self._rounds())
 
-    def add_household(self, h) -> None:
+    # Each ``add_*`` puts an entity on a list and returns the event it waits on: the event
+    # fires with the partner when a round links the entity, or with None once ``patience``
+    # days have passed, when the entity comes off the list unlinked.  (One event and a
+    # timeout callback, instead of a simpy condition ``linked | timeout``.)
+
+    def add_household(self, h, patience: float = inf):
+        """An approved household joins the pool."""
         self.pool.append(h)
         self.dirty = True
+        return self._link_or_give_up(h, self.pool, patience)
 
-    def remove_household(self, h) -> None:
-        self.pool.remove(h)
-
-    def add_child(self, c) -> None:
+    def add_child(self, c, patience: float = inf):
+        """A child with a placement order joins the waiting list."""
         self.waiting.append(c)
         self.dirty = True
+        return self._link_or_give_up(c, self.waiting, patience)
 
-    def remove_child(self, c) -> None:
-        self.waiting.remove(c)
-
-    def add_ep_seeker(self, c) -> None:
+    def add_ep_seeker(self, c, patience: float = inf):
+        """A child in the early permanence window looks for dual-approved carers."""
         self.ep_seekers.append(c)
         self.dirty = True
+        return self._link_or_give_up(c, self.ep_seekers, patience)
 
-    def remove_ep_seeker(self, c) -> None:
-        self.ep_seekers.remove(c)
+    def _link_or_give_up(self, entity, where: list, patience: float):
+        entity.linked = linked = self.env.event()
+        if patience < inf:
+            def give_up(_):
+                if not linked.triggered:
+                    where.remove(entity)
+                    linked.succeed(None)
+
+            self.env.timeout(patience).callbacks.append(give_up)
+        return linked
 
     def _rounds(self):
         env = self.env

@@ -12,7 +12,7 @@ NumPy call per scalar draw would cost more than the simulation event it serves.
 
 from __future__ import annotations
 
-import math
+from math import exp, inf, isinf, log, log1p, sqrt
 
 import numpy as np
 
@@ -26,44 +26,57 @@ _BLOCK = 512
 
 
 class Stream:
-    """A buffered source of draws for one activity."""
+    """A buffered source of draws for one activity.
 
-    __slots__ = ("_gen", "_u", "_ui", "_z", "_zi")
+    Each block of draws is held as an iterator over a Python list: taking the next draw is
+    one call, and the iterator running out (once a block) is the signal to generate the next.
+    """
+
+    __slots__ = ("_gen", "_next_u", "_next_z")
 
     def __init__(self, seed_seq: np.random.SeedSequence):
         self._gen = np.random.Generator(np.random.PCG64(seed_seq))
-        self._u: list[float] = []
-        self._ui = 0
-        self._z: list[float] = []
-        self._zi = 0
+        self._next_u = iter(()).__next__  # blocks are generated on the first draw
+        self._next_z = iter(()).__next__
+
+    def _new_uniforms(self) -> float:
+        self._next_u = iter(self._gen.random(_BLOCK).tolist()).__next__
+        return self._next_u()
+
+    def _new_normals(self) -> float:
+        self._next_z = iter(self._gen.standard_normal(_BLOCK).tolist()).__next__
+        return self._next_z()
 
     def uniform(self) -> float:
         """A draw from U(0, 1)."""
-        if self._ui == len(self._u):
-            self._u = self._gen.random(_BLOCK).tolist()
-            self._ui = 0
-        u = self._u[self._ui]
-        self._ui += 1
-        return u
+        try:
+            return self._next_u()
+        except StopIteration:
+            return self._new_uniforms()
 
     def normal(self) -> float:
         """A standard normal draw."""
-        if self._zi == len(self._z):
-            self._z = self._gen.standard_normal(_BLOCK).tolist()
-            self._zi = 0
-        z = self._z[self._zi]
-        self._zi += 1
-        return z
+        try:
+            return self._next_z()
+        except StopIteration:
+            return self._new_normals()
 
     def bernoulli(self, p: float) -> bool:
         """True with probability p."""
-        return self.uniform() < p
+        try:
+            return self._next_u() < p
+        except StopIteration:
+            return self._new_uniforms() < p
 
     def exponential(self, mean: float) -> float:
         """An exponential draw with the given mean (infinite mean gives infinity)."""
-        if math.isinf(mean):
-            return math.inf
-        return -mean * math.log(1.0 - self.uniform())
+        if isinf(mean):
+            return inf
+        try:
+            u = self._next_u()
+        except StopIteration:
+            u = self._new_uniforms()
+        return -mean * log(1.0 - u)
 
     def lognormal(self, mean: float, cv: float) -> float:
         """A positive duration with the given mean and coefficient of variation.
@@ -72,8 +85,12 @@ class Stream:
         """
         if cv <= 0:
             return mean
-        s2 = math.log1p(cv * cv)
-        return mean * math.exp(math.sqrt(s2) * self.normal() - 0.5 * s2)
+        try:
+            z = self._next_z()
+        except StopIteration:
+            z = self._new_normals()
+        s2 = log1p(cv * cv)
+        return mean * exp(sqrt(s2) * z - 0.5 * s2)
 
     def choice(self, probs: list[float]) -> int:
         """Index i drawn with probability probs[i]."""

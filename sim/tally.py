@@ -33,16 +33,19 @@ class Tally:
         y = int(t // YEAR_DAYS) - self.offset
         return y if 0 <= y < self.years else -1
 
+    # ``add`` and ``observe`` run on most events, so they work out the year themselves
+    # (as ``year_of`` does) rather than call it.
+
     def add(self, name: str, t: float, amount: float = 1.0) -> None:
         """Count ``amount`` (events, children or pounds) in the year of day ``t``."""
-        y = self.year_of(t)
-        if y >= 0:
+        y = int(t // YEAR_DAYS) - self.offset
+        if 0 <= y < self.years:
             self.totals[name][y] += amount
 
     def observe(self, name: str, t: float, value: float, weight: float = 1.0) -> None:
         """Add an observation to a yearly average (days, or 0/100 for a percentage)."""
-        y = self.year_of(t)
-        if y >= 0:
+        y = int(t // YEAR_DAYS) - self.offset
+        if 0 <= y < self.years:
             self.sums[name][y] += value * weight
             self.weights[name][y] += weight
 

@@ -22,3 +22,30 @@ def test_quick_benchmark_prints_and_writes_the_figures(tmp_path):
     assert len(figures["horizon_growth"]) == 2 and len(figures["size_growth"]) == 2
     assert all(row["events_per_replication"] > 0 and row["peak_kib"] > 0
                for row in figures["horizon_growth"] + figures["size_growth"])
+
+
+def test_event_count_is_every_event_simpy_processes(monkeypatch):
+    """``count_events`` gives the same number as counting each call of ``Environment.step``."""
+    import simpy
+
+    from sim.model import run_replication
+    from tests.conftest import small
+
+    made = []
+
+    class Counting(simpy.Environment):
+        def __init__(self):
+            super().__init__()
+            self.steps = 0
+            made.append(self)
+
+        def step(self):
+            self.steps += 1
+            super().step()
+
+    monkeypatch.setattr(simpy, "Environment", Counting)
+    s = small(years=3, warm_up=1, matching={"split_sibling_groups": True, "split_after_days": 200},
+              initial_state={"households_stage2": 5, "adopters_waiting": 5, "children_waiting_with_po": 5})
+    for rep in range(3):
+        r = run_replication(s, rep, count_events=True)
+        assert r.events == made[-1].steps > 1000
