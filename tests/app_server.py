@@ -99,7 +99,7 @@ def run_and_wait_for_charts(page, url: str, campaign_pct: float | None = None, t
 def screenshot(path: Path, full_page: bool = False) -> None:
     from playwright.sync_api import sync_playwright
 
-    with app_server(reps=40, years=5) as url, sync_playwright() as p:
+    with app_server(reps=100, years=5) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1800})
