@@ -13,7 +13,7 @@ from tests.app_server import CHROMIUM, CHROMIUM_ARGS, app_server, run_and_wait_f
 pytestmark = pytest.mark.browser
 
 
-def test_run_draws_charts(tmp_path):
+def test_run_draws_charts_and_a_redraw_does_not_lose_a_run(tmp_path):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (on Debian or Ubuntu: apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="python playwright is not installed")
@@ -24,6 +24,20 @@ def test_run_draws_charts(tmp_path):
             charts = run_and_wait_for_charts(page, url)
             assert charts >= 4, f"only {charts} charts drawn"
             assert page.get_by_text("Approvals", exact=True).first.is_visible()
+
+            # a longer run, and while it goes on a control that redraws the page: a bad paste
+            page.get_by_role("textbox", name="Scenario name").fill("Campaign +45%")
+            page.get_by_role("spinbutton", name="Recruitment campaign: extra enquiries").fill("45")
+            page.get_by_text("Horizon and replications").click()
+            page.get_by_role("spinbutton", name="Replications").fill("60")
+            page.get_by_text("…or paste a scenario").click()
+            page.get_by_role("textbox", name="Scenario TOML").fill("[adopters]\nstage1_days = -4\n")
+            page.get_by_role("button", name="Run", exact=True).click()
+            page.get_by_role("button", name="Load pasted scenario").click()
+            page.get_by_text("could not be loaded", exact=False).first.wait_for(timeout=60_000)
+            assert page.get_by_text("adopters.stage1_days", exact=False).count() >= 1
+            page.get_by_text("Campaign +45% against", exact=False).first.wait_for(timeout=120_000)
+            assert page.get_by_text("60 replications", exact=False).count() >= 1
             assert page.locator("[data-testid='stException']").count() == 0
             page.screenshot(path=str(tmp_path / "app.png"))
         finally:
