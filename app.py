@@ -202,7 +202,9 @@ except ScenarioError as exc:
     st.error(str(exc))
     st.stop()
 baseline_ref = state["baseline_choice"]  # what was chosen: a file name, or an upload
-baseline_label = baseline.scenario.name if not baseline_ref.startswith("Uploaded") else baseline_ref
+named = baseline.scenario.name != Scenario().scenario.name
+baseline_label = baseline.scenario.name if baseline_ref == BUILT_IN or (named and baseline_ref in scenario_names()) \
+    else baseline_ref
 
 
 # --------------------------------------------------------------------------- page: levers
@@ -243,6 +245,8 @@ if submitted:
     name = (state.get("scenario_name") or "").strip() or "What-if"
     if not changed_levers(baseline, scenario):
         name = baseline_label
+    elif name == baseline_label:
+        name = f"{name} (changed)"
     state["current"] = {"label": name, "description": state.get("scenario_description", ""),
                         "scenario": scenario, "reps": reps, "years": years}
     if name != baseline_label:
@@ -391,18 +395,23 @@ with tab_target:
              f"simulation: runs of '{label}' at different levels of enquiries, all with the same random numbers, "
              "bisected for the level where the measure meets the limit.")
     labels = {KPI_BY_NAME[k].label + f" ({KPI_BY_NAME[k].unit})": k for k in MEASURES}
+    c1, c2, c3 = st.columns(3)
+    measure_label = c1.selectbox("Keep", list(labels), key="target_measure")
+    target_kpi = labels[measure_label]
     with st.form("target"):
         c1, c2, c3 = st.columns(3)
-        measure_label = c1.selectbox("Keep", list(labels), key="target_measure")
-        limit = c2.number_input("at or below", min_value=0.0, value=121.0, step=1.0, key="target_limit",
-                                help="Defaults: A2 121 days, A10 426 days (scorecard thresholds).")
-        when = c3.selectbox("in", ["the final year", HORIZON.lower()], key="target_when")
-        search_max = st.number_input("Search up to (enquiries per month)", min_value=1.0, max_value=1000.0,
+        step = 10_000.0 if KPI_BY_NAME[target_kpi].unit == "£" else 1.0
+        limit = c1.number_input(f"{KPI_BY_NAME[target_kpi].label} at or below ({KPI_BY_NAME[target_kpi].unit})",
+                                min_value=0.0, value=float(MEASURES[target_kpi]), step=step,
+                                key=f"target_limit:{target_kpi}",
+                                help="Defaults: A2 121 days and A10 426 days (scorecard thresholds).")
+        when = c2.selectbox("in", ["the final year", HORIZON.lower()], key="target_when")
+        search_max = c3.number_input("Search up to (enquiries per month)", min_value=1.0, max_value=1000.0,
                                      value=float(min(1000.0, max(20.0, 4 * scenario.adopters.enquiries_per_month))),
                                      step=5.0, key="target_max")
         find = st.form_submit_button("Find the recruitment target", key="find")
     if find:
-        state["target_request"] = {"kpi": labels[measure_label], "limit": float(limit),
+        state["target_request"] = {"kpi": target_kpi, "limit": float(limit),
                                    "year": years if when == "the final year" else None,
                                    "search_max": float(search_max), "text": run_text(scenario),
                                    "reps": reps, "years": years, "label": label}

@@ -133,8 +133,9 @@ def test_pasted_scenario_checked_the_same_way(app):
 
 
 def test_recruitment_target_finder(app):
-    app.selectbox(key="target_measure").set_value("Interagency fees paid (£)")
-    app.number_input(key="target_limit").set_value(900_000.0)
+    app.selectbox(key="target_measure").set_value("Interagency fees paid (£)").run()
+    assert app.number_input(key="target_limit:interagency_fees_gbp").value == 500_000.0
+    app.number_input(key="target_limit:interagency_fees_gbp").set_value(900_000.0)
     app.selectbox(key="target_when").set_value("average over the horizon")
     app.button(key="find").click().run()
     _no_exception(app)
