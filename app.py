@@ -501,13 +501,16 @@ with tab_downloads:
     c1, c2, c3 = st.columns(3)
     c1.download_button("Results (CSV)", export.results_csv(scen_res, label), f"{stem}-results.csv", "text/csv",
                        key="dl_csv", on_click="ignore")
-    c2.download_button(
-        "Results and comparison (Excel)",
-        lambda: export.results_excel(both, {"headline changes": headline, "spend by year": spend,
-                                            **({"savings": state["savings_table"]} if not same and
-                                               "savings_table" in state else {}),
-                                            "fee schedule": finance.schedule_table(scen_res)}),
-        f"{stem}-results.xlsx", export.EXCEL_MIME, key="dl_xlsx", on_click="ignore")
+    sheets = {"headline changes": headline, "spend by year": spend,
+              "fee schedule": finance.schedule_table(scen_res)}
+    if not same:
+        sheets["savings"] = finance.savings(base_res, scen_res)
+    if isinstance(state.get("compare_table"), pd.DataFrame):
+        sheets["comparison"] = state["compare_table"]
+    c2.download_button("Results and comparison (Excel)", lambda: export.results_excel(both, sheets),
+                       f"{stem}-results.xlsx", export.EXCEL_MIME, key="dl_xlsx", on_click="ignore",
+                       help="Each scenario's summary and parameters, the headline changes, spend by year, "
+                            "savings, the fee schedule and the comparison table.")
     c3.download_button("Scenario (TOML)", export.scenario_toml(scenario, name=label,
                                                                 description=current.get("description") or None,
                                                                 replications=reps, years=years),

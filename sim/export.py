@@ -60,10 +60,10 @@ def results_excel(runs: dict[str, Results], extra: dict[str, pd.DataFrame] | Non
     """A workbook with, for each scenario, its summary and its parameters, plus any extra tables."""
     sheets: dict[str, pd.DataFrame] = {}
     for name, results in runs.items():
-        sheets[f"{name} summary"] = results.summary
+        sheets[f"summary {name}"] = results.summary
     sheets.update(extra or {})
     for name, results in runs.items():
-        sheets[f"{name} parameters"] = parameters_frame(results.scenario)
+        sheets[f"parameters {name}"] = parameters_frame(results.scenario)
     return excel_bytes(sheets)
 
 

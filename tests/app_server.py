@@ -88,6 +88,9 @@ def run_and_wait_for_charts(page, url: str, campaign_pct: float | None = None, t
         page.get_by_role("textbox", name="Scenario name").fill(f"Recruitment campaign +{campaign_pct:g}%")
         page.get_by_role("spinbutton", name="Recruitment campaign: extra enquiries").fill(f"{campaign_pct:g}")
     run.click()
+    if campaign_pct is not None:
+        page.get_by_text(f"Recruitment campaign +{campaign_pct:g}% against", exact=False).first.wait_for(
+            timeout=timeout_ms)
     page.wait_for_selector(".vega-embed canvas, .vega-embed svg", state="attached", timeout=timeout_ms)
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"

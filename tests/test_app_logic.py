@@ -228,8 +228,8 @@ def test_csv_and_excel_downloads(pair):
     data = export.results_excel({"Baseline: C&P 2022/23": base, "Campaign": camp},
                                 {"spend by year": finance.spend_by_year(camp)})
     book = openpyxl.load_workbook(io.BytesIO(data))
-    assert len(book.sheetnames) == 5 and "Campaign summary" in book.sheetnames
-    assert book["Campaign summary"]["A1"].value == "year"
+    assert len(book.sheetnames) == 5 and "summary Campaign" in book.sheetnames
+    assert book["summary Campaign"]["A1"].value == "year"
     assert all(len(name) <= 31 for name in book.sheetnames)
     assert "spend by year" in book.sheetnames
 
