@@ -24,11 +24,27 @@ from sim.entities import OLDER_AGE
 
 def compatible(household, group, t: float) -> bool:
     """Whether ``household`` can offer a home to ``group`` at day ``t``."""
-    if group.size > household.max_group:
-        return False
-    if group.complex and not household.complex:
-        return False
-    return household.older or group.age(t) < OLDER_AGE
+    return first_compatible((household,), group, t) is not None
+
+
+def first_compatible(households, group, t: float, dual_only: bool = False):
+    """The first of ``households`` (the longest waiting) that can offer ``group`` a home at day
+    ``t`` and, if ``dual_only``, is dual approved; None if there is none."""
+    size, complex_needs, older = group.size, group.complex, group.age(t) >= OLDER_AGE
+    for h in households:
+        if (size <= h.max_group and (h.complex or not complex_needs) and (h.older or not older)
+                and (h.dual or not dual_only)):
+            return h
+    return None
+
+
+def _link(child, household) -> None:
+    """Tell both sides who their partner is (each ``linked`` event is then let go, so the two
+    entities do not refer to each other through it)."""
+    child_linked, household_linked = child.linked, household.linked
+    child.linked = household.linked = None
+    household_linked.succeed(child)
+    child_linked.succeed(household)
 
 
 class Matcher:
@@ -40,7 +56,7 @@ class Matcher:
         self.pool: list = []  # approved households waiting, in order of joining
         self.waiting: list = []  # children with an order waiting
         self.ep_seekers: list = []  # children in their early permanence window
-        self.dirty = False
+        self.newcomers: set = set()  # entities added since the last round (a round is held only if any)
         self.interval = interval_days
         env.process(self._rounds())
 
@@ -52,19 +68,19 @@ class Matcher:
     def add_household(self, h, patience: float = inf):
         """An approved household joins the pool."""
         self.pool.append(h)
-        self.dirty = True
+        self.newcomers.add(h)
         return self._link_or_give_up(h, self.pool, patience)
 
     def add_child(self, c, patience: float = inf):
         """A child with a placement order joins the waiting list."""
         self.waiting.append(c)
-        self.dirty = True
+        self.newcomers.add(c)
         return self._link_or_give_up(c, self.waiting, patience)
 
     def add_ep_seeker(self, c, patience: float = inf):
         """A child in the early permanence window looks for dual-approved carers."""
         self.ep_seekers.append(c)
-        self.dirty = True
+        self.newcomers.add(c)
         return self._link_or_give_up(c, self.ep_seekers, patience)
 
     def _link_or_give_up(self, entity, where: list, patience: float):
@@ -82,34 +98,45 @@ class Matcher:
         env = self.env
         while True:
             yield env.timeout(self.interval)
-            if self.dirty:
-                self.dirty = False
+            if self.newcomers:
                 self.match_round(env.now)
 
     def match_round(self, t: float) -> None:
-        """One matching round at day ``t`` (the rule in the module docstring)."""
-        census = self.census
+        """One matching round at day ``t`` (the rule in the module docstring).
+
+        After a round no child left waiting can take any household left in the pool, and a
+        pair that cannot be matched now cannot be matched later (children only grow older).
+        So a child who waited through the last round is offered only the households that
+        joined since: the same links as offering every household, in time that grows with
+        the size of the agency rather than with its square.
+        """
+        census, pool = self.census, self.pool
+        newcomers, self.newcomers = self.newcomers, set()
+        joined = [h for h in pool if h in newcomers]  # households new since the last round, in pool order
         for c in list(self.ep_seekers):
-            h = next((h for h in self.pool if h.dual and compatible(h, c, t)), None)
+            h = first_compatible(pool if c in newcomers else joined, c, t, dual_only=True)
             if h is not None:
                 self.ep_seekers.remove(c)
-                self.pool.remove(h)
+                self._leave_pool(h, joined)
                 census.move(c, "ep_placed")
                 census.move(h, "placed")
                 c.household = h
-                h.linked.succeed(c)
-                c.linked.succeed(h)
-        if not self.pool or not self.waiting:
+                _link(c, h)
+        if not pool or not self.waiting:
             return
         self.waiting.sort(key=lambda c: c.order_t)
         for c in list(self.waiting):
-            h = next((h for h in self.pool if compatible(h, c, t)), None)
+            h = first_compatible(pool if c in newcomers else joined, c, t)
             if h is not None:
                 self.waiting.remove(c)
-                self.pool.remove(h)
+                self._leave_pool(h, joined)
                 census.move(c, "linked")
                 census.move(h, "linked")
-                h.linked.succeed(c)
-                c.linked.succeed(h)
-                if not self.pool:
+                _link(c, h)
+                if not pool:
                     return
+
+    def _leave_pool(self, h, joined: list) -> None:
+        self.pool.remove(h)
+        if h in joined:
+            joined.remove(h)

@@ -8,6 +8,8 @@ panel, the stage 2 caseload and the matcher.  ``run_replication`` is a pure func
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import simpy
@@ -101,6 +103,25 @@ def processed_events(env: simpy.Environment) -> int:
     return next(env._eid) - len(env._queue)
 
 
+@contextmanager
+def collector_paused():
+    """Pause Python's cyclic garbage collector while a replication runs.
+
+    The model's objects are freed by reference counting as the run goes (it leaves no
+    reference cycles behind; a test checks this), so the collector's passes over the live
+    processes and events would find nothing to free.  Once the run ends, its objects are
+    collected by the first pass after it.  This saves a fifth of the time of a replication,
+    and more for larger agencies, whose many live objects each pass would go over.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def run_replication(scenario: Scenario, replication: int, keep_log: bool = False,
                     count_events: bool = False) -> ReplicationResult:
     """Simulate one replication over the warm-up and the reported years.
@@ -115,7 +136,8 @@ def run_replication(scenario: Scenario, replication: int, keep_log: bool = False
     env.process(children.arrivals(p))
     env.process(p.year_ends())
     run = scenario.scenario
-    env.run(until=(run.warm_up_years + run.years) * YEAR_DAYS + 1e-6)
+    with collector_paused():
+        env.run(until=(run.warm_up_years + run.years) * YEAR_DAYS + 1e-6)
     return ReplicationResult(
         replication=replication,
         kpis=p.tally.results(),
