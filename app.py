@@ -324,11 +324,7 @@ shown = pd.DataFrame({
 with st.expander("All headline measures", expanded=False):
     st.dataframe(shown, hide_index=True, width="stretch")
 
-tab_charts, tab_compare, tab_target, tab_finance, tab_downloads, tab_notes = st.tabs(
-    ["Charts", "Compare scenarios", "Recruitment target", "Finance", "Downloads", "Model notes"])
-
-# --------------------------------------------------------------------------- charts
-with tab_charts:
+def draw_charts() -> None:
     st.altair_chart(charts.gap_chart(both), width="stretch")
     st.caption("The adopter gap: approved adopters waiting against children with a placement order waiting, "
                "at each 31 March. Lines are means, bands the 90% interval.")
@@ -339,7 +335,7 @@ with tab_charts:
     st.altair_chart(charts.flows_chart(both))
 
 # --------------------------------------------------------------------------- compare
-with tab_compare:
+def draw_compare() -> None:
     st.write("Scenarios run in this session, and the scenario files shipped in `scenarios/`, side by side "
              f"({reps} replications × {years} years each). Changes are against the reference scenario, paired "
              "replication by replication.")
@@ -379,7 +375,9 @@ with tab_compare:
                 wide = changes.assign(cell=[comparison.format_change(r.change, r.change_p5, r.change_p95, r.unit)
                                             for r in changes.itertuples()]).pivot(
                     index="label", columns="scenario", values="cell")
-                st.dataframe(wide.loc[list(dict.fromkeys(changes["label"]))], width="stretch")
+                wide = wide.loc[list(dict.fromkeys(changes["label"]))]
+                wide.index.name, wide.columns.name = "measure", None
+                st.dataframe(wide, width="stretch")
             unpaired = [n for n in compared if not comparison.is_paired(compared[reference], compared[n])]
             if unpaired:
                 st.warning(f"Not paired with {reference} (a different seed), so their intervals are wider: "
@@ -390,7 +388,7 @@ with tab_compare:
             st.altair_chart(charts.flows_chart(compared))
 
 # --------------------------------------------------------------------------- recruitment target
-with tab_target:
+def draw_target() -> None:
     st.write("The fewest enquiries a month (and so approvals a year) that keep a measure within a limit, found by "
              f"simulation: runs of '{label}' at different levels of enquiries, all with the same random numbers, "
              "bisected for the level where the measure meets the limit.")
@@ -462,17 +460,22 @@ with tab_target:
                        "the stated tolerance.")
 
 # --------------------------------------------------------------------------- finance
-with tab_finance:
+def draw_finance() -> None:
     spend = finance.spend_by_year(scen_res)
     st.markdown(f"**Interagency spend: {label}** (mean, with 90% interval)")
-    money = lambda m, lo, hi: f"£{m:,.0f} [£{lo:,.0f} to £{hi:,.0f}]"  # noqa: E731
+    def gbp(x: float) -> str:
+        return ("−" if x < 0 else "") + f"£{abs(x):,.0f}"
+
+    def money(m: float, lo: float, hi: float) -> str:
+        return f"{gbp(m)} [{gbp(lo)} to {gbp(hi)}]"
+
     st.dataframe(pd.DataFrame({
         "financial year": spend["financial_year"],
         "VAA placements": spend["placements_vaa"].round(1),
         "LA/RAA placements": spend["placements_la"].round(1),
         "fees paid": [money(r.fees_paid_gbp, r.fees_paid_gbp_p5, r.fees_paid_gbp_p95) for r in spend.itertuples()],
-        "of which VAA (est.)": [f"£{v:,.0f}" for v in spend["fees_paid_vaa_gbp_est"]],
-        "of which LA/RAA (est.)": [f"£{v:,.0f}" for v in spend["fees_paid_la_gbp_est"]],
+        "of which VAA (est.)": spend["fees_paid_vaa_gbp_est"].map(gbp),
+        "of which LA/RAA (est.)": spend["fees_paid_la_gbp_est"].map(gbp),
         "fees received": [money(r.fees_received_gbp, r.fees_received_gbp_p5, r.fees_received_gbp_p95)
                           for r in spend.itertuples()],
         "net spend": [money(r.net_spend_gbp, r.net_spend_gbp_p5, r.net_spend_gbp_p95) for r in spend.itertuples()],
@@ -493,15 +496,20 @@ with tab_finance:
                      .pivot(index="financial_year", columns="measure", values="saving")
                      .loc[list(dict.fromkeys(saved["financial_year"]))], width="stretch")
     st.markdown("**Fee schedule** (by provider and financial year, uprated as set in the levers)")
-    st.dataframe(finance.schedule_table(scen_res), hide_index=True, width="stretch")
+    schedule = finance.schedule_table(scen_res)
+    st.dataframe(pd.DataFrame({
+        "financial year": schedule["financial_year"], "provider": schedule["provider"],
+        "one child": schedule["one_child_gbp"].map(gbp), "two siblings": schedule["two_siblings_gbp"].map(gbp),
+        "three siblings": schedule["three_siblings_gbp"].map(gbp),
+        "monthly fee after 12 months": schedule["monthly_fee_gbp"].map(gbp)}), hide_index=True, width="stretch")
 
 # --------------------------------------------------------------------------- downloads
-with tab_downloads:
+def draw_downloads() -> None:
     stem = export.file_stem(label)
     c1, c2, c3 = st.columns(3)
     c1.download_button("Results (CSV)", export.results_csv(scen_res, label), f"{stem}-results.csv", "text/csv",
                        key="dl_csv", on_click="ignore")
-    sheets = {"headline changes": headline, "spend by year": spend,
+    sheets = {"headline changes": headline, "spend by year": finance.spend_by_year(scen_res),
               "fee schedule": finance.schedule_table(scen_res)}
     if not same:
         sheets["savings"] = finance.savings(base_res, scen_res)
@@ -533,7 +541,7 @@ with tab_downloads:
                 "calibration/reports/NAME.md and NAME.csv.")
 
 # --------------------------------------------------------------------------- model notes
-with tab_notes:
+def draw_notes() -> None:
     st.markdown("### How the model works")
     st.markdown(readme_section("The model"))
     st.markdown("### Measures")
@@ -546,3 +554,13 @@ with tab_notes:
     params["value"] = params["value"].map(str)
     params["default"] = params["default"].map(str)
     st.dataframe(params, hide_index=True, width="stretch")
+
+
+# --------------------------------------------------------------------------- the views
+# The tabs keep the one chosen across redraws, and only the open one is computed.
+VIEWS = {"Charts": draw_charts, "Compare scenarios": draw_compare, "Recruitment target": draw_target,
+         "Finance": draw_finance, "Downloads": draw_downloads, "Model notes": draw_notes}
+for tab, draw in zip(st.tabs(list(VIEWS), key="view", on_change="rerun"), VIEWS.values()):
+    if tab.open is not False:
+        with tab:
+            draw()

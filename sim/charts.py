@@ -71,7 +71,7 @@ def _encodings(frame: pd.DataFrame) -> tuple[alt.Color, alt.StrokeDash | None]:
 
 
 def _layers(frame: pd.DataFrame, y_title: str, money: bool = False):
-    fmt = "£,.0f" if money else ",.0f"
+    fmt = ",.0f"  # d3 formats have no pound sign; the axis title says £
     x = alt.X("financial_year:O", title="Financial year", sort=None, axis=alt.Axis(labelAngle=0))
     color, dash = _encodings(frame)
     base = alt.Chart(frame)

@@ -171,4 +171,7 @@ def wide_table(table: pd.DataFrame) -> pd.DataFrame:
     order = list(dict.fromkeys(table["scenario"]))
     wide = cells.pivot(index="label", columns="scenario", values="cell")
     labels = list(dict.fromkeys(table["label"]))
-    return wide.loc[labels, order]
+    wide = wide.loc[labels, order]
+    wide.index.name = "measure"
+    wide.columns.name = None
+    return wide
