@@ -1,6 +1,7 @@
 """The command line: run a scenario, compare scenarios, list parameters.
 
     python -m sim run [SCENARIO] [--years N] [--reps R] [--seed S] [--json PATH|-] [--csv DIR]
+                      [--engine serial|processes|dask] [--scheduler tcp://HOST:8786]
     python -m sim compare A B ... [--year K]
     python -m sim params [SCENARIO]
     python -m sim bench [--json PATH] [--quick]
@@ -16,6 +17,7 @@ import json
 import sys
 from pathlib import Path
 
+from sim.execution import ENGINES, SCHEDULER_ENV
 from sim.kpis import KPI_BY_NAME, KPI_NAMES
 from sim.parameters import parameter_table, parameters_markdown
 from sim.report_table import side_by_side, years_table
@@ -33,6 +35,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reps", type=int, help="replications (default: the scenario's)")
     p.add_argument("--seed", type=int, help="root random seed (default: the scenario's)")
     p.add_argument("--workers", type=int, help="processes to use (default: all cores)")
+    p.add_argument("--engine", choices=ENGINES,
+                   help="where replications run (default: processes, or serial with --workers 1)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help=f"Dask scheduler for --engine dask, e.g. tcp://host:8786 (default: ${SCHEDULER_ENV}, "
+                        "else a local cluster)")
     p.add_argument("--kpis", help="comma-separated KPI names to show (default: the headline set; 'all' for all)")
 
 
@@ -73,10 +80,10 @@ def _kpi_list(arg: str | None) -> list[str]:
 
 def _run(scenario_name, args, progress=True):
     scenario = load_scenario(scenario_name)
-    engine = "serial" if args.workers == 1 else "processes"
+    engine = args.engine or ("dask" if args.scheduler else "serial" if args.workers == 1 else "processes")
     return run_scenario(scenario, replications=args.reps, years=args.years, seed=args.seed, engine=engine,
                         workers=args.workers, event_log=getattr(args, "event_log", False),
-                        progress=_progress if progress else None)
+                        progress=_progress if progress else None, scheduler=args.scheduler)
 
 
 def _progress(done: int, total: int) -> None:
@@ -148,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except ScenarioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ConnectionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

@@ -1,20 +1,49 @@
-"""Where replications run: in this process, or spread over local processes.
+"""Where replications run: in this process, on this machine's cores, or on a Dask cluster.
 
 Every replication is a pure function of (scenario, replication number), so results do not
-depend on where or in which order they run: serial and parallel runs give identical
+depend on where or in which order they run: serial, process and Dask runs give identical
 tables for the same seed.
+
+Engines (``engine=``):
+
+* ``"serial"``: one after another in this process.
+* ``"processes"``: a pool of worker processes on this machine, one per core.  The pool is
+  started on first use and kept for later runs, so a session that runs many scenarios
+  (the app, a sweep, a calibration) pays the start-up once.  Workers are forked where that
+  is safe (Linux, from a single-threaded process), so they start at once with everything
+  already imported.
+* ``"dask"``: a Dask distributed cluster.  ``scheduler=`` gives its address
+  ("tcp://host:8786"), else the environment variable ``SIM_DASK_SCHEDULER``, else a local
+  cluster (one single-threaded worker process per core) is started on first use and kept.
+  Remote workers need this package installed (``pip install -e .``) and any parameter-sets
+  file a scenario names.
+
+:func:`run_many` runs many (scenario, replications) jobs in one go, for sweeps and
+calibration: the replications of all jobs are spread over the engine together, so that a
+batch of small jobs still keeps every worker busy.  :func:`run_replications` is one job.
 """
 
 from __future__ import annotations
 
+import atexit
+import math
+import multiprocessing
 import os
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+import sys
+import threading
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 
 from sim.model import ReplicationResult, run_replication
 from sim.parameters import Scenario
 
-ENGINES = ("serial", "processes")
+ENGINES = ("serial", "processes", "dask")
+SCHEDULER_ENV = "SIM_DASK_SCHEDULER"
+CHUNKS_PER_WORKER = 4  # pieces of work per worker: enough to even out, few enough to keep overheads small
+
+Job = tuple[Scenario, "int | Iterable[int]"]
+Progress = Callable[[int, int], None]
 
 
 def default_workers() -> int:
@@ -31,30 +60,163 @@ def _run_chunk(args: tuple[Scenario, list[int], bool]) -> list[ReplicationResult
 
 
 def run_replications(scenario: Scenario, replications: Iterable[int], engine: str = "serial",
-                     workers: int | None = None, keep_log: bool = False,
-                     progress: Callable[[int, int], None] | None = None) -> list[ReplicationResult]:
+                     workers: int | None = None, keep_log: bool = False, progress: Progress | None = None,
+                     scheduler=None) -> list[ReplicationResult]:
     """Run the given replications on ``engine``; results come back in replication order.
 
     ``progress(done, total)`` is called as replications finish.
     """
-    reps = list(replications)
-    total = len(reps)
+    return run_many({0: (scenario, list(replications))}, engine=engine, workers=workers, keep_log=keep_log,
+                    progress=progress, scheduler=scheduler)[0]
+
+
+def run_many(jobs: Mapping[Hashable, Job] | Sequence[Job], engine: str = "serial", workers: int | None = None,
+             keep_log: bool = False, progress: Progress | None = None,
+             scheduler=None) -> dict[Hashable, list[ReplicationResult]]:
+    """Run many jobs, each a (scenario, replications) pair, on ``engine``.
+
+    ``jobs`` maps a key of your choosing (a scenario name, a parameter value...) to a job, or
+    is a list of jobs keyed by position; replications are a count (0 to n - 1) or the
+    replication numbers.  Returns ``{key: results in replication order}``.  ``workers``
+    limits the local processes; ``scheduler`` is the Dask scheduler's address (or a
+    ``distributed.Client``).  ``progress(done, total)`` counts replications as they finish.
+    """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    items = list(jobs.items() if isinstance(jobs, Mapping) else enumerate(jobs))
+    reps = {key: list(range(r)) if isinstance(r, int) else list(r) for key, (_, r) in items}
+    scenarios = {key: s for key, (s, _) in items}
+    total = sum(len(r) for r in reps.values())
     workers = workers or default_workers()
-    if engine == "serial" or workers <= 1 or total <= 1:
-        results = []
-        for i, r in enumerate(reps, 1):
-            results.append(run_replication(scenario, r, keep_log))
-            if progress:
-                progress(i, total)
-        return results
-    n_chunks = min(total, workers * 4)
-    chunks = [reps[i::n_chunks] for i in range(n_chunks)]
-    results = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for chunk_result in pool.map(_run_chunk, [(scenario, c, keep_log) for c in chunks]):
-            results.extend(chunk_result)
-            if progress:
-                progress(len(results), total)
-    return sorted(results, key=lambda r: r.replication)
+    results: dict[Hashable, list[ReplicationResult]] = {key: [] for key in reps}
+    done = 0
+
+    def collect(key, chunk_results):
+        nonlocal done
+        results[key].extend(chunk_results)
+        done += len(chunk_results)
+        if progress:
+            progress(done, total)
+
+    if engine == "serial" or (engine == "processes" and (workers <= 1 or total <= 1)):
+        for key, numbers in reps.items():
+            for r in numbers:
+                collect(key, [run_replication(scenarios[key], r, keep_log)])
+    else:
+        size = max(1, math.ceil(total / (workers * CHUNKS_PER_WORKER)))
+        tasks = [(key, (scenarios[key], numbers[i:i + size], keep_log))
+                 for key, numbers in reps.items() for i in range(0, len(numbers), size)]
+        run = _on_processes if engine == "processes" else _on_dask
+        run(tasks, workers, scheduler, collect)
+    return {key: sorted(rs, key=lambda r: r.replication) for key, rs in results.items()}
+
+
+# --- local processes -------------------------------------------------------------------
+
+_pool: ProcessPoolExecutor | None = None
+_pool_workers = 0
+_pool_lock = threading.Lock()
+
+
+def _start_context():
+    """Fork where it is safe and fast (Linux, no other threads running); else the platform's default."""
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
+
+
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """The pool of ``workers`` local processes, started on first use and kept for later runs."""
+    global _pool, _pool_workers
+    with _pool_lock:
+        if _pool is None or _pool_workers != workers:
+            if _pool is not None:
+                _pool.shutdown(wait=False, cancel_futures=True)
+            _pool, _pool_workers = ProcessPoolExecutor(max_workers=workers, mp_context=_start_context()), workers
+        return _pool
+
+
+def shutdown_pool(wait: bool = True) -> None:
+    """Stop the worker processes (they also stop by themselves when this process exits)."""
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.shutdown(wait=wait)
+            _pool = None
+
+
+def _on_processes(tasks, workers: int, scheduler, collect) -> None:
+    waiting = list(tasks)
+    for attempt in (1, 2):
+        pool = process_pool(workers)
+        try:
+            futures = {pool.submit(_run_chunk, args): (key, args) for key, args in waiting}
+            for future in as_completed(futures):
+                key, args = futures[future]
+                collect(key, future.result())
+                waiting.remove((key, args))
+            return
+        except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh once
+            shutdown_pool(wait=False)
+            if attempt == 2:
+                raise
+
+
+# --- Dask ------------------------------------------------------------------------------
+
+_clients: dict[str, object] = {}
+_clusters: list = []
+_clients_lock = threading.Lock()
+LOCAL = "local"
+CONNECT_TIMEOUT_S = 10
+
+
+def dask_client(scheduler=None, workers: int | None = None):
+    """A Dask client: for ``scheduler`` (an address or a ``distributed.Client``), else for
+    ``$SIM_DASK_SCHEDULER``, else for a local cluster of ``workers`` processes (all cores).
+    Clients and the local cluster are kept for later runs, and closed when this process exits."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise RuntimeError('the dask engine needs Dask distributed: pip install -e ".[distributed]"') from exc
+    if isinstance(scheduler, Client):
+        return scheduler
+    address = scheduler or os.environ.get(SCHEDULER_ENV) or LOCAL
+    with _clients_lock:
+        client = _clients.get(address)
+        if client is None or client.status in ("closing", "closed"):
+            if not _clients and not _clusters:
+                atexit.register(close_dask)
+            if address == LOCAL:
+                cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
+                                       processes=True, dashboard_address=":0")
+                _clusters.append(cluster)
+                client = Client(cluster)
+            else:
+                try:
+                    client = Client(address, timeout=CONNECT_TIMEOUT_S)
+                except OSError as exc:  # refused, unknown host, timed out
+                    raise ConnectionError(f"cannot reach the Dask scheduler at {address} ({exc})") from None
+            _clients[address] = client
+        return client
+
+
+def close_dask() -> None:
+    """Close the Dask clients this module opened, and the local cluster if it started one."""
+    with _clients_lock:
+        for client in _clients.values():
+            client.close()
+        for cluster in _clusters:
+            cluster.close()
+        _clients.clear()
+        _clusters.clear()
+
+
+def _on_dask(tasks, workers: int, scheduler, collect) -> None:
+    from distributed import as_completed as dask_completed
+
+    client = dask_client(scheduler, workers)
+    futures = client.map(_run_chunk, [args for _, args in tasks], pure=False)
+    keys = {future.key: key for future, (key, _) in zip(futures, tasks)}
+    for future in dask_completed(futures):
+        collect(keys[future.key], future.result())
