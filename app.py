@@ -196,15 +196,48 @@ with st.sidebar:
     if state.get("load_error"):
         st.error(f"That scenario could not be loaded:\n\n{state['load_error']}")
 
+def chosen_baseline() -> tuple[Scenario, str, str]:
+    """The chosen baseline, what was chosen (a file name or an upload), and its label."""
+    ref = state["baseline_choice"]
+    scenario = baseline_scenario(ref)
+    named = scenario.scenario.name != Scenario().scenario.name
+    label = scenario.scenario.name if ref == BUILT_IN or (named and ref in scenario_names()) else ref
+    return scenario, ref, label
+
+
+def on_run() -> None:
+    """Apply the levers when Run is pressed.  As a callback this happens before the page is
+    redrawn, so a control touched straight after Run cannot lose the run."""
+    state.pop("run_error", None)
+    try:
+        base, _, base_label = chosen_baseline()
+        scenario = apply_levers(base, {lever.key: state[f"lever:{lever.key}"] for lever in LEVERS})
+    except (ScenarioError, ValueError) as exc:  # a combination the scenario checks refuse
+        state["run_error"] = str(exc)
+        return
+    name = (state.get("scenario_name") or "").strip() or "What-if"
+    if not changed_levers(base, scenario):
+        name = base_label
+    elif name == base_label:
+        name = f"{name} (changed)"
+    if name != base_label:
+        kept = state.setdefault("kept", {})
+        label, i = name, 2
+        while label in kept and kept[label] != run_text(scenario):
+            label, i = f"{name} ({i})", i + 1
+        kept[label] = run_text(scenario)
+        name = label
+        choice = list(state.get("compare_choice", [base_label]))
+        state["compare_choice"] = choice + [label] if label not in choice else choice
+    state["current"] = {"label": name, "description": state.get("scenario_description", ""),
+                        "scenario": scenario, "reps": int(state["reps"]), "years": int(state["years"])}
+
+
 try:
-    baseline = baseline_scenario(state["baseline_choice"])
+    baseline, baseline_ref, baseline_label = chosen_baseline()
 except ScenarioError as exc:
     st.error(str(exc))
     st.stop()
-baseline_ref = state["baseline_choice"]  # what was chosen: a file name, or an upload
-named = baseline.scenario.name != Scenario().scenario.name
-baseline_label = baseline.scenario.name if baseline_ref == BUILT_IN or (named and baseline_ref in scenario_names()) \
-    else baseline_ref
 
 
 # --------------------------------------------------------------------------- page: levers
@@ -232,32 +265,11 @@ with st.sidebar, st.form("levers"):
         st.number_input("Replications", min_value=2, max_value=2000, step=10, key="reps",
                         help="More replications narrow the estimate of each interval but take longer "
                              f"(the default, {DEFAULT_REPS}, answers in about two seconds).")
-    submitted = st.form_submit_button("Run", type="primary", key="run")
+    st.form_submit_button("Run", type="primary", key="run", on_click=on_run)
 
 reps, years = int(state["reps"]), int(state["years"])
-if submitted:
-    values = {lever.key: state[f"lever:{lever.key}"] for lever in LEVERS}
-    try:
-        scenario = apply_levers(baseline, values)
-    except Exception as exc:  # a combination the scenario checks refuse
-        st.error(f"Those lever settings are not a valid scenario: {exc}")
-        st.stop()
-    name = (state.get("scenario_name") or "").strip() or "What-if"
-    if not changed_levers(baseline, scenario):
-        name = baseline_label
-    elif name == baseline_label:
-        name = f"{name} (changed)"
-    state["current"] = {"label": name, "description": state.get("scenario_description", ""),
-                        "scenario": scenario, "reps": reps, "years": years}
-    if name != baseline_label:
-        kept = state.setdefault("kept", {})
-        label, i = name, 2
-        while label in kept and kept[label] != run_text(scenario):
-            label, i = f"{name} ({i})", i + 1
-        kept[label] = run_text(scenario)
-        state["current"]["label"] = label
-        choice = list(state.get("compare_choice", [baseline_label]))
-        state["compare_choice"] = choice + [label] if label not in choice else choice
+if state.get("run_error"):
+    st.error(f"Those lever settings are not a valid scenario: {state['run_error']}")
 if "current" not in state:  # the baseline itself until the first run
     state["current"] = {"label": baseline_label, "description": baseline.scenario.description,
                         "scenario": baseline, "reps": reps, "years": years}
@@ -388,6 +400,16 @@ def draw_compare() -> None:
             st.altair_chart(charts.flows_chart(compared))
 
 # --------------------------------------------------------------------------- recruitment target
+def on_find(kpi: str) -> None:
+    """Start the search when asked (a callback, so a redraw cannot lose the request)."""
+    run = state["current"]
+    state["target_request"] = {
+        "kpi": kpi, "limit": float(state[f"target_limit:{kpi}"]),
+        "year": run["years"] if state["target_when"] == "the final year" else None,
+        "search_max": float(state["target_max"]), "text": run_text(run["scenario"]),
+        "reps": run["reps"], "years": run["years"], "label": run["label"]}
+
+
 def draw_target() -> None:
     st.write("The fewest enquiries a month (and so approvals a year) that keep a measure within a limit, found by "
              f"simulation: runs of '{label}' at different levels of enquiries, all with the same random numbers, "
@@ -399,20 +421,15 @@ def draw_target() -> None:
     with st.form("target"):
         c1, c2, c3 = st.columns(3)
         step = 10_000.0 if KPI_BY_NAME[target_kpi].unit == "£" else 1.0
-        limit = c1.number_input(f"{KPI_BY_NAME[target_kpi].label} at or below ({KPI_BY_NAME[target_kpi].unit})",
-                                min_value=0.0, value=float(MEASURES[target_kpi]), step=step,
-                                key=f"target_limit:{target_kpi}",
-                                help="Defaults: A2 121 days and A10 426 days (scorecard thresholds).")
-        when = c2.selectbox("in", ["the final year", HORIZON.lower()], key="target_when")
-        search_max = c3.number_input("Search up to (enquiries per month)", min_value=1.0, max_value=1000.0,
-                                     value=float(min(1000.0, max(20.0, 4 * scenario.adopters.enquiries_per_month))),
-                                     step=5.0, key="target_max")
-        find = st.form_submit_button("Find the recruitment target", key="find")
-    if find:
-        state["target_request"] = {"kpi": target_kpi, "limit": float(limit),
-                                   "year": years if when == "the final year" else None,
-                                   "search_max": float(search_max), "text": run_text(scenario),
-                                   "reps": reps, "years": years, "label": label}
+        c1.number_input(f"{KPI_BY_NAME[target_kpi].label} at or below ({KPI_BY_NAME[target_kpi].unit})",
+                        min_value=0.0, value=float(MEASURES[target_kpi]), step=step,
+                        key=f"target_limit:{target_kpi}",
+                        help="Defaults: A2 121 days and A10 426 days (scorecard thresholds).")
+        c2.selectbox("in", ["the final year", HORIZON.lower()], key="target_when")
+        c3.number_input("Search up to (enquiries per month)", min_value=1.0, max_value=1000.0,
+                        value=float(min(1000.0, max(20.0, 4 * scenario.adopters.enquiries_per_month))),
+                        step=5.0, key="target_max")
+        st.form_submit_button("Find the recruitment target", key="find", on_click=on_find, args=(target_kpi,))
     request = state.get("target_request")
     if request:
         key = "target:" + hashlib.sha1(repr(sorted(request.items())).encode()).hexdigest()
