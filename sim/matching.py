@@ -18,8 +18,12 @@ an interagency family found after a random search time.
 from __future__ import annotations
 
 from math import inf
+from operator import attrgetter
 
 from sim.entities import OLDER_AGE
+
+
+BY_ORDER_DATE = attrgetter("order_t")
 
 
 def compatible(household, group, t: float) -> bool:
@@ -114,7 +118,8 @@ class Matcher:
         newcomers, self.newcomers = self.newcomers, set()
         joined = [h for h in pool if h in newcomers]  # households new since the last round, in pool order
         for c in list(self.ep_seekers):
-            h = first_compatible(pool if c in newcomers else joined, c, t, dual_only=True)
+            offered = pool if c in newcomers else joined
+            h = first_compatible(offered, c, t, dual_only=True) if offered else None
             if h is not None:
                 self.ep_seekers.remove(c)
                 self._leave_pool(h, joined)
@@ -124,9 +129,10 @@ class Matcher:
                 _link(c, h)
         if not pool or not self.waiting:
             return
-        self.waiting.sort(key=lambda c: c.order_t)
+        self.waiting.sort(key=BY_ORDER_DATE)
         for c in list(self.waiting):
-            h = first_compatible(pool if c in newcomers else joined, c, t)
+            offered = pool if c in newcomers else joined
+            h = first_compatible(offered, c, t) if offered else None
             if h is not None:
                 self.waiting.remove(c)
                 self._leave_pool(h, joined)
