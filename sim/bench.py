@@ -11,7 +11,9 @@ One run measures, all on the same machine and in the same process:
 * **replications per second** on one process and on all cores, the speed-up, and whether
   the parallel results equal the serial ones figure for figure;
 * **wall time** of the standard workload (``run_scenario`` of 100 replications x 10 years on
-  all cores, tables included) and the process's **peak memory** (``ru_maxrss``);
+  all cores, tables included, starting the worker processes), the same run from the
+  command line (``python -m sim run``, start-up and imports included), and **peak memory**
+  (``ru_maxrss`` of this process and of its largest child process);
 * **growth** of time and memory with the horizon (5, 10, 20 years) and with the agency's
   size (flows and capacities x1, x4, x16).  Memory there is the peak of Python allocations
   during one replication, traced with ``tracemalloc``.
@@ -19,7 +21,7 @@ One run measures, all on the same machine and in the same process:
 The workload is the calibrated Cambridgeshire & Peterborough scenario when
 ``scenarios/cambridgeshire-peterborough-2022-23.toml`` exists, else the built-in baseline.
 The bare loop and the model are timed in alternating blocks, so that other work on the
-machine disturbs both alike.  ``--quick`` runs a reduced workload (for the tests).
+machine disturbs both alike; the load average is printed with the figures.  ``--quick`` runs a reduced workload (for the tests).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import json
 import os
 import platform
 import resource
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -91,8 +94,10 @@ class BenchResult:
     speedup: float
     parallel_equals_serial: bool
     standard_workload_wall_s: float
+    command_line_wall_s: float  # python -m sim run, start-up and imports included
     peak_rss_mib: float  # ru_maxrss of this process
-    peak_rss_children_mib: float  # ru_maxrss of the largest worker process
+    peak_rss_children_mib: float  # ru_maxrss of the largest child process (workers, the command line run)
+    load_average: tuple[float, float] = (0.0, 0.0)  # 1-minute load average at the start and the end
     horizon_growth: list[GrowthRow] = field(default_factory=list)
     size_growth: list[GrowthRow] = field(default_factory=list)
 
@@ -173,8 +178,18 @@ def run_benchmark(work: Workload = STANDARD, workers: int | None = None,
                   say=lambda text: print(text, file=sys.stderr, flush=True)) -> BenchResult:
     """Measure everything the module docstring lists."""
     workers = workers or default_workers()
+    load_start = os.getloadavg()[0]
     scenario = benchmark_scenario(work.years, work.replications)
     reps = list(range(work.replications))
+
+    say("command line run ...")
+    command = [sys.executable, "-m", "sim", "run", "--years", str(work.years), "--reps", str(work.replications),
+               "--json", os.devnull]
+    if (SCENARIO_DIR / f"{CALIBRATED}.toml").is_file():
+        command.insert(3, CALIBRATED)
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    command_s = time.perf_counter() - start
 
     say("standard workload on all cores (cold start) ...")
     start = time.perf_counter()
@@ -214,7 +229,8 @@ def run_benchmark(work: Workload = STANDARD, workers: int | None = None,
         events_per_replication=events / len(reps), event_ratio=model_rate / bare_rate,
         serial_replications_per_s=len(reps) / model_s, parallel_replications_per_s=len(reps) / parallel_s,
         speedup=model_s / parallel_s, parallel_equals_serial=_same(serial, parallel),
-        standard_workload_wall_s=wall,
+        standard_workload_wall_s=wall, command_line_wall_s=command_s,
+        load_average=(load_start, os.getloadavg()[0]),
         peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / mib,
         peak_rss_children_mib=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / mib,
         horizon_growth=horizon_growth, size_growth=size_growth,
@@ -229,6 +245,8 @@ def report(b: BenchResult) -> str:
     lines = [
         f"Benchmark: {b.scenario}, {b.years} years (+ warm-up), {b.replications} replications, "
         f"{b.cores} cores; Python {b.python}, simpy {b.simpy}",
+        f"(load average {b.load_average[0]:.1f} at the start, {b.load_average[1]:.1f} at the end: other work on "
+        f"the machine slows every figure)",
         "",
         row("bare simpy loop", f"{b.bare_simpy_timeouts_per_s:,.0f}", "timeouts/s"),
         row("model", f"{b.model_events_per_s:,.0f}", f"events/s ({b.events_per_replication:,.0f} a replication)"),
@@ -241,8 +259,10 @@ def report(b: BenchResult) -> str:
         "",
         row("standard workload wall time", f"{b.standard_workload_wall_s:.2f} s",
             f"(run_scenario on {b.cores} processes from a cold start, tables included)"),
+        row("command line, end to end", f"{b.command_line_wall_s:.2f} s",
+            "(python -m sim run: start-up, imports, run and tables)"),
         row("peak memory (ru_maxrss)", f"{b.peak_rss_mib:.0f} MiB",
-            f"this process; largest worker {b.peak_rss_children_mib:.0f} MiB"),
+            f"this process; largest child process {b.peak_rss_children_mib:.0f} MiB"),
         "",
         "  Growth on one process (x time and x events relative to the first row;",
         "  peak = tracemalloc peak of Python allocations during one replication)",
