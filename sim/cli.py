@@ -5,6 +5,7 @@
     python -m sim compare A B ... [--year K]
     python -m sim params [SCENARIO]
     python -m sim bench [--json PATH] [--quick]
+    python -m sim calibrate TARGETS.toml [--out scenarios/NAME.toml] [--reps R] [--force]
 
 Errors in a scenario or an option are reported in one clear message and exit status 2,
 never a traceback.
@@ -63,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure speed, parallel speed-up, memory and scaling on this machine")
     bench.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
     bench.add_argument("--quick", action="store_true", help="a reduced workload (seconds, for tests)")
+    calib = sub.add_parser("calibrate", help="fit a baseline scenario to an agency's targets file, with a fit report")
+    calib.add_argument("targets", help="targets file, e.g. calibration/targets/rotherham-2017-18.toml")
+    calib.add_argument("--out", help="scenario file to write (default: scenarios/<targets file name>.toml)")
+    calib.add_argument("--reps", type=int, default=40, help="replications per fit evaluation (default 40)")
+    calib.add_argument("--report-reps", type=int, default=200, help="replications for the fit report (default 200)")
+    calib.add_argument("--workers", type=int, help="processes to use (default: all cores)")
+    calib.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     return parser
 
 
@@ -147,7 +155,14 @@ def cmd_bench(args) -> int:
     return bench_main(args.json, args.quick)
 
 
-COMMANDS = {"run": cmd_run, "compare": cmd_compare, "params": cmd_params, "bench": cmd_bench}
+def cmd_calibrate(args) -> int:
+    from sim.calibrate import command  # SciPy is loaded only when calibrating
+
+    return command(args)
+
+
+COMMANDS = {"run": cmd_run, "compare": cmd_compare, "params": cmd_params, "bench": cmd_bench,
+            "calibrate": cmd_calibrate}
 
 
 def main(argv: list[str] | None = None) -> int:

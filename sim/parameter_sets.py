@@ -1,9 +1,10 @@
 """Plausible parameter sets from a calibration, and drawing one for each replication.
 
 A fit leaves some parameters well pinned down by the report's figures and others loosely.
-:mod:`sim.calibration` saves a sample of plausible parameter sets (a CSV with one column per
-fitted parameter, ``section.name``, one row per set) next to the calibrated scenario, and
-the scenario names it in ``[calibration] parameter_sets``.  With
+:mod:`sim.calibration` saves the fitted values and a sample of plausible parameter sets (a
+CSV with one column per fitted parameter, ``section.name``, a row "fit" and one row per
+drawn set) in ``calibration/fits/``, and the calibrated scenario names it in
+``[calibration] parameter_sets``.  With
 ``[calibration] parameter_uncertainty = true`` every replication runs with one of those sets,
 chosen from the scenario seed and the replication number alone, so the 90% intervals show
 what the reports leave uncertain as well as chance, and serial and parallel runs still agree.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -42,20 +44,30 @@ def resolve_sets_path(path: str | Path) -> Path:
     return PROJECT_DIR / p
 
 
-def save_parameter_sets(rows: list[dict[str, float]], path: str | Path) -> Path:
-    """Write the sets as CSV: a ``set`` column, then one column per parameter."""
+def save_parameter_sets(fit: dict[str, float], draws: list[dict[str, float]], path: str | Path) -> Path:
+    """Write the sets as CSV: a ``set`` column ("fit" for the fitted values, then 1, 2, ...),
+    then one column per parameter (``section.name``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    names = list(rows[0])
+    names = list(fit)
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["set", *names])
-        for i, row in enumerate(rows, 1):
+        w.writerow(["fit", *(repr(float(fit[n])) for n in names)])
+        for i, row in enumerate(draws, 1):
             w.writerow([i, *(repr(float(row[n])) for n in names)])
     return path
 
 
-def load_parameter_sets(path: str | Path) -> list[dict[str, float]]:
+@dataclass(frozen=True)
+class ParameterSets:
+    """The fitted values and the plausible sets drawn around them."""
+
+    fit: dict[str, float]
+    draws: list[dict[str, float]]
+
+
+def load_parameter_sets(path: str | Path) -> ParameterSets:
     """Read and check a parameter-sets CSV (cached by path and modification time)."""
     p = resolve_sets_path(path)
     try:
@@ -66,17 +78,17 @@ def load_parameter_sets(path: str | Path) -> list[dict[str, float]]:
 
 
 @lru_cache(maxsize=8)
-def _load(path: str, _stamp: int) -> list[dict[str, float]]:
+def _load(path: str, _stamp: int) -> ParameterSets:
     with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    if not rows:
-        raise ParameterSetsError(f"{path}: no parameter sets")
+    if not rows or "set" not in rows[0]:
+        raise ParameterSetsError(f"{path}: no parameter sets (expected a 'set' column and one row per set)")
     names = [n for n in rows[0] if n != "set"]
     for name in names:
         section, _, field = name.partition(".")
         if section not in PARAMETER_SECTIONS or field not in SECTIONS[section].model_fields:
             raise ParameterSetsError(f"{path}: column {name!r} is not a parameter (write 'section.name')")
-    out = []
+    fit, draws = None, []
     for i, row in enumerate(rows, 2):
         try:
             values = {n: float(row[n]) for n in names}
@@ -84,8 +96,13 @@ def _load(path: str, _stamp: int) -> list[dict[str, float]]:
             raise ParameterSetsError(f"{path}: line {i}: every value must be a number") from None
         if not all(math.isfinite(v) for v in values.values()):
             raise ParameterSetsError(f"{path}: line {i}: every value must be finite")
-        out.append(values)
-    return out
+        if row["set"] == "fit":
+            fit = values
+        else:
+            draws.append(values)
+    if not draws:
+        raise ParameterSetsError(f"{path}: no drawn parameter sets, only the fit")
+    return ParameterSets(fit=fit or {}, draws=draws)
 
 
 def set_index(seed: int, replication: int, n_sets: int) -> int:
@@ -106,11 +123,23 @@ def with_parameters(scenario: Scenario, values: dict[str, float]) -> Scenario:
 
 
 def replication_scenario(scenario: Scenario, replication: int) -> Scenario:
-    """The scenario replication ``replication`` runs: with parameter uncertainty switched on,
-    one plausible parameter set chosen from the seed; otherwise the scenario itself."""
+    """The scenario replication ``replication`` runs.
+
+    With parameter uncertainty switched on, one plausible parameter set is chosen from the
+    seed and the replication number.  A parameter the scenario itself has moved away from the
+    fitted value (a what-if extending a calibrated baseline) keeps the scenario's value.
+    Otherwise the scenario runs as it is.
+    """
     cal = scenario.calibration
     if not cal.parameter_uncertainty:
         return scenario
     sets = load_parameter_sets(cal.parameter_sets)
-    chosen = sets[set_index(scenario.scenario.seed, replication, len(sets))]
-    return with_parameters(scenario, chosen)
+    chosen = sets.draws[set_index(scenario.scenario.seed, replication, len(sets.draws))]
+    values = {}
+    for key, value in chosen.items():
+        section, _, name = key.partition(".")
+        current = float(getattr(getattr(scenario, section), name))
+        fitted = sets.fit.get(key)
+        if fitted is None or math.isclose(current, fitted, rel_tol=1e-9, abs_tol=1e-12):
+            values[key] = value
+    return with_parameters(scenario, values) if values else scenario

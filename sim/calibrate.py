@@ -1,0 +1,215 @@
+"""Calibrate an agency from its report: one targets file in, a baseline scenario and its fit
+report out.
+
+    python -m sim calibrate calibration/targets/FILE.toml [--out scenarios/NAME.toml] [--reps R]
+
+writes
+
+- the calibrated scenario (default ``scenarios/<targets file name>.toml``; never overwritten
+  without ``--force``), with a ``[calibration]`` section naming the targets file, each
+  fitted parameter with the figures it was fitted to, and the parameter sets;
+- ``calibration/fits/NAME-parameter-sets.csv``: the fitted values and plausible sets;
+- ``calibration/reports/NAME.md``, ``NAME.csv`` and ``NAME-parameters.csv``: the fit report.
+
+See :mod:`sim.calibration` for the method and :mod:`sim.fit_report` for the report.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim import calibration as cal
+from sim import fit_report as fr
+from sim.parameter_sets import save_parameter_sets, with_parameters
+from sim.parameters import Scenario
+from sim.scenario_file import SCENARIO_DIR, ScenarioError, save_scenario
+from sim.targets import TargetsError, TargetSet, load_targets
+
+
+@dataclass
+class Outcome:
+    """What one calibration wrote and found."""
+
+    scenario: Scenario
+    scenario_path: Path
+    report_path: Path
+    table: pd.DataFrame
+    fit: cal.FitResult
+    seconds: float
+
+    @property
+    def used(self) -> int:
+        return int(self.table["used"].sum())
+
+    @property
+    def inside(self) -> int:
+        used = self.table[self.table["used"]]
+        return int((~used["miss"].astype(bool)).sum())
+
+
+def calibrate(targets_path: str | Path, out: str | Path | None = None, replications: int = 40,
+              report_replications: int = 200, n_sets: int = 100, workers: int | None = None,
+              force: bool = False, max_iterations: int = 40, report_dir: Path | None = None,
+              fits_dir: Path | None = None, notes_dir: Path | None = None,
+              say: Callable[[str], None] = lambda s: None,
+              progress: Callable[[int, float], None] | None = None) -> Outcome:
+    """Fit a scenario to ``targets_path`` and write the scenario, parameter sets and fit report."""
+    t0 = time.perf_counter()
+    ts = load_targets(targets_path)
+    out = Path(out) if out else SCENARIO_DIR / f"{ts.path.stem}.toml"
+    if out.suffix != ".toml":
+        raise cal.CalibrationError(f"--out {out}: a scenario file name ends in .toml")
+    if out.exists() and not force:
+        raise cal.CalibrationError(f"{out}: already exists; choose another --out or add --force to overwrite it")
+    if not cal.fit_targets(ts):
+        raise cal.CalibrationError(f"{ts.path.name}: no target has use = true (other than the figures held out as "
+                                   f"checks), so there is nothing to fit")
+    name = out.stem
+    report_dir = Path(report_dir or fr.REPORT_DIR)
+    fits_dir = Path(fits_dir or fr.FITS_DIR)
+
+    start, estimates = cal.starting_scenario(ts)
+    params, left = cal.select_parameters(ts)
+    if not params:
+        raise cal.CalibrationError(f"{ts.path.name}: no used target informs any parameter the calibration can fit")
+    say(f"{ts.name} {ts.financial_year}: {len(cal.fit_targets(ts))} targets to fit; "
+        f"{len(estimates)} parameters estimated directly, {len(params)} fitted with {replications} replications "
+        f"an evaluation")
+    with cal.Simulator(workers) as sim:
+        result = cal.fit(cal.fit_targets(ts), start, params, replications=replications, simulator=sim,
+                         max_iterations=max_iterations, progress=progress)
+        say(f"fit: {result.evaluations} simulations in {result.seconds:.0f} s, objective {result.objective_start:.1f} "
+            f"-> {result.objective:.1f} ({result.message})")
+        sets_path = fits_dir / f"{name}-parameter-sets.csv"
+        draws = cal.draw_parameter_sets(result, n_sets, seed=start.scenario.seed)
+        save_parameter_sets(result.values, draws, sets_path)
+        scenario = _calibrated_scenario(ts, start, result, estimates, sets_path)
+        say(f"report: year 1 over {report_replications} replications, with and without parameter uncertainty")
+        values, values_pu = sim.year1([scenario, _with_uncertainty(scenario)], report_replications)
+
+    notes = fr.read_notes(name, Path(notes_dir or fr.NOTES_DIR))
+    table = fr.target_table(ts, values, cal.KPI_INDEX, result.targets, values_pu, notes,
+                            fr.generated_reason(ts, result))
+    parameters = _parameter_table(ts, result, estimates, left, draws)
+    checks = fr.check_table(ts, values, cal.KPI_INDEX, result.targets)
+    header = _header(ts, out, result, replications, report_replications, sets_path, scenario, time.perf_counter() - t0)
+    text = fr.markdown(f"{ts.name}, {ts.financial_year}", header, table, parameters,
+                       _unidentified(result, left), checks)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    report_path = report_dir / f"{name}.md"
+    report_path.write_text(text, encoding="utf-8")
+    table.to_csv(report_dir / f"{name}.csv", index=False)
+    parameters.to_csv(report_dir / f"{name}-parameters.csv", index=False)
+    checks.to_csv(report_dir / f"{name}-checks.csv", index=False)
+    save_scenario(scenario, out, overwrite=force)
+    return Outcome(scenario, out, report_path, table, result, time.perf_counter() - t0)
+
+
+def _with_uncertainty(scenario: Scenario) -> Scenario:
+    data = scenario.model_dump()
+    data["calibration"]["parameter_uncertainty"] = True
+    return Scenario.model_validate(data)
+
+
+def _calibrated_scenario(ts: TargetSet, start: Scenario, result: cal.FitResult, estimates, sets_path: Path) -> Scenario:
+    scenario = with_parameters(start, result.values)
+    data = scenario.model_dump()
+    data["scenario"]["name"] = f"{ts.name} {ts.financial_year} (calibrated)"
+    data["scenario"]["description"] = (
+        f"Calibrated to {cal.relative_to_project(ts.path)} ({ts.report}) with python -m sim calibrate; year 1 is "
+        f"{ts.financial_year}. Fit report: calibration/reports/{sets_path.name.removesuffix('-parameter-sets.csv')}.md")
+    data["calibration"] = {
+        "targets_file": cal.relative_to_project(ts.path),
+        "fitted": cal.fitted_notes(ts, result, estimates),
+        "parameter_sets": cal.relative_to_project(sets_path),
+        "parameter_uncertainty": False,
+    }
+    return Scenario.model_validate(data)
+
+
+def _parameter_table(ts: TargetSet, result: cal.FitResult, estimates, left, draws) -> pd.DataFrame:
+    baseline = Scenario()
+    ident = {row["parameter"]: row for row in result.identification()}
+    rows = []
+    for e in estimates:
+        section, _, pname = e.key.partition(".")
+        rows.append({"parameter": e.key, "baseline": getattr(getattr(baseline, section), pname),
+                     "calibrated": cal._round(e.value) if isinstance(e.value, float) else e.value,
+                     "p5": "", "p95": "", "prior_sd": "", "how": e.note, "identification": "set by the figures"})
+    for p in result.parameters:
+        vals = np.array([d[p.key] for d in draws])
+        i = ident[p.key]
+        informs = [t.figure for t in cal.responding_figures(result, p)]
+        rows.append({"parameter": p.key, "baseline": p.value_of(baseline), "calibrated": result.values[p.key],
+                     "p5": float(np.percentile(vals, 5)), "p95": float(np.percentile(vals, 95)),
+                     "prior_sd": p.prior_sd, "how": "fitted to " + ", ".join(informs),
+                     "identification": f"{i['verdict']} (posterior sd {i['posterior_sd']:.2f}, "
+                                       f"{i['sd_ratio']:.0%} of prior)"})
+    for p in left:
+        rows.append({"parameter": p.key, "baseline": p.value_of(baseline), "calibrated": p.value_of(baseline),
+                     "p5": "", "p95": "", "prior_sd": p.prior_sd,
+                     "how": "not fitted: no used figure informs it (" + ", ".join(p.informs) + ")",
+                     "identification": "unidentified"})
+    return pd.DataFrame(rows)
+
+
+def _unidentified(result: cal.FitResult, left) -> list[str]:
+    lines = []
+    if left:
+        lines.append("Not fitted, kept at the baseline, because no used figure informs them: " +
+                     ", ".join(f"`{p.key}`" for p in left) + ".")
+    weak = [r for r in result.identification() if r["verdict"] != "identified"]
+    for r in weak:
+        lines.append(f"`{r['parameter']}`: {r['verdict']} (posterior sd {r['posterior_sd']:.2f} against prior "
+                     f"sd {r['prior_sd']:g}); its prior keeps it plausible and the parameter sets carry nearly "
+                     f"the prior's spread.")
+    for a, b, rho in result.correlated_pairs():
+        lines.append(f"`{a}` and `{b}` are pinned down only together (correlation {rho:+.2f}): the figures fix a "
+                     f"combination of the two, not each.")
+    lines.append("Every parameter outside this calibration's candidates keeps its built-in baseline value and "
+                 "source (an assumption or another report; `python -m sim params`).")
+    return lines
+
+
+def _header(ts, out, result, reps, report_reps, sets_path, scenario, seconds) -> list[str]:
+    run = scenario.scenario
+    return [
+        f"- Targets: `{cal.relative_to_project(ts.path)}` ({ts.report}); year 1 = {ts.financial_year} "
+        f"(start_year {run.start_year}, after {run.warm_up_years} warm-up years).",
+        f"- Scenario: `{cal.relative_to_project(out)}`; parameter sets: `{cal.relative_to_project(sets_path)}`.",
+        f"- Fit: {len(result.parameters)} parameters to {len(result.targets)} used targets by least squares on "
+        f"standardised residuals with priors; {result.evaluations} simulations of {reps} replications "
+        f"(common random numbers, seed {run.seed}); objective {result.objective_start:.1f} → {result.objective:.1f}; "
+        f"{result.seconds:.0f} s fitting, {seconds:.0f} s in all.",
+        f"- Report: year 1 over {report_reps} replications, seed {run.seed}.",
+    ]
+
+
+def command(args) -> int:
+    """``python -m sim calibrate``: errors in the targets file or options exit with status 2."""
+    def say(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    def progress(evaluations: int, objective: float) -> None:
+        print(f"  simulations {evaluations:4d}  objective {objective:10.2f}", file=sys.stderr, flush=True)
+
+    try:
+        outcome = calibrate(args.targets, out=args.out, replications=args.reps, report_replications=args.report_reps,
+                            workers=args.workers, force=args.force, say=say, progress=progress)
+    except (TargetsError, cal.CalibrationError) as exc:
+        raise ScenarioError(str(exc)) from None
+    misses = outcome.table[outcome.table["used"] & outcome.table["miss"]]
+    print(f"{outcome.inside} of {outcome.used} used targets inside the simulated 90% interval of year 1 "
+          f"({outcome.inside / outcome.used:.0%}); {outcome.seconds:.0f} s")
+    for _, r in misses.iterrows():
+        print(f"  miss {r['figure']}: observed {r['observed']:g}, simulated {r['p5']:.4g}-{r['p95']:.4g}: {r['why']}")
+    print(f"wrote {outcome.scenario_path}")
+    print(f"wrote {outcome.report_path} (and .csv)")
+    return 0

@@ -1,0 +1,557 @@
+"""Calibration: set a scenario's parameters from one agency's report figures.
+
+Two steps, both driven by a targets file (``calibration/targets/*.toml``, read by
+:func:`sim.targets.load_targets`):
+
+1. **Direct estimates.**  What one or two figures pin down on their own is set from them:
+   enquiries a month from the year's enquiries, the registration share from registrations
+   over enquiries, the share of plans granted an order from orders against plans declined,
+   the VAA share of interagency placements, and the children entering the adoption track
+   each year from the plans for adoption.
+2. **Fit by simulation.**  The remaining candidate parameters that some used figure informs
+   (:data:`CANDIDATES`) are fitted with SciPy's ``least_squares`` on standardised residuals,
+   (simulated year-1 mean - observed) / sd, using each target's sd.  Every evaluation runs
+   the same replications with the same seed (common random numbers), so the objective moves
+   smoothly with the parameters.  Each fitted parameter also has a prior residual,
+   (value - baseline) / prior sd on a log (durations, rates) or logit (shares) scale, which
+   keeps parameters the figures do not pin down near their baseline values.
+
+Year 1 of the simulation is the report's financial year (``scenario.start_year`` from the
+targets file), after the default warm-up; counts are the year's, stocks are at 31 March and
+times are means over the children adopted in the year, as in the reports.  The report's
+year-end stocks also give the initial state, so the warm-up starts near the report's level.
+
+The covariance of the fitted parameters (from the Jacobian of all residuals, priors
+included) gives a sample of plausible parameter sets (:mod:`sim.parameter_sets`), and the
+fit report (:mod:`sim.fit_report`) compares every target with the calibrated model.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from sim.execution import default_workers
+from sim.kpis import KPI_NAMES
+from sim.model import run_replication
+from sim.parameter_sets import PROJECT_DIR, with_parameters
+from sim.parameters import SECTIONS, Scenario
+from sim.targets import Target, TargetSet
+
+LOG, LOGIT = "log", "logit"
+#: Robust loss: a residual of z sd costs 2 (sqrt(1 + z^2) - 1), about z^2 when small and 2|z| when
+#: large, so a figure the model cannot reach (two figures of a report that no steady state
+#: reconciles) does not drag every other figure away from its value.
+LOSS = "soft_l1"
+
+
+@dataclass(frozen=True)
+class FitParameter:
+    """A parameter the fit may set: scale, prior, bounds and the figures that move it."""
+
+    key: str  # "section.name"
+    transform: str  # LOG for durations and rates, LOGIT for shares
+    prior_sd: float  # on the transformed scale: 0.5 on a log scale is a factor of about 1.65
+    lo: float  # bounds of the search, in the parameter's own unit
+    hi: float
+    informs: tuple[str, ...]  # KPIs it moves; fitted only if one of them is a used target
+
+    @property
+    def section(self) -> str:
+        return self.key.partition(".")[0]
+
+    @property
+    def name(self) -> str:
+        return self.key.partition(".")[2]
+
+    def value_of(self, scenario: Scenario) -> float:
+        return float(getattr(getattr(scenario, self.section), self.name))
+
+    def to_theta(self, value: float) -> float:
+        v = min(max(value, self.lo), self.hi)
+        return math.log(v) if self.transform == LOG else math.log(v / (1.0 - v))
+
+    def from_theta(self, theta: float) -> float:
+        return math.exp(theta) if self.transform == LOG else 1.0 / (1.0 + math.exp(-theta))
+
+    @property
+    def step(self) -> float:
+        """Finite-difference step on the transformed scale (about 10% of a duration)."""
+        return 0.25 if self.transform == LOG else 0.4
+
+
+def _fp(key, transform, prior_sd, lo, hi, *informs) -> FitParameter:
+    return FitParameter(key, transform, prior_sd, lo, hi, tuple(informs))
+
+
+#: Groups of KPIs that move together, used to say which figures each parameter moves.
+TIMES_AFTER_ORDER = ("a1_days", "a2_days", "a3_pct", "a10_days", "non_ep_care_to_order_days")
+CARE_TO_ORDER = ("ep_care_to_order_days", "non_ep_care_to_order_days")
+INTERAGENCY = ("inhouse_placements", "interagency_placements", "interagency_placements_vaa",
+               "interagency_placements_la", "inhouse_share_pct", "interagency_fees_gbp")
+#: Approved adopters available in-house: more or fewer change who is placed where, and how soon.
+SUPPLY = ("adopters_waiting", "families_matched", "deregistrations", "external_placements", *INTERAGENCY,
+          "a2_days", "children_waiting_with_po")
+#: Children flowing on after the placement order.
+CHILD_FLOWS = ("plan_changes", "matches", "families_matched", "placements", "sibling_group_placements",
+               "adoption_orders", "children_waiting_with_po", "children_matched", "children_placed_awaiting_order",
+               "children_waiting_over_18_months", *INTERAGENCY, "a2_days")
+
+#: Every parameter the fit may set: scale, prior sd (on that scale) and search bounds, and the
+#: figures it moves.  Prior means are the built-in baseline values of :mod:`sim.parameters`.
+#: Priors are wide (1 on a log scale, a factor of 2.7) where the baseline value is an
+#: assumption, and narrower (0.4-0.5) where a report gives it.  A parameter is fitted when a
+#: used figure is among those it moves; the Jacobian keeps only those figures, so that noise
+#: in figures a parameter does not move cannot steer the fit or feign identification.
+CANDIDATES: tuple[FitParameter, ...] = (
+    _fp("adopters.stage1_days", LOG, 0.5, 20, 400, "households_stage1", "stage2_starts",
+        "stage1_within_2_months_pct", "roi_to_approval_days"),
+    _fp("adopters.stage1_cv", LOG, 0.5, 0.05, 1.5, "stage1_within_2_months_pct"),
+    _fp("adopters.stage1_withdrawal", LOGIT, 1.0, 0.02, 0.8, "stage2_starts", "withdrawals", "approvals",
+        "households_stage1", "households_stage2", *SUPPLY),
+    _fp("adopters.stage2_days", LOG, 0.5, 30, 400, "households_stage2", "stage2_mean_days",
+        "stage2_within_4_months_pct", "roi_to_approval_days"),
+    _fp("adopters.stage2_cv", LOG, 0.5, 0.05, 1.5, "stage2_within_4_months_pct"),
+    _fp("adopters.stage2_withdrawal", LOGIT, 1.0, 0.01, 0.6, "approvals", "withdrawals", "households_stage2",
+        *SUPPLY),
+    _fp("adopters.deregistration_per_year", LOG, 0.7, 0.02, 3.0, "deregistrations", *SUPPLY),
+    _fp("adopters.external_placement_per_year", LOG, 0.7, 0.02, 3.0, "external_placements",
+        "interagency_income_gbp", *SUPPLY),
+    _fp("matching.adopter_ready_days", LOG, 1.0, 7, 540, *SUPPLY),
+    _fp("adopters.dual_approved_share", LOGIT, 1.0, 0.02, 0.95, "early_permanence_placements", "a10_days",
+        *CARE_TO_ORDER, *SUPPLY),
+    _fp("children.proceedings_weeks", LOG, 0.4, 10, 150, "a20_days", "a1_days", "a3_pct", "a10_days",
+        *CARE_TO_ORDER, "early_permanence_placements"),
+    _fp("children.plan_before_order_days", LOG, 1.0, 7, 365, "children_with_plan"),
+    _fp("children.plan_change_per_year", LOG, 1.5, 0.005, 3.0, *CHILD_FLOWS),
+    _fp("children.early_permanence_share", LOGIT, 1.0, 0.02, 0.95, "early_permanence_placements", "a10_days",
+        *CARE_TO_ORDER, *SUPPLY),
+    _fp("children.early_permanence_window_days", LOG, 1.0, 14, 365, "early_permanence_placements", "a10_days",
+        *CARE_TO_ORDER),
+    _fp("matching.family_finding_days", LOG, 1.0, 5, 540, *TIMES_AFTER_ORDER, *INTERAGENCY,
+        "children_waiting_with_po", "children_matched"),
+    _fp("matching.inhouse_search_days", LOG, 1.0, 10, 730, *TIMES_AFTER_ORDER, *INTERAGENCY,
+        "children_waiting_with_po", "children_matched"),
+    _fp("matching.interagency_find_days", LOG, 0.7, 10, 730, *TIMES_AFTER_ORDER, *INTERAGENCY,
+        "children_waiting_with_po", "children_matched"),
+    _fp("matching.harder_to_place_factor", LOG, 0.5, 1.0, 10.0, *TIMES_AFTER_ORDER, *INTERAGENCY,
+        "children_waiting_with_po", "children_waiting_over_18_months"),
+    _fp("matching.link_to_panel_days", LOG, 0.7, 7, 180, "children_matched", *TIMES_AFTER_ORDER),
+    _fp("placement.order_days", LOG, 0.4, 60, 900, "adoption_orders", "orders_within_12_months_pct",
+        "children_placed_awaiting_order", *CARE_TO_ORDER, "interagency_fees_gbp"),
+    _fp("placement.disruption_share", LOGIT, 1.0, 0.002, 0.3, "disruptions"),
+)
+CANDIDATE_BY_KEY = {c.key: c for c in CANDIDATES}
+
+#: Year-end stocks of a report that can start a run (``[initial_state]``).
+INITIAL_STOCKS = ("households_stage1", "households_stage2", "adopters_waiting", "children_with_plan",
+                  "children_waiting_with_po", "children_placed_awaiting_order")
+
+
+#: Figures held out of the fit as checks: relationships the reports state that the calibrated
+#: model should reproduce without being fitted to them (see :mod:`sim.fit_report`): early
+#: permanence children adopted sooner after entering care than others (Rotherham 2017/18 §7.3;
+#: the fit sees only the other children's time, which is most children's), orders within 12
+#: months of placement (Cambridgeshire 2017/18 §2.7.1) and the in-house share (C&P 2022/23 §4.2).
+CHECK_FIGURES = ("ep_care_to_order_days", "orders_within_12_months_pct", "inhouse_share_pct")
+
+
+def fit_targets(ts: TargetSet) -> list[Target]:
+    """The targets the fit uses: the file's used targets less the figures held out as checks."""
+    return [t for t in ts.used_targets() if t.figure not in CHECK_FIGURES]
+
+
+class CalibrationError(ValueError):
+    """A calibration that cannot be run as asked."""
+
+
+# --- direct estimates -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Estimate:
+    """A parameter set directly from one or two figures."""
+
+    key: str
+    value: float
+    note: str
+
+
+def direct_estimates(ts: TargetSet) -> list[Estimate]:
+    """Parameters the report's figures pin down on their own (used targets only)."""
+    used = {t.figure: t for t in ts.used_targets()}
+    fname = ts.path.name
+    out: list[Estimate] = []
+
+    def cite(*names: str) -> str:
+        return "; ".join(f"{n} {_fmt(used[n].value)} ({used[n].source})" for n in names)
+
+    if "enquiries" in used:
+        out.append(Estimate("adopters.enquiries_per_month", used["enquiries"].value / 12,
+                            f"estimated from {fname}: enquiries / 12 months; {cite('enquiries')}"))
+    if "enquiries" in used and "registrations" in used and used["enquiries"].value > 0:
+        out.append(Estimate("adopters.registration_share",
+                            min(1.0, used["registrations"].value / used["enquiries"].value),
+                            f"estimated from {fname}: registrations / enquiries; {cite('registrations', 'enquiries')}"))
+    if "placement_orders" in used and "plans_declined" in used:
+        po, declined = used["placement_orders"].value, used["plans_declined"].value
+        if po + declined > 0:
+            out.append(Estimate("children.order_granted_share", _share(po, po + declined),
+                                f"estimated from {fname}: orders / (orders + plans declined); "
+                                f"{cite('placement_orders', 'plans_declined')}"))
+    if "plans_for_adoption" in used:
+        out.append(Estimate("children.entering_per_year", used["plans_for_adoption"].value,
+                            f"estimated from {fname}: every child on the adoption track receives a plan; "
+                            f"{cite('plans_for_adoption')}"))
+    vaa = used.get("interagency_placements_vaa")
+    la = used.get("interagency_placements_la")
+    if vaa is not None and la is not None and vaa.value + la.value > 0:
+        out.append(Estimate("matching.vaa_share", _share(vaa.value, vaa.value + la.value),
+                            f"estimated from {fname}: VAA / (VAA + LA) interagency placements; "
+                            f"{cite('interagency_placements_vaa', 'interagency_placements_la')}"))
+    else:
+        vaa_any = next((t for t in ts.targets if t.figure == "interagency_placements_vaa"), None)
+        total = used.get("interagency_placements")
+        if vaa_any is not None and total is not None and total.value > 0:
+            out.append(Estimate("matching.vaa_share", _share(vaa_any.value, total.value),
+                                f"estimated from {fname}: VAA / all interagency placements; interagency_placements_vaa "
+                                f"{_fmt(vaa_any.value)} ({vaa_any.source}); {cite('interagency_placements')}"))
+    return out
+
+
+def _share(k: float, n: float) -> float:
+    """k of n, kept off 0 and 1 (Jeffreys: (k + 0.5) / (n + 1)) when the report gives all or none."""
+    return (k + 0.5) / (n + 1.0) if k <= 0 or k >= n else k / n
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def select_parameters(ts: TargetSet, fixed: Sequence[str] = ()) -> tuple[list[FitParameter], list[FitParameter]]:
+    """Candidates some used figure informs (to fit), and the rest (left at their baseline)."""
+    figures = {t.figure for t in fit_targets(ts)}
+    fit, left = [], []
+    for c in CANDIDATES:
+        (fit if figures & set(c.informs) and c.key not in fixed else left).append(c)
+    return fit, left
+
+
+def starting_scenario(ts: TargetSet, base: Scenario | None = None) -> tuple[Scenario, list[Estimate]]:
+    """The baseline with year 1 set to the report's year, the direct estimates and the report's
+    year-end stocks as the initial state."""
+    base = base or Scenario()
+    estimates = direct_estimates(ts)
+    data = base.model_dump()
+    data["scenario"]["start_year"] = ts.start_year
+    used = {t.figure: t for t in ts.used_targets()}
+    for name in INITIAL_STOCKS:
+        if name in used:
+            data["initial_state"][name] = int(round(used[name].value))
+    scenario = Scenario.model_validate(data)
+    return with_parameters(scenario, {e.key: e.value for e in estimates}), estimates
+
+
+# --- simulation of year 1 -------------------------------------------------------------------
+
+def _year1_chunk(args: tuple[Scenario, list[int]]) -> np.ndarray:
+    scenario, reps = args
+    out = np.empty((len(reps), len(KPI_NAMES)))
+    for i, r in enumerate(reps):
+        kpis = run_replication(scenario, r).kpis
+        out[i] = [kpis[name][0] for name in KPI_NAMES]
+    return out
+
+
+class Simulator:
+    """Runs year 1 of many scenarios over the same replications, spread over processes."""
+
+    def __init__(self, workers: int | None = None):
+        self.workers = workers or default_workers()
+        self._pool = ProcessPoolExecutor(self.workers) if self.workers > 1 else None
+        self.runs = 0
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def __enter__(self) -> "Simulator":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def year1(self, scenarios: Sequence[Scenario], replications: int) -> list[np.ndarray]:
+        """For each scenario, a (replications x KPI) array of year-1 values (KPI order of sim.kpis)."""
+        one_year = [_one_year(s) for s in scenarios]
+        self.runs += len(scenarios)
+        if self._pool is None:
+            return [_year1_chunk((s, list(range(replications)))) for s in one_year]
+        n_chunks = max(1, min(replications, self.workers))
+        chunks = [list(range(replications))[i::n_chunks] for i in range(n_chunks)]
+        tasks = [(s, c) for s in one_year for c in chunks]
+        parts = list(self._pool.map(_year1_chunk, tasks))
+        out = []
+        for k in range(len(one_year)):
+            block = parts[k * n_chunks:(k + 1) * n_chunks]
+            order = np.argsort(np.concatenate(chunks))
+            out.append(np.concatenate(block)[order])
+        return out
+
+
+def _one_year(scenario: Scenario) -> Scenario:
+    if scenario.scenario.years == 1:
+        return scenario
+    data = scenario.model_dump()
+    data["scenario"]["years"] = 1
+    return Scenario.model_validate(data)
+
+
+KPI_INDEX = {name: i for i, name in enumerate(KPI_NAMES)}
+
+
+def simulated_means(values: np.ndarray, figures: Sequence[str]) -> np.ndarray:
+    """Mean over replications of each figure (replications with no value left out; none at all gives 0)."""
+    cols = values[:, [KPI_INDEX[f] for f in figures]]
+    ok = ~np.isnan(cols)
+    n = ok.sum(axis=0)
+    sums = np.where(ok, cols, 0.0).sum(axis=0)
+    return np.where(n > 0, sums / np.maximum(n, 1), 0.0)
+
+
+# --- the fit --------------------------------------------------------------------------------
+
+@dataclass
+class FitResult:
+    """What the fit found, and how well the figures pin each parameter down."""
+
+    parameters: list[FitParameter]
+    targets: list[Target]
+    theta0: np.ndarray  # prior means (baseline), transformed scale
+    theta_start: np.ndarray
+    theta: np.ndarray  # fitted, transformed scale
+    values: dict[str, float]  # fitted, natural units
+    residuals: np.ndarray  # data residuals at the fit (standardised)
+    jac_data: np.ndarray  # d data residual / d theta
+    jac: np.ndarray  # with the prior rows
+    cov: np.ndarray  # covariance of theta (Laplace approximation)
+    objective: float  # sum of the robust losses of every residual, priors included (see :func:`loss`)
+    objective_start: float
+    evaluations: int
+    seconds: float
+    message: str
+    replications: int
+    history: list[tuple[int, float]] = field(default_factory=list)
+
+    @property
+    def posterior_sd(self) -> np.ndarray:
+        return np.sqrt(np.diag(self.cov))
+
+    def identification(self) -> list[dict]:
+        """Per parameter: Jacobian column norm, posterior / prior sd, and a verdict."""
+        rows = []
+        norms = np.linalg.norm(self.jac_data, axis=0)
+        post = self.posterior_sd
+        for j, p in enumerate(self.parameters):
+            ratio = post[j] / p.prior_sd
+            if norms[j] < 0.05:
+                verdict = "unidentified: no used figure responds to it (Jacobian column ~0)"
+            elif ratio > 0.8:
+                verdict = f"weakly identified: the figures narrow its prior only to {ratio:.0%}"
+            else:
+                verdict = "identified"
+            rows.append({"parameter": p.key, "jacobian_norm": float(norms[j]), "prior_sd": p.prior_sd,
+                         "posterior_sd": float(post[j]), "sd_ratio": float(ratio), "verdict": verdict})
+        return rows
+
+    def correlated_pairs(self, threshold: float = 0.85) -> list[tuple[str, str, float]]:
+        """Pairs of fitted parameters the figures only pin down together."""
+        sd = self.posterior_sd
+        corr = self.cov / np.outer(sd, sd)
+        out = []
+        for i in range(len(self.parameters)):
+            for j in range(i + 1, len(self.parameters)):
+                if abs(corr[i, j]) >= threshold:
+                    out.append((self.parameters[i].key, self.parameters[j].key, float(corr[i, j])))
+        return out
+
+
+def fit(targets: Sequence[Target], start: Scenario, parameters: Sequence[FitParameter], *,
+        replications: int = 40, prior_means: dict[str, float] | None = None, workers: int | None = None,
+        simulator: Simulator | None = None, max_iterations: int = 40, restarts: int = 2,
+        max_simulations: float = 500,
+        progress: Callable[[int, float], None] | None = None) -> FitResult:
+    """Least-squares fit of ``parameters`` to ``targets`` by simulating year 1 of ``start``.
+
+    The residuals are (simulated mean - observed) / sd for each target, plus
+    (theta - prior mean) / prior sd for each parameter on its transformed scale; the prior
+    means are the parameters' values in ``prior_means`` (default: the built-in baseline).
+    Every evaluation uses replications 0..R-1 with the scenario's seed.
+    """
+    parameters = list(parameters)
+    targets = list(targets)
+    if not parameters:
+        raise CalibrationError("no parameter to fit: no used target informs any candidate parameter")
+    if not targets:
+        raise CalibrationError("no used targets to fit")
+    baseline = Scenario()
+    prior_means = prior_means or {}
+    theta0 = np.array([p.to_theta(prior_means.get(p.key, p.value_of(baseline))) for p in parameters])
+    sigma = np.array([p.prior_sd for p in parameters])
+    lo = np.array([p.to_theta(p.lo) for p in parameters])
+    hi = np.array([p.to_theta(p.hi) for p in parameters])
+    start_theta = np.clip([p.to_theta(p.value_of(start)) for p in parameters], lo + 1e-9, hi - 1e-9)
+    figures = [t.figure for t in targets]
+    observed = np.array([t.value for t in targets])
+    sds = np.array([t.sd for t in targets])
+    h = np.array([p.step for p in parameters])
+    mask = np.array([[not p.informs or t.figure in p.informs for p in parameters] for t in targets])
+
+    own = simulator is None
+    sim = simulator or Simulator(workers)
+    cache: dict[tuple, np.ndarray] = {}
+    history: list[tuple[int, float]] = []
+    t0 = time.perf_counter()
+
+    def scenario_at(theta: np.ndarray) -> Scenario:
+        return with_parameters(start, {p.key: _round(p.from_theta(x)) for p, x in zip(parameters, theta)})
+
+    def data_residuals(thetas: list[np.ndarray]) -> list[np.ndarray]:
+        todo = [th for th in thetas if _key(th) not in cache]
+        if todo:
+            runs = sim.year1([scenario_at(th) for th in todo], replications)
+            for th, values in zip(todo, runs):
+                cache[_key(th)] = (simulated_means(values, figures) - observed) / sds
+        return [cache[_key(th)] for th in thetas]
+
+    best_seen: list = [math.inf, start_theta]
+
+    def residuals(theta: np.ndarray) -> np.ndarray:
+        if len(cache) >= max_simulations:
+            raise _Budget
+        r = np.concatenate([data_residuals([theta])[0], (theta - theta0) / sigma])
+        objective = loss(r)
+        history.append((len(cache), objective))
+        if objective < best_seen[0]:
+            best_seen[:] = [objective, theta.copy()]
+        if progress and (len(history) == 1 or len(cache) > history[-2][0]):
+            progress(len(cache), objective)
+        return r
+
+    def jacobian(theta: np.ndarray) -> np.ndarray:
+        steps = np.where(theta + h <= hi, h, -h)
+        points = [theta.copy() for _ in parameters]
+        for j, pt in enumerate(points):
+            pt[j] += steps[j]
+        base, *moved = data_residuals([theta, *points])
+        jd = np.column_stack([(m - base) / s for m, s in zip(moved, steps)]) * mask
+        return np.vstack([jd, np.diag(1.0 / sigma)])
+
+    try:
+        r_start = residuals(start_theta)
+        theta, best, message, budget = start_theta, loss(r_start), "", max_iterations
+        # The objective is smooth only up to the simulation's granularity, so a trust region can
+        # shrink on noise; restart from the best point while that still gains more than 2%.
+        for _ in range(restarts + 1):
+            try:
+                result = least_squares(residuals, theta, jac=jacobian, bounds=(lo, hi), method="trf", loss=LOSS,
+                                       f_scale=1.0, x_scale=1.0, ftol=5e-3, xtol=1e-4, gtol=1e-6, max_nfev=budget)
+            except _Budget:
+                theta, message = best_seen[1], f"stopped after {len(cache)} simulations (the limit)"
+                break
+            budget -= result.nfev
+            gain = best - 2 * result.cost
+            if 2 * result.cost < best:
+                theta, best, message = result.x, 2 * result.cost, str(result.message)
+            if gain < 0.02 * best or budget <= 0:
+                break
+        max_simulations = math.inf  # the final Jacobian and residuals are always computed
+        jac = jacobian(theta)
+        r_end = residuals(theta)
+    finally:
+        if own:
+            sim.close()
+    n_data = len(targets)
+    # Laplace approximation: each residual weighted as the robust loss weighs it at the fit.
+    weights = 1.0 / np.sqrt(np.sqrt(1.0 + r_end ** 2))
+    cov = np.linalg.pinv((jac * weights[:, None]).T @ (jac * weights[:, None]))
+    return FitResult(
+        parameters=parameters, targets=targets, theta0=theta0, theta_start=start_theta, theta=theta,
+        values={p.key: _round(p.from_theta(x)) for p, x in zip(parameters, theta)},
+        residuals=r_end[:n_data], jac_data=jac[:n_data], jac=jac, cov=cov,
+        objective=loss(r_end), objective_start=loss(r_start), evaluations=len(cache),
+        seconds=time.perf_counter() - t0, message=message, replications=replications,
+        history=history,
+    )
+
+
+def loss(residuals: np.ndarray) -> float:
+    """The objective: the soft-L1 loss summed over residuals (2 x SciPy's ``cost``)."""
+    return float(np.sum(2.0 * (np.sqrt(1.0 + residuals ** 2) - 1.0)))
+
+
+class _Budget(Exception):
+    """The fit has used its simulations."""
+
+
+def _key(theta: np.ndarray) -> tuple:
+    return tuple(np.round(theta, 12))
+
+
+def _round(x: float) -> float:
+    """Four significant figures: what the scenario file records and every run uses."""
+    return float(f"{x:.4g}")
+
+
+def draw_parameter_sets(result: FitResult, n: int = 100, seed: int = 0) -> list[dict[str, float]]:
+    """Plausible parameter sets: draws from the fit's normal approximation on the transformed
+    scale (mean the fit, covariance from the Jacobian of every residual, priors included),
+    kept inside the search bounds."""
+    rng = np.random.default_rng(seed)
+    lo = np.array([p.to_theta(p.lo) for p in result.parameters])
+    hi = np.array([p.to_theta(p.hi) for p in result.parameters])
+    draws = np.clip(rng.multivariate_normal(result.theta, result.cov, size=n, method="eigh"), lo, hi)
+    return [{p.key: _round(p.from_theta(x)) for p, x in zip(result.parameters, d)} for d in draws]
+
+
+def relative_to_project(path: Path) -> str:
+    """A path as the scenario records it: relative to the project folder when inside it."""
+    path = Path(path).resolve()
+    try:
+        return path.relative_to(PROJECT_DIR).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def responding_figures(result: FitResult, parameter: FitParameter, limit: int = 6) -> list[Target]:
+    """The used figures that respond most to a fitted parameter (largest Jacobian entries)."""
+    j = result.parameters.index(parameter)
+    col = np.abs(result.jac_data[:, j])
+    order = [i for i in np.argsort(-col, kind="stable") if col[i] >= 0.25][:limit]
+    if not order:  # nothing responds much: name the figures it moves
+        return [t for t in result.targets if t.figure in parameter.informs][:limit]
+    return [result.targets[i] for i in order]
+
+
+def fitted_notes(ts: TargetSet, result: FitResult, estimates: Sequence[Estimate]) -> dict[str, str]:
+    """The [calibration] fitted table: for each parameter, how it was set and from which figures."""
+    fname = relative_to_project(ts.path)
+    notes = {e.key: e.note.replace(ts.path.name, fname, 1) for e in estimates}
+    for p in result.parameters:
+        figs = responding_figures(result, p)
+        notes[p.key] = f"fitted to {fname}: " + ", ".join(f"{t.figure} ({t.source})" for t in figs)
+    return notes
+
+
+def check_parameter_keys(keys: Sequence[str]) -> None:
+    for key in keys:
+        section, _, name = key.partition(".")
+        if section not in SECTIONS or name not in SECTIONS[section].model_fields:
+            raise CalibrationError(f"unknown parameter {key!r}")

@@ -1,0 +1,341 @@
+"""The fit report: how well a calibrated baseline reproduces its report's figures.
+
+For each agency, ``calibration/reports/NAME.md`` and ``NAME.csv`` hold a table of every
+target in its targets file: the observed figure, the simulated year-1 mean and 90% interval
+(5th-95th percentile over replications, chance alone, and with the plausible parameter sets
+drawn as well), the standardised distance (mean - observed) / sd, and whether the observed
+figure lies outside the interval (a miss).  Each miss of a used target says why it misses:
+a note written after looking (``calibration/notes/NAME.toml``, table ``[misses]``, one entry
+per figure) or, failing that, a generated reason.  The report also lists how each parameter
+was set, which parameters the figures leave unidentified, and checks: relationships the
+reports state that the fit did not use.
+
+The app loads a report with :func:`fit_report` (a DataFrame) and :func:`fit_report_path`.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.kpis import KPI_BY_NAME
+from sim.parameter_sets import PROJECT_DIR
+
+REPORT_DIR = PROJECT_DIR / "calibration" / "reports"
+NOTES_DIR = PROJECT_DIR / "calibration" / "notes"
+FITS_DIR = PROJECT_DIR / "calibration" / "fits"
+
+C_P = "001_ef741affdb884314.txt"
+CAMBS = "000_3308d4f1cd971e43.txt"
+ROTH = "002_f60beec63e9d6bc7.txt"
+
+COLUMNS = ["figure", "label", "unit", "used", "role", "observed", "sd", "mean", "p5", "p95", "distance", "miss",
+           "p5_with_parameter_uncertainty", "p95_with_parameter_uncertainty", "miss_with_parameter_uncertainty",
+           "source", "why"]
+
+
+class FitReportError(FileNotFoundError):
+    """No fit report for that name."""
+
+
+def fit_report_path(name: str, folder: Path = REPORT_DIR) -> Path:
+    """The Markdown fit report of a calibrated baseline (``calibration/reports/NAME.md``)."""
+    return Path(folder) / f"{name}.md"
+
+
+def fit_report(name: str, folder: Path = REPORT_DIR) -> pd.DataFrame:
+    """The target table of a calibrated baseline's fit report, one row per target.
+
+    Columns: figure, label, unit, used, observed, sd, mean, p5, p95 (year 1, chance alone),
+    distance ((mean - observed) / sd), miss (observed outside [p5, p95]), the interval and miss
+    with parameter uncertainty, source and why (the reason a used target misses).
+    """
+    path = Path(folder) / f"{name}.csv"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in Path(folder).glob("*.csv") if not p.stem.endswith("-parameters")))
+        raise FitReportError(f"{name}: no fit report ({path}); reports available: {known or 'none'}")
+    table = pd.read_csv(path, keep_default_na=True)
+    table["why"] = table["why"].fillna("")
+    return table
+
+
+def fit_parameters(name: str, folder: Path = REPORT_DIR) -> pd.DataFrame:
+    """How each candidate parameter of a calibrated baseline was set (``NAME-parameters.csv``)."""
+    path = Path(folder) / f"{name}-parameters.csv"
+    if not path.is_file():
+        raise FitReportError(f"{name}: no parameter table ({path})")
+    return pd.read_csv(path).fillna("")
+
+
+# --- the target table -----------------------------------------------------------------------
+
+def _stats(values: np.ndarray) -> tuple[float, float, float, int]:
+    v = values[~np.isnan(values)]
+    if len(v) == 0:
+        return math.nan, math.nan, math.nan, 0
+    p5, p95 = np.percentile(v, [5, 95])
+    return float(v.mean()), float(p5), float(p95), len(v)
+
+
+def read_notes(name: str, folder: Path = NOTES_DIR) -> dict[str, str]:
+    """Why each miss misses, written after looking: ``[misses]`` figure = "reason"."""
+    path = Path(folder) / f"{name}.toml"
+    if not path.is_file():
+        return {}
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    misses = data.get("misses", {})
+    return {str(k): str(v) for k, v in misses.items()}
+
+
+def target_table(ts, values: np.ndarray, kpi_index: dict[str, int], fitted: Sequence, values_pu: np.ndarray | None = None,
+                 notes: dict[str, str] | None = None,
+                 reason: Callable[[object, dict], str] | None = None) -> pd.DataFrame:
+    """Every target of ``ts`` against simulated year-1 ``values`` (replications x KPI).
+
+    ``fitted`` are the targets the fit used (``used`` is true for them); a used entry of the
+    file held out of the fit is a check (role "check").
+    """
+    notes = notes or {}
+    fitted_ids = {id(t) for t in fitted}
+    rows = []
+    for t in ts.targets:
+        used = id(t) in fitted_ids
+        role = "fitted" if used else ("check" if t.use else "not used")
+        col = values[:, kpi_index[t.figure]]
+        mean, p5, p95, _ = _stats(col)
+        miss = not (p5 <= t.value <= p95) if not math.isnan(mean) else True
+        row = {"figure": t.figure, "label": KPI_BY_NAME[t.figure].label, "unit": KPI_BY_NAME[t.figure].unit,
+               "used": used, "role": role, "observed": t.value, "sd": t.sd, "mean": mean, "p5": p5, "p95": p95,
+               "distance": (mean - t.value) / t.sd if not math.isnan(mean) else math.nan, "miss": miss,
+               "source": t.source}
+        if values_pu is not None:
+            _, q5, q95, _ = _stats(values_pu[:, kpi_index[t.figure]])
+            row.update(p5_with_parameter_uncertainty=q5, p95_with_parameter_uncertainty=q95,
+                       miss_with_parameter_uncertainty=not (q5 <= t.value <= q95))
+        else:
+            row.update(p5_with_parameter_uncertainty=math.nan, p95_with_parameter_uncertainty=math.nan,
+                       miss_with_parameter_uncertainty=math.nan)
+        why = ""
+        if miss and used:
+            why = notes.get(t.figure) or (reason(t, row) if reason else "")
+        elif miss and t.use:
+            why = notes.get(t.figure) or "held out of the fit as a check"
+        elif miss:
+            why = f"not fitted: {t.note}" if t.note else "not fitted"
+        row["why"] = why
+        rows.append(row)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def generated_reason(ts, fit_result) -> Callable[[object, dict], str]:
+    """A reason for a miss when no note was written: the report's figures disagree, no fitted
+    parameter moves the figure, or the parameters that move it are held by other figures."""
+    used = list(fit_result.targets) if fit_result is not None else ts.used_targets()
+    index = {t.figure: i for i, t in enumerate(used)}
+
+    def reason(t, row) -> str:
+        direction = "above" if row["mean"] > t.value else "below"
+        head = f"the model's year-1 mean ({row['mean']:.4g}) lies {direction} the report's {t.value:g}"
+        others = [o for o in ts.targets if o.figure == t.figure and o is not t and row["p5"] <= o.value <= row["p95"]]
+        if others:
+            o = others[0]
+            return f"{head}; the report's figures disagree: {o.value:g} ({o.source}) lies inside the interval"
+        if fit_result is None or t.figure not in index:
+            return head
+        j = fit_result.jac_data[index[t.figure]]
+        movers = [(abs(j[k]), p.key) for k, p in enumerate(fit_result.parameters) if abs(j[k]) > 0.2]
+        if not movers:
+            return f"{head}; no fitted parameter moves it much, so the model reproduces it only through its fixed " \
+                   f"assumptions"
+        movers.sort(reverse=True)
+        keys = [k for _, k in movers[:3]]
+        ks = [fit_result.parameters.index(next(p for p in fit_result.parameters if p.key == k)) for k in keys]
+        r = fit_result.residuals
+        pull = []
+        for i, o in enumerate(used):
+            if o.figure == t.figure:
+                continue
+            # another figure pulls the other way if moving the parameters to fix t worsens it
+            if any(np.sign(fit_result.jac_data[i, k]) * np.sign(j[k]) * np.sign(r[index[t.figure]]) *
+                   np.sign(r[i]) < 0 and abs(fit_result.jac_data[i, k]) > 0.2 for k in ks):
+                pull.append((abs(r[i]), o.figure))
+        pull.sort(reverse=True)
+        held = ", ".join(f for _, f in pull[:3]) or "their priors"
+        return f"{head}; the parameters that move it ({', '.join(keys)}) are held by {held}"
+
+    return reason
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Check:
+    """A relationship a report states, compared with the calibrated model."""
+
+    name: str
+    statement: str
+    reference: str  # the report, section and figure
+    reference_value: float
+    kpi: str  # the KPI (or ratio numerator)
+    denominator: str | None = None  # for a ratio of two KPIs
+    general_rule: str = ""  # what must hold where the agency's own report gives no figure
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("early permanence sooner", "early permanence children reach the adoption order sooner after entering "
+          "care than other children", f"{ROTH} §7.3: 257 vs 560 days (ratio 0.46)", 257 / 560,
+          "ep_care_to_order_days", "non_ep_care_to_order_days", "ratio below 1"),
+    Check("orders within 12 months", "most adoption orders are made within 12 months of placement",
+          f"{CAMBS} §2.7.1: 34 of 39 (87%)", 100 * 34 / 39, "orders_within_12_months_pct", None, "over 50%"),
+    Check("in-house share", "share of children placed with the agency's own adopters",
+          f"{C_P} §4.2: 71% of children with a placement order placed with own adopters", 71.0,
+          "inhouse_share_pct", None, "between 50% and 95%"),
+)
+
+
+def _own_value(check: Check, ts, used: set[str]) -> tuple[float, str, bool] | None:
+    """The agency's own figure for a check, with its source and whether the fit used it."""
+    entries = {t.figure: t for t in reversed(ts.targets)}
+    if check.denominator:
+        a, b = entries.get(check.kpi), entries.get(check.denominator)
+        if a and b and b.value > 0:
+            return a.value / b.value, f"{a.source}: {a.value:g} vs {b.value:g}", \
+                check.kpi in used and check.denominator in used
+        return None
+    t = entries.get(check.kpi)
+    if t is not None:
+        return t.value, f"{t.source}: {t.value:g}", t.figure in used
+    if check.kpi == "inhouse_share_pct":
+        ih, pl = entries.get("inhouse_placements"), entries.get("placements")
+        if ih and pl and pl.value > 0:
+            return 100 * ih.value / pl.value, f"{ih.source}, {pl.source}: {ih.value:g} of {pl.value:g} placed", \
+                "inhouse_placements" in used and "placements" in used
+    return None
+
+
+def _general_holds(check: Check, mean: float) -> bool:
+    if check.name == "early permanence sooner":
+        return mean < 1
+    if check.name == "orders within 12 months":
+        return mean > 50
+    return 50 <= mean <= 95
+
+
+def check_table(ts, values: np.ndarray, kpi_index: dict[str, int], fitted: Sequence) -> pd.DataFrame:
+    """Each check: the report's figure (the agency's own where it gives one), the simulated
+    mean and 90% interval, whether the relationship holds, and whether the fit used it."""
+    fitted_figures = {t.figure for t in fitted}
+    rows = []
+    for check in CHECKS:
+        num = values[:, kpi_index[check.kpi]]
+        if check.denominator:
+            den = values[:, kpi_index[check.denominator]]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                col = np.where(den > 0, num / den, np.nan)
+            detail = (f"{np.nanmean(num):.0f} vs {np.nanmean(den):.0f} days"
+                      if not np.all(np.isnan(num)) and not np.all(np.isnan(den)) else "")
+        else:
+            col, detail = num, ""
+        mean, p5, p95, n = _stats(col)
+        own = _own_value(check, ts, fitted_figures)
+        if own is not None:
+            value, source, used = own
+            holds = p5 <= value <= p95
+            figure = f"{value:.3g} ({source})"
+            rule = "the agency's figure lies in the simulated 90% interval"
+        else:
+            value, used = check.reference_value, False
+            holds = _general_holds(check, mean) if n else False
+            figure = f"{value:.3g}, another agency ({check.reference})"
+            rule = f"simulated mean {check.general_rule} (the agency's report gives no figure)"
+        rows.append({"check": check.name, "statement": check.statement, "report_figure": figure,
+                     "mean": mean, "p5": p5, "p95": p95, "simulated_detail": detail, "holds": bool(holds),
+                     "rule": rule, "used_in_fit": used})
+    return pd.DataFrame(rows)
+
+
+# --- Markdown -------------------------------------------------------------------------------
+
+def _num(x: float, unit: str = "") -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if unit == "£":
+        return f"£{x:,.0f}"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.3g}" if abs(x) >= 1 else f"{x:.2g}"
+
+
+def markdown(title: str, header: Sequence[str], table: pd.DataFrame, parameters: pd.DataFrame,
+             unidentified: Sequence[str], checks: pd.DataFrame) -> str:
+    """The fit report as Markdown."""
+    used = table[table["used"]]
+    inside = int((~used["miss"].astype(bool)).sum())
+    out = [f"# Fit report: {title}", "", *header, "",
+           f"**{inside} of {len(used)} used targets ({inside / max(len(used), 1):.0%}) lie inside the simulated "
+           f"90% interval of year 1** (chance alone; "
+           f"{int((~used['miss_with_parameter_uncertainty'].astype(bool)).sum())} of {len(used)} with parameter "
+           f"uncertainty as well).", "",
+           "## Targets", "",
+           "Observed: the report's figure. Simulated: year-1 mean and 90% interval (5th–95th percentile over "
+           "replications) with the fitted parameters, then the interval when each replication also draws a plausible "
+           "parameter set. Distance: (mean − observed) / sd. **miss**: the observed figure lies outside the interval. "
+           "Figures not used in the fit are in italics: *check* marks a figure held out of the fit to test the "
+           "model (see Checks), *not used* one the targets file does not use (its note says why).", "",
+           "| figure | observed | sd | simulated mean | 90% interval | with parameter uncertainty | distance | "
+           "| source |",
+           "|---|---:|---:|---:|---|---|---:|---|---|"]
+    for _, r in table.iterrows():
+        name = f"`{r['figure']}`" if r["used"] else f"*`{r['figure']}` ({r['role']})*"
+        unit = r["unit"]
+        flag = "**miss**" if r["miss"] else ""
+        pu = (f"{_num(r['p5_with_parameter_uncertainty'], unit)} – {_num(r['p95_with_parameter_uncertainty'], unit)}"
+              if not pd.isna(r["p5_with_parameter_uncertainty"]) else "–")
+        out.append(f"| {name} | {_num(r['observed'], unit)} | {_num(r['sd'], unit)} | {_num(r['mean'], unit)} | "
+                   f"{_num(r['p5'], unit)} – {_num(r['p95'], unit)} | {pu} | {_num(r['distance'])} | {flag} | "
+                   f"{r['source']} |")
+    misses = table[table["miss"] & table["used"]]
+    out += ["", "## Why each miss misses", ""]
+    if misses.empty:
+        out.append("No used target misses.")
+    for _, r in misses.iterrows():
+        out.append(f"- `{r['figure']}` (observed {_num(r['observed'], r['unit'])}, simulated "
+                   f"{_num(r['p5'], r['unit'])} – {_num(r['p95'], r['unit'])}): {r['why']}")
+    for _, r in table[table["miss"] & (table["role"] == "check")].iterrows():
+        out.append(f"- check `{r['figure']}` (observed {_num(r['observed'], r['unit'])}, simulated "
+                   f"{_num(r['p5'], r['unit'])} – {_num(r['p95'], r['unit'])}), held out of the fit: {r['why']}")
+    unused_misses = table[table["miss"] & (table["role"] == "not used")]
+    if not unused_misses.empty:
+        out += ["", "Figures recorded but not fitted that lie outside the interval: " +
+                "; ".join(f"`{r['figure']}` {_num(r['observed'], r['unit'])} ({r['source']})"
+                          for _, r in unused_misses.iterrows()) + "."]
+    out += ["", "## Parameters", "",
+            "How each parameter the calibration considers was set. Calibrated: the value in the scenario. Plausible "
+            "range: 5th–95th percentile over the saved parameter sets. Prior: baseline value and prior sd on the "
+            "log (durations, rates) or logit (shares) scale. Every other parameter keeps the built-in baseline value "
+            "(`python -m sim params`).", "",
+            "| parameter | baseline | calibrated | plausible range | prior sd | how set | identification |",
+            "|---|---:|---:|---|---:|---|---|"]
+    for _, r in parameters.iterrows():
+        rng = f"{_num(r['p5'])} – {_num(r['p95'])}" if r["p5"] != "" and not pd.isna(r["p5"]) else ""
+        prior = f"{r['prior_sd']:g}" if r["prior_sd"] != "" and not pd.isna(r["prior_sd"]) else ""
+        out.append(f"| `{r['parameter']}` | {_num(r['baseline'])} | {_num(r['calibrated'])} | {rng} | {prior} | "
+                   f"{r['how']} | {r['identification']} |")
+    out += ["", "## Unidentified parameters", ""]
+    out += [f"- {line}" for line in unidentified] or ["None: every fitted parameter is informed by the figures."]
+    out += ["", "## Checks", "",
+            "Relationships the reports state, compared with the calibrated model's year 1. Where the agency's own report "
+            "gives the figure, it should lie in the simulated 90% interval; otherwise the relationship should hold.", "",
+            "| check | report | simulated mean | 90% interval | holds | used in the fit |",
+            "|---|---|---:|---|---|---|"]
+    for _, c in checks.iterrows():
+        mean = _num(c["mean"]) + (f" ({c['simulated_detail']})" if c["simulated_detail"] else "")
+        out.append(f"| {c['statement']} | {c['report_figure']} | {mean} | {_num(c['p5'])} – {_num(c['p95'])} | "
+                   f"{'yes' if c['holds'] else '**no**'}: {c['rule']} | {'yes' if c['used_in_fit'] else 'no'} |")
+    return "\n".join(out) + "\n"
