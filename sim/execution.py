@@ -169,6 +169,10 @@ _clusters: list = []
 _clients_lock = threading.Lock()
 LOCAL = "local"
 CONNECT_TIMEOUT_S = 10
+# A worker's statistical profiler samples the running task's stack every few milliseconds,
+# which doubles the time of a replication; the local cluster runs without it (set
+# DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False for workers started by hand).
+LOCAL_WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
 
 
 def dask_client(scheduler=None, workers: int | None = None):
@@ -176,6 +180,7 @@ def dask_client(scheduler=None, workers: int | None = None):
     ``$SIM_DASK_SCHEDULER``, else for a local cluster of ``workers`` processes (all cores).
     Clients and the local cluster are kept for later runs, and closed when this process exits."""
     try:
+        import dask
         from distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise RuntimeError('the dask engine needs Dask distributed: pip install -e ".[distributed]"') from exc
@@ -188,8 +193,9 @@ def dask_client(scheduler=None, workers: int | None = None):
             if not _clients and not _clusters:
                 atexit.register(close_dask)
             if address == LOCAL:
-                cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
-                                       processes=True, dashboard_address=":0")
+                with dask.config.set(LOCAL_WORKER_CONFIG):
+                    cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
+                                           processes=True, dashboard_address=":0")
                 _clusters.append(cluster)
                 client = Client(cluster)
             else:
