@@ -78,12 +78,23 @@ def _stop(proc: subprocess.Popen) -> None:
             continue
 
 
-def run_and_wait_for_charts(page, url: str, campaign_pct: float | None = None, timeout_ms: int = 90_000) -> int:
+def wait_until_idle(page, timeout_ms: int = 90_000) -> None:
+    """Wait until the app has finished redrawing (its status widget, 'Stop' while a run
+    goes on, has gone)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "() => ![...document.querySelectorAll('[data-testid=\"stStatusWidget\"]')]"
+        ".some(e => /Stop|Running/.test(e.innerText))", timeout=timeout_ms)
+
+
+def run_and_wait_for_charts(page, url: str, campaign_pct: float | None = None, min_charts: int = 4,
+                            timeout_ms: int = 90_000) -> int:
     """Open the app, optionally set a recruitment campaign, press Run, and wait until charts
     are drawn; the number of charts drawn."""
     page.goto(url, wait_until="domcontentloaded")
     run = page.get_by_role("button", name="Run", exact=True)
     run.wait_for(timeout=timeout_ms)
+    wait_until_idle(page, timeout_ms)
     if campaign_pct is not None:
         page.get_by_role("textbox", name="Scenario name").fill(f"Recruitment campaign +{campaign_pct:g}%")
         page.get_by_role("spinbutton", name="Recruitment campaign: extra enquiries").fill(f"{campaign_pct:g}")
@@ -91,11 +102,13 @@ def run_and_wait_for_charts(page, url: str, campaign_pct: float | None = None, t
     if campaign_pct is not None:
         page.get_by_text(f"Recruitment campaign +{campaign_pct:g}% against", exact=False).first.wait_for(
             timeout=timeout_ms)
-    page.wait_for_selector(".vega-embed canvas, .vega-embed svg", state="attached", timeout=timeout_ms)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=timeout_ms)
+    wait_until_idle(page, timeout_ms)
+    try:  # charts draw one after another once the page has its data
+        page.wait_for_function(
+            f"() => document.querySelectorAll('.vega-embed canvas, .vega-embed svg').length >= {min_charts}",
+            timeout=timeout_ms)
+    except Exception:  # report how many were drawn
+        pass
     return page.locator(".vega-embed canvas, .vega-embed svg").count()
 
 

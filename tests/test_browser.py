@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app_server import CHROMIUM, CHROMIUM_ARGS, app_server, run_and_wait_for_charts
+from tests.app_server import CHROMIUM, CHROMIUM_ARGS, app_server, run_and_wait_for_charts, wait_until_idle
 
 pytestmark = pytest.mark.browser
 
@@ -29,15 +29,21 @@ def test_run_draws_charts_and_a_redraw_does_not_lose_a_run(tmp_path):
             page.get_by_role("textbox", name="Scenario name").fill("Campaign +45%")
             page.get_by_role("spinbutton", name="Recruitment campaign: extra enquiries").fill("45")
             page.get_by_text("Horizon and replications").click()
-            page.get_by_role("spinbutton", name="Replications").fill("60")
+            page.get_by_role("spinbutton", name="Replications").fill("200")
             page.get_by_text("…or paste a scenario").click()
-            page.get_by_role("textbox", name="Scenario TOML").fill("[adopters]\nstage1_days = -4\n")
+            paste = page.get_by_role("textbox", name="Scenario TOML")
+            paste.fill("[adopters]\nstage1_days = -4\n")
+            paste.press("Control+Enter")  # commit the text (a redraw) before the run starts
+            wait_until_idle(page)
             page.get_by_role("button", name="Run", exact=True).click()
+            # the run has started (its progress bar shows) or, on a fast machine, already finished
+            page.locator("[role='progressbar']").or_(page.get_by_text("Campaign +45% against")).first.wait_for(
+                timeout=60_000)
             page.get_by_role("button", name="Load pasted scenario").click()
             page.get_by_text("could not be loaded", exact=False).first.wait_for(timeout=60_000)
             assert page.get_by_text("adopters.stage1_days", exact=False).count() >= 1
             page.get_by_text("Campaign +45% against", exact=False).first.wait_for(timeout=120_000)
-            assert page.get_by_text("60 replications", exact=False).count() >= 1
+            assert page.get_by_text("200 replications", exact=False).count() >= 1
             assert page.locator("[data-testid='stException']").count() == 0
             page.screenshot(path=str(tmp_path / "app.png"))
         finally:
