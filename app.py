@@ -42,6 +42,7 @@ DEFAULT_YEARS = int(os.environ.get("ADOPTION_APP_YEARS", "5"))
 ENGINE = os.environ.get("ADOPTION_APP_ENGINE", "processes")
 BUILT_IN = "Built-in baseline"
 HORIZON = "Average over the horizon"
+SESSION_RESULTS = 40  # results kept in a session (older ones are rerun, or come from the cache)
 
 HEADLINE = [
     # kpi, short label, lower is better
@@ -114,7 +115,11 @@ def obtain(texts: dict[str, str], reps: int, years: int, what: str = "Running") 
             except RuntimeError as exc:
                 st.error(f"The run of '{label}' failed: {exc}")
                 return None
-    return {label: store[keys[label]] for label in texts}
+    out = {label: store[keys[label]] for label in texts}
+    for key in list(store)[:-SESSION_RESULTS]:  # keep the session's most recent results
+        if key not in keys.values():
+            del store[key]
+    return out
 
 
 # --------------------------------------------------------------------------- baselines
