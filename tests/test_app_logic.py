@@ -6,7 +6,6 @@ import math
 import threading
 import time
 
-import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
