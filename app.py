@@ -147,6 +147,7 @@ def reset_levers(scenario: Scenario, label: str) -> None:
 def on_baseline_change() -> None:
     try:
         reset_levers(baseline_scenario(state["baseline_choice"]), state["baseline_choice"])
+        state.pop("load_error", None)
     except ScenarioError as exc:
         state["load_error"] = str(exc)
 
@@ -163,6 +164,11 @@ def _add_uploaded(text: str, source: str) -> None:
     state["baseline_choice"] = label
     state.pop("load_error", None)
     reset_levers(scenario, label)
+    run, built_in = scenario.scenario, Scenario().scenario
+    if run.replications != built_in.replications:  # a file saved from the app keeps its run settings
+        state["reps"] = min(max(run.replications, 2), 2000)
+    if run.years != built_in.years:
+        state["years"] = min(run.years, 30)
 
 
 def on_upload() -> None:

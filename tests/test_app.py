@@ -121,12 +121,14 @@ def test_unreadable_uploads_give_clear_errors(app, content, expected):
 
 
 def test_a_good_upload_becomes_the_baseline(app):
-    text = b'[scenario]\nname = "Our plan"\n\n[adopters]\nenquiries_per_month = 30.0\n'
+    text = b'[scenario]\nname = "Our plan"\nyears = 3\nreplications = 4\n\n[adopters]\nenquiries_per_month = 30.0\n'
     app.sidebar.file_uploader[0].set_value(("plan.toml", text, "application/toml"))
     app.run()
     _no_exception(app)
     assert app.selectbox(key="baseline_choice").value == "Uploaded: Our plan"
     assert app.number_input(key="lever:enquiries_per_month").value == 30.0
+    assert (app.session_state["years"], app.session_state["reps"]) == (3, 4)  # its run settings come too
+    assert app.subheader[0].value == "Uploaded: Our plan"
     assert not app.error
 
 
