@@ -186,7 +186,7 @@ def run_benchmark(work: Workload = STANDARD, workers: int | None = None,
     command = [sys.executable, "-m", "sim", "run", "--years", str(work.years), "--reps", str(work.replications),
                "--json", os.devnull]
     if (SCENARIO_DIR / f"{CALIBRATED}.toml").is_file():
-        command.insert(3, CALIBRATED)
+        command.insert(4, CALIBRATED)
     start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True)
     command_s = time.perf_counter() - start
