@@ -76,6 +76,8 @@ def calibrate(targets_path: str | Path, out: str | Path | None = None, replicati
     fits_dir = Path(fits_dir or fr.FITS_DIR)
 
     start, estimates = cal.starting_scenario(ts)
+    priors = cal.informed_priors(ts)
+    start = with_parameters(start, {e.key: e.value for e in priors})
     params, left = cal.select_parameters(ts)
     if not params:
         raise cal.CalibrationError(f"{ts.path.name}: no used target informs any parameter the calibration can fit")
@@ -84,24 +86,26 @@ def calibrate(targets_path: str | Path, out: str | Path | None = None, replicati
         f"an evaluation")
     with cal.Simulator(workers) as sim:
         result = cal.fit(cal.fit_targets(ts), start, params, replications=replications, simulator=sim,
+                         prior_means={e.key: e.value for e in priors},
                          max_iterations=max_iterations, progress=progress)
         say(f"fit: {result.evaluations} simulations in {result.seconds:.0f} s, objective {result.objective_start:.1f} "
             f"-> {result.objective:.1f} ({result.message})")
         sets_path = fits_dir / f"{name}-parameter-sets.csv"
         draws = cal.draw_parameter_sets(result, n_sets, seed=start.scenario.seed)
         save_parameter_sets(result.values, draws, sets_path)
-        scenario = _calibrated_scenario(ts, start, result, estimates, sets_path)
+        scenario = _calibrated_scenario(ts, start, result, estimates, priors, sets_path)
         say(f"report: year 1 over {report_replications} replications, with and without parameter uncertainty")
         values, values_pu = sim.year1([scenario, _with_uncertainty(scenario)], report_replications)
 
     notes = fr.read_notes(name, Path(notes_dir or fr.NOTES_DIR))
     table = fr.target_table(ts, values, cal.KPI_INDEX, result.targets, values_pu, notes,
                             fr.generated_reason(ts, result))
-    parameters = _parameter_table(ts, result, estimates, left, draws)
+    parameters = _parameter_table(ts, result, estimates, left, draws, priors)
     checks = fr.check_table(ts, values, cal.KPI_INDEX, result.targets)
     header = _header(ts, out, result, replications, report_replications, sets_path, scenario, time.perf_counter() - t0)
+    caveats = {k.removeprefix("caveats:"): v for k, v in notes.items() if k.startswith("caveats:")}
     text = fr.markdown(f"{ts.name}, {ts.financial_year}", header, table, parameters,
-                       _unidentified(result, left), checks)
+                       _unidentified(result, left), checks, caveats)
     report_dir.mkdir(parents=True, exist_ok=True)
     report_path = report_dir / f"{name}.md"
     report_path.write_text(text, encoding="utf-8")
@@ -118,7 +122,8 @@ def _with_uncertainty(scenario: Scenario) -> Scenario:
     return Scenario.model_validate(data)
 
 
-def _calibrated_scenario(ts: TargetSet, start: Scenario, result: cal.FitResult, estimates, sets_path: Path) -> Scenario:
+def _calibrated_scenario(ts: TargetSet, start: Scenario, result: cal.FitResult, estimates, priors,
+                         sets_path: Path) -> Scenario:
     scenario = with_parameters(start, result.values)
     data = scenario.model_dump()
     data["scenario"]["name"] = f"{ts.name} {ts.financial_year} (calibrated)"
@@ -127,15 +132,16 @@ def _calibrated_scenario(ts: TargetSet, start: Scenario, result: cal.FitResult, 
         f"{ts.financial_year}. Fit report: calibration/reports/{sets_path.name.removesuffix('-parameter-sets.csv')}.md")
     data["calibration"] = {
         "targets_file": cal.relative_to_project(ts.path),
-        "fitted": cal.fitted_notes(ts, result, estimates),
+        "fitted": cal.fitted_notes(ts, result, estimates, priors),
         "parameter_sets": cal.relative_to_project(sets_path),
         "parameter_uncertainty": False,
     }
     return Scenario.model_validate(data)
 
 
-def _parameter_table(ts: TargetSet, result: cal.FitResult, estimates, left, draws) -> pd.DataFrame:
+def _parameter_table(ts: TargetSet, result: cal.FitResult, estimates, left, draws, priors) -> pd.DataFrame:
     baseline = Scenario()
+    prior_notes = {e.key: e for e in priors}
     ident = {row["parameter"]: row for row in result.identification()}
     rows = []
     for e in estimates:
@@ -147,9 +153,12 @@ def _parameter_table(ts: TargetSet, result: cal.FitResult, estimates, left, draw
         vals = np.array([d[p.key] for d in draws])
         i = ident[p.key]
         informs = [t.figure for t in cal.responding_figures(result, p)]
-        rows.append({"parameter": p.key, "baseline": p.value_of(baseline), "calibrated": result.values[p.key],
+        rows.append({"parameter": p.key, "baseline": cal._round(result.prior_mean(p)),
+                     "calibrated": result.values[p.key],
                      "p5": float(np.percentile(vals, 5)), "p95": float(np.percentile(vals, 95)),
-                     "prior_sd": p.prior_sd, "how": "fitted to " + ", ".join(informs),
+                     "prior_sd": p.prior_sd, "how": "fitted to " + ", ".join(informs) + (
+                         f"; {prior_notes[p.key].note} = {prior_notes[p.key].value:.4g}" if p.key in prior_notes
+                         else ""),
                      "identification": f"{i['verdict']} (posterior sd {i['posterior_sd']:.2f}, "
                                        f"{i['sd_ratio']:.0%} of prior)"})
     for p in left:

@@ -225,6 +225,41 @@ def direct_estimates(ts: TargetSet) -> list[Estimate]:
     return out
 
 
+def informed_priors(ts: TargetSet, base: Scenario | None = None) -> list[Estimate]:
+    """Prior centres (and starting values) for fitted parameters that two figures nearly pin down.
+
+    Instead of the built-in baseline (another agency's figure), the prior is centred where the
+    agency's own figures put the parameter; the fit still moves it to fit every figure.
+
+    - care proceedings: A20 if given, else A1 - A2 - introductions (A1 = A20 + A2 + the days
+      from the match decision to moving in, for children not in early permanence);
+    - placement to adoption order: other children's care-to-order days less A1, less the mean
+      delay of a parental challenge.
+    """
+    base = base or Scenario()
+    used = {t.figure: t for t in fit_targets(ts)}
+    fname = ts.path.name
+    out: list[Estimate] = []
+    intro = base.matching.match_to_placement_days
+    if "a20_days" in used:
+        a20 = used["a20_days"]
+        out.append(Estimate("children.proceedings_weeks", a20.value / 7,
+                            f"prior centred on A20 from {fname}: {a20.value:g} days ({a20.source})"))
+    elif "a1_days" in used and "a2_days" in used and used["a1_days"].value - used["a2_days"].value > intro + 7:
+        a1, a2 = used["a1_days"], used["a2_days"]
+        out.append(Estimate("children.proceedings_weeks", (a1.value - a2.value - intro) / 7,
+                            f"prior centred on A1 - A2 - {intro:g} days of introductions from {fname}: "
+                            f"{a1.value:g} ({a1.source}) - {a2.value:g} ({a2.source})"))
+    if "non_ep_care_to_order_days" in used and "a1_days" in used:
+        ne, a1 = used["non_ep_care_to_order_days"], used["a1_days"]
+        challenge = base.placement.challenge_share * base.placement.challenge_delay_days
+        if ne.value - a1.value - challenge > 60:
+            out.append(Estimate("placement.order_days", ne.value - a1.value - challenge,
+                                f"prior centred on care-to-order days less A1 less {challenge:g} days of challenges "
+                                f"from {fname}: {ne.value:g} ({ne.source}) - {a1.value:g} ({a1.source})"))
+    return [Estimate(e.key, _round(e.value), e.note) for e in out]
+
+
 def _share(k: float, n: float) -> float:
     """k of n, kept off 0 and 1 (Jeffreys: (k + 0.5) / (n + 1)) when the report gives all or none."""
     return (k + 0.5) / (n + 1.0) if k <= 0 or k >= n else k / n
@@ -255,6 +290,7 @@ def starting_scenario(ts: TargetSet, base: Scenario | None = None) -> tuple[Scen
         if name in used:
             data["initial_state"][name] = int(round(used[name].value))
     scenario = Scenario.model_validate(data)
+    estimates = [Estimate(e.key, _round(e.value), e.note) for e in estimates]
     return with_parameters(scenario, {e.key: e.value for e in estimates}), estimates
 
 
@@ -349,6 +385,10 @@ class FitResult:
     message: str
     replications: int
     history: list[tuple[int, float]] = field(default_factory=list)
+
+    def prior_mean(self, parameter: FitParameter) -> float:
+        """The value the parameter's prior is centred on (its baseline, or an informed centre)."""
+        return parameter.from_theta(self.theta0[self.parameters.index(parameter)])
 
     @property
     def posterior_sd(self) -> np.ndarray:
@@ -479,8 +519,10 @@ def fit(targets: Sequence[Target], start: Scenario, parameters: Sequence[FitPara
         if own:
             sim.close()
     n_data = len(targets)
-    # Laplace approximation: each residual weighted as the robust loss weighs it at the fit.
-    weights = 1.0 / np.sqrt(np.sqrt(1.0 + r_end ** 2))
+    # Laplace approximation: each figure's residual weighted as the robust loss weighs it at the
+    # fit; the priors are Gaussian.
+    weights = np.ones(len(r_end))
+    weights[:len(targets)] = 1.0 / np.sqrt(np.sqrt(1.0 + r_end[:len(targets)] ** 2))
     cov = np.linalg.pinv((jac * weights[:, None]).T @ (jac * weights[:, None]))
     return FitResult(
         parameters=parameters, targets=targets, theta0=theta0, theta_start=start_theta, theta=theta,
@@ -540,13 +582,17 @@ def responding_figures(result: FitResult, parameter: FitParameter, limit: int = 
     return [result.targets[i] for i in order]
 
 
-def fitted_notes(ts: TargetSet, result: FitResult, estimates: Sequence[Estimate]) -> dict[str, str]:
+def fitted_notes(ts: TargetSet, result: FitResult, estimates: Sequence[Estimate],
+                 priors: Sequence[Estimate] = ()) -> dict[str, str]:
     """The [calibration] fitted table: for each parameter, how it was set and from which figures."""
     fname = relative_to_project(ts.path)
     notes = {e.key: e.note.replace(ts.path.name, fname, 1) for e in estimates}
+    centres = {e.key: e for e in priors}
     for p in result.parameters:
         figs = responding_figures(result, p)
         notes[p.key] = f"fitted to {fname}: " + ", ".join(f"{t.figure} ({t.source})" for t in figs)
+        if p.key in centres:
+            notes[p.key] += f"; {centres[p.key].note.replace(ts.path.name + ': ', '', 1)}"
     return notes
 
 

@@ -60,9 +60,7 @@ def fit_report(name: str, folder: Path = REPORT_DIR) -> pd.DataFrame:
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in Path(folder).glob("*.csv") if not p.stem.endswith("-parameters")))
         raise FitReportError(f"{name}: no fit report ({path}); reports available: {known or 'none'}")
-    table = pd.read_csv(path, keep_default_na=True)
-    table["why"] = table["why"].fillna("")
-    return table
+    return _text_columns(pd.read_csv(path), ("why", "source", "role"))
 
 
 def fit_parameters(name: str, folder: Path = REPORT_DIR) -> pd.DataFrame:
@@ -70,7 +68,15 @@ def fit_parameters(name: str, folder: Path = REPORT_DIR) -> pd.DataFrame:
     path = Path(folder) / f"{name}-parameters.csv"
     if not path.is_file():
         raise FitReportError(f"{name}: no parameter table ({path})")
-    return pd.read_csv(path).fillna("")
+    return _text_columns(pd.read_csv(path), ("p5", "p95", "prior_sd", "how", "identification"))
+
+
+def _text_columns(table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Empty cells of text (or optional) columns as "" rather than NaN."""
+    for col in columns:
+        if col in table:
+            table[col] = ["" if pd.isna(x) else x for x in table[col]]
+    return table
 
 
 # --- the target table -----------------------------------------------------------------------
@@ -84,13 +90,16 @@ def _stats(values: np.ndarray) -> tuple[float, float, float, int]:
 
 
 def read_notes(name: str, folder: Path = NOTES_DIR) -> dict[str, str]:
-    """Why each miss misses, written after looking: ``[misses]`` figure = "reason"."""
+    """Notes written after reading a fit report (``calibration/notes/NAME.toml``): ``[misses]``
+    figure = "why it misses", and ``[caveats]`` title = "what a user of the baseline should know";
+    returned as {figure: why} with caveats under the key ``"caveats:" + title``."""
     path = Path(folder) / f"{name}.toml"
     if not path.is_file():
         return {}
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    misses = data.get("misses", {})
-    return {str(k): str(v) for k, v in misses.items()}
+    notes = {str(k): str(v) for k, v in data.get("misses", {}).items()}
+    notes.update({f"caveats:{k}": str(v) for k, v in data.get("caveats", {}).items()})
+    return notes
 
 
 def target_table(ts, values: np.ndarray, kpi_index: dict[str, int], fitted: Sequence, values_pu: np.ndarray | None = None,
@@ -127,7 +136,7 @@ def target_table(ts, values: np.ndarray, kpi_index: dict[str, int], fitted: Sequ
         elif miss and t.use:
             why = notes.get(t.figure) or "held out of the fit as a check"
         elif miss:
-            why = f"not fitted: {t.note}" if t.note else "not fitted"
+            why = notes.get(t.figure) or (f"not fitted: {t.note}" if t.note else "not fitted")
         row["why"] = why
         rows.append(row)
     return pd.DataFrame(rows, columns=COLUMNS)
@@ -248,12 +257,14 @@ def check_table(ts, values: np.ndarray, kpi_index: dict[str, int], fitted: Seque
             value, source, used = own
             holds = p5 <= value <= p95
             figure = f"{value:.3g} ({source})"
-            rule = "the agency's figure lies in the simulated 90% interval"
+            rule = ("the agency's figure lies in the simulated 90% interval" if holds else
+                    "the agency's figure lies outside the simulated 90% interval")
         else:
             value, used = check.reference_value, False
             holds = _general_holds(check, mean) if n else False
             figure = f"{value:.3g}, another agency ({check.reference})"
-            rule = f"simulated mean {check.general_rule} (the agency's report gives no figure)"
+            rule = (f"simulated mean {check.general_rule if holds else 'not ' + check.general_rule} "
+                    f"(the agency's report gives no figure)")
         rows.append({"check": check.name, "statement": check.statement, "report_figure": figure,
                      "mean": mean, "p5": p5, "p95": p95, "simulated_detail": detail, "holds": bool(holds),
                      "rule": rule, "used_in_fit": used})
@@ -273,8 +284,9 @@ def _num(x: float, unit: str = "") -> str:
 
 
 def markdown(title: str, header: Sequence[str], table: pd.DataFrame, parameters: pd.DataFrame,
-             unidentified: Sequence[str], checks: pd.DataFrame) -> str:
+             unidentified: Sequence[str], checks: pd.DataFrame, caveats: dict[str, str] | None = None) -> str:
     """The fit report as Markdown."""
+    caveats = caveats or {}
     used = table[table["used"]]
     inside = int((~used["miss"].astype(bool)).sum())
     out = [f"# Fit report: {title}", "", *header, "",
@@ -312,15 +324,19 @@ def markdown(title: str, header: Sequence[str], table: pd.DataFrame, parameters:
                    f"{_num(r['p5'], r['unit'])} – {_num(r['p95'], r['unit'])}), held out of the fit: {r['why']}")
     unused_misses = table[table["miss"] & (table["role"] == "not used")]
     if not unused_misses.empty:
-        out += ["", "Figures recorded but not fitted that lie outside the interval: " +
-                "; ".join(f"`{r['figure']}` {_num(r['observed'], r['unit'])} ({r['source']})"
-                          for _, r in unused_misses.iterrows()) + "."]
+        out += ["", "Figures recorded but not fitted that lie outside the interval:", ""]
+        out += [f"- `{r['figure']}` {_num(r['observed'], r['unit'])} ({r['source']}; simulated "
+                f"{_num(r['p5'], r['unit'])} – {_num(r['p95'], r['unit'])}): {r['why']}"
+                for _, r in unused_misses.iterrows()]
+    if caveats:
+        out += ["", "## Caveats", ""] + [f"- **{title}.** {text}" for title, text in caveats.items()]
     out += ["", "## Parameters", "",
-            "How each parameter the calibration considers was set. Calibrated: the value in the scenario. Plausible "
-            "range: 5th–95th percentile over the saved parameter sets. Prior: baseline value and prior sd on the "
-            "log (durations, rates) or logit (shares) scale. Every other parameter keeps the built-in baseline value "
-            "(`python -m sim params`).", "",
-            "| parameter | baseline | calibrated | plausible range | prior sd | how set | identification |",
+            "How each parameter the calibration considers was set. Baseline / prior centre: the built-in value, or "
+            "where the agency's own figures nearly pin the parameter down, the value they give (see how set). "
+            "Calibrated: the value in the scenario. Plausible range: 5th–95th percentile over the saved parameter "
+            "sets. Prior sd: on the log (durations, rates) or logit (shares) scale. Every other parameter keeps the "
+            "built-in baseline value (`python -m sim params`).", "",
+            "| parameter | baseline / prior centre | calibrated | plausible range | prior sd | how set | identification |",
             "|---|---:|---:|---|---:|---|---|"]
     for _, r in parameters.iterrows():
         rng = f"{_num(r['p5'])} – {_num(r['p95'])}" if r["p5"] != "" and not pd.isna(r["p5"]) else ""
