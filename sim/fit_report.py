@@ -10,7 +10,8 @@ per figure) or, failing that, a generated reason.  The report also lists how eac
 was set, which parameters the figures leave unidentified, and checks: relationships the
 reports state that the fit did not use.
 
-The app loads a report with :func:`fit_report` (a DataFrame) and :func:`fit_report_path`.
+The app loads a report with :func:`fit_report` (a DataFrame), :func:`fit_parameters`,
+:func:`fit_checks` and :func:`fit_report_path` (the Markdown).
 """
 
 from __future__ import annotations
@@ -69,6 +70,15 @@ def fit_parameters(name: str, folder: Path = REPORT_DIR) -> pd.DataFrame:
     if not path.is_file():
         raise FitReportError(f"{name}: no parameter table ({path})")
     return _text_columns(pd.read_csv(path), ("p5", "p95", "prior_sd", "how", "identification"))
+
+
+def fit_checks(name: str, folder: Path = REPORT_DIR) -> pd.DataFrame:
+    """The checks of a calibrated baseline's fit report (``NAME-checks.csv``): each relationship,
+    the report's figure, the simulated mean and 90% interval, and whether it holds."""
+    path = Path(folder) / f"{name}-checks.csv"
+    if not path.is_file():
+        raise FitReportError(f"{name}: no checks ({path})")
+    return _text_columns(pd.read_csv(path), ("simulated_detail",))
 
 
 def _text_columns(table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from sim.calibration import KPI_INDEX, LOG, FitParameter, Simulator, fit, fit_targets, simulated_means
-from sim.fit_report import FitReportError, fit_report, fit_report_path
+from sim.fit_report import FitReportError, fit_checks, fit_parameters, fit_report, fit_report_path
 from sim.parameter_sets import (load_parameter_sets, replication_scenario, save_parameter_sets, set_index,
                                 with_parameters)
 from sim.parameters import parameter_table
@@ -80,6 +80,8 @@ def test_baseline_reproduces_its_report(name):
     for section in ("## Targets", "## Why each miss misses", "## Unidentified parameters", "## Checks"):
         assert section in text
     assert load_parameter_sets(cal.parameter_sets).draws
+    assert len(fit_checks(name)) == 3
+    assert set(fit_parameters(name)["parameter"]) >= set(cal.fitted)
 
 
 @pytest.mark.parametrize("name", BASELINES)
