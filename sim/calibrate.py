@@ -62,6 +62,10 @@ def calibrate(targets_path: str | Path, out: str | Path | None = None, replicati
               progress: Callable[[int, float], None] | None = None) -> Outcome:
     """Fit a scenario to ``targets_path`` and write the scenario, parameter sets and fit report."""
     t0 = time.perf_counter()
+    for option, value, least in (("--reps", replications, 2), ("--report-reps", report_replications, 20),
+                                 ("--workers", workers or 1, 1)):
+        if value < least:
+            raise cal.CalibrationError(f"{option}: must be at least {least}, got {value}")
     ts = load_targets(targets_path)
     out = Path(out) if out else SCENARIO_DIR / f"{ts.path.stem}.toml"
     if out.suffix != ".toml":

@@ -125,6 +125,11 @@ def test_calibrate_bad_targets_file(tmp_path):
     assert out.returncode == 2 and "bad.toml" in out.stderr and "Traceback" not in out.stderr
 
 
+def test_calibrate_bad_options(tmp_path):
+    out = _sim("calibrate", "calibration/targets/rotherham-2017-18.toml", "--reps", "0", "--out", str(tmp_path / "x.toml"))
+    assert out.returncode == 2 and "--reps" in out.stderr and "Traceback" not in out.stderr
+
+
 def test_calibrate_never_overwrites_without_force(tmp_path):
     existing = tmp_path / "mine.toml"
     existing.write_text("[scenario]\nname = 'mine'\n", encoding="utf-8")
