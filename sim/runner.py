@@ -93,19 +93,16 @@ def run_scenario(scenario: Scenario, replications: int | None = None, years: int
 
 
 def replication_table(results, labels: list[str]) -> pd.DataFrame:
-    """One row per (replication, year, KPI) with its value."""
-    n_years = len(labels)
-    frames = []
-    for r in results:
-        values = np.array([r.kpis[name] for name in KPI_NAMES], dtype=float)  # kpi x year
-        frames.append(pd.DataFrame({
-            "replication": r.replication,
-            "year": np.tile(np.arange(1, n_years + 1), len(KPI_NAMES)),
-            "financial_year": np.tile(labels, len(KPI_NAMES)),
-            "kpi": np.repeat(KPI_NAMES, n_years),
-            "value": values.ravel(),
-        }))
-    return pd.concat(frames, ignore_index=True)
+    """One row per (replication, year, KPI) with its value (replication, then KPI, then year)."""
+    n_reps, n_kpis, n_years = len(results), len(KPI_NAMES), len(labels)
+    values = np.array([[r.kpis[name] for name in KPI_NAMES] for r in results], dtype=float)  # rep x kpi x year
+    return pd.DataFrame({
+        "replication": np.repeat(np.array([r.replication for r in results], dtype=np.int64), n_kpis * n_years),
+        "year": np.tile(np.arange(1, n_years + 1), n_reps * n_kpis),
+        "financial_year": np.tile(labels, n_reps * n_kpis),
+        "kpi": np.tile(np.repeat(KPI_NAMES, n_years), n_reps),
+        "value": values.ravel(),
+    })
 
 
 def summarise(reps: pd.DataFrame) -> pd.DataFrame:
