@@ -146,15 +146,15 @@ def shutdown_pool(wait: bool = True) -> None:
 
 
 def _on_processes(tasks, workers: int, scheduler, collect) -> None:
-    waiting = list(tasks)
+    remaining = dict(enumerate(tasks))
     for attempt in (1, 2):
         pool = process_pool(workers)
         try:
-            futures = {pool.submit(_run_chunk, args): (key, args) for key, args in waiting}
+            futures = {pool.submit(_run_chunk, args): i for i, (_, args) in remaining.items()}
             for future in as_completed(futures):
-                key, args = futures[future]
-                collect(key, future.result())
-                waiting.remove((key, args))
+                i = futures[future]
+                collect(tasks[i][0], future.result())
+                del remaining[i]
             return
         except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh once
             shutdown_pool(wait=False)
