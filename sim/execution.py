@@ -113,8 +113,7 @@ def run_many(jobs: Mapping[Hashable, Job] | Sequence[Job], engine: str = "serial
 
 # --- local processes -------------------------------------------------------------------
 
-_pool: ProcessPoolExecutor | None = None
-_pool_workers = 0
+_pools: dict[int, ProcessPoolExecutor] = {}  # by number of workers
 _pool_lock = threading.Lock()
 
 
@@ -126,23 +125,23 @@ def _start_context():
 
 
 def process_pool(workers: int) -> ProcessPoolExecutor:
-    """The pool of ``workers`` local processes, started on first use and kept for later runs."""
-    global _pool, _pool_workers
+    """The pool of ``workers`` local processes, started on first use and kept for later runs
+    (and shared by runs on other threads, as in the app)."""
     with _pool_lock:
-        if _pool is None or _pool_workers != workers:
-            if _pool is not None:
-                _pool.shutdown(wait=False, cancel_futures=True)
-            _pool, _pool_workers = ProcessPoolExecutor(max_workers=workers, mp_context=_start_context()), workers
-        return _pool
+        pool = _pools.get(workers)
+        if pool is None:
+            pool = _pools[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=_start_context())
+        return pool
 
 
-def shutdown_pool(wait: bool = True) -> None:
-    """Stop the worker processes (they also stop by themselves when this process exits)."""
-    global _pool
+def shutdown_pool(workers: int | None = None, wait: bool = True) -> None:
+    """Stop the pool of ``workers`` processes, or every pool (they also stop by themselves
+    when this process exits)."""
     with _pool_lock:
-        if _pool is not None:
-            _pool.shutdown(wait=wait)
-            _pool = None
+        for n in [workers] if workers is not None else list(_pools):
+            pool = _pools.pop(n, None)
+            if pool is not None:
+                pool.shutdown(wait=wait)
 
 
 def _on_processes(tasks, workers: int, scheduler, collect) -> None:
@@ -157,7 +156,10 @@ def _on_processes(tasks, workers: int, scheduler, collect) -> None:
                 del remaining[i]
             return
         except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh once
-            shutdown_pool(wait=False)
+            with _pool_lock:
+                if _pools.get(workers) is pool:  # not already replaced by another thread
+                    del _pools[workers]
+            pool.shutdown(wait=False)
             if attempt == 2:
                 raise
 
