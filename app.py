@@ -33,7 +33,8 @@ from sim.levers import GROUPS, LEVERS, changed_levers, lever_info, lever_values,
 from sim.model_notes import calibration_report, readme_section
 from sim.parameters import Scenario, parameter_table
 from sim.runner import Results, run_scenario
-from sim.scenario_file import ScenarioError, load_scenario, parse_scenario, scenario_names, to_toml
+from sim.scenario_file import (BUILT_IN_FILE, ScenarioError, built_in_baseline, load_scenario, parse_scenario,
+                               scenario_names, to_toml)
 from sim.target_finder import MEASURES, find_recruitment_target
 from sim.upload import read_scenario_text
 
@@ -124,12 +125,13 @@ def obtain(texts: dict[str, str], reps: int, years: int, what: str = "Running") 
 
 # --------------------------------------------------------------------------- baselines
 def baseline_options() -> list[str]:
-    return [BUILT_IN] + scenario_names() + list(state.get("uploaded", {}))
+    files = [name for name in scenario_names() if name != BUILT_IN_FILE]  # the built-in is listed first
+    return [BUILT_IN] + files + list(state.get("uploaded", {}))
 
 
 def baseline_scenario(choice: str) -> Scenario:
     if choice == BUILT_IN:
-        return Scenario()
+        return built_in_baseline()
     if choice in state.get("uploaded", {}):
         return parse_scenario(state["uploaded"][choice], choice)
     return load_scenario(choice)
@@ -189,15 +191,15 @@ st.caption("A discrete-event model of the adoption pipeline, from adopter enquir
 
 if "baseline_choice" not in state:
     state["baseline_choice"] = BUILT_IN
-    reset_levers(Scenario(), BUILT_IN)
+    reset_levers(built_in_baseline(), BUILT_IN)
     state["reps"] = DEFAULT_REPS
     state["years"] = DEFAULT_YEARS
 
 with st.sidebar:
     st.header("Baseline")
     st.selectbox("Start from", baseline_options(), key="baseline_choice", on_change=on_baseline_change,
-                 help="The built-in baseline (Cambridgeshire & Peterborough 2022/23), a scenario file in "
-                      "scenarios/, or a scenario you loaded below.")
+                 help="The built-in baseline (Cambridgeshire & Peterborough 2022/23, calibrated to its annual "
+                      "report), a scenario file in scenarios/, or a scenario you loaded below.")
     st.file_uploader("Load a scenario file (TOML)", type=["toml", "txt"], key="upload", on_change=on_upload,
                      help="A scenario saved from this app, or written by hand (see the README).")
     with st.expander("…or paste a scenario"):
@@ -553,8 +555,7 @@ def draw_downloads() -> None:
                        f"{stem}.toml", "application/toml", key="dl_toml", on_click="ignore",
                        help="Load it again with 'Load a scenario file' in the sidebar.")
     st.markdown(f"**Calibration fit report for the baseline ({state['baseline_choice']})**")
-    report = calibration_report(None if state["baseline_choice"] in (BUILT_IN,) or
-                                state["baseline_choice"].startswith("Uploaded") else state["baseline_choice"])
+    report = calibration_report(chosen_baseline()[0].calibration.targets_file)  # the agency it was fitted to
     if report:
         if "md" in report:
             with st.expander("Fit report", expanded=False):

@@ -21,7 +21,7 @@ One run measures, all on the same machine and in the same process:
   during one replication, traced with ``tracemalloc``.
 
 The workload is the calibrated Cambridgeshire & Peterborough scenario when
-``scenarios/cambridgeshire-peterborough-2022-23.toml`` exists, else the built-in baseline.
+``scenarios/cambridgeshire-peterborough-2022-23.toml`` exists, else the uncalibrated defaults.
 The bare loop and the model are timed in alternating blocks (five in the standard workload,
 each of 20 replications) and each rate is the best block's, the one least disturbed by
 other work on the machine; likewise the runs on all cores and the command-line run are the
@@ -108,7 +108,7 @@ class BenchResult:
 
 
 def benchmark_scenario(years: int, replications: int) -> Scenario:
-    """The calibrated scenario if it has been written, else the built-in baseline; the given run size."""
+    """The calibrated scenario if it has been written, else the uncalibrated defaults; the given run size."""
     base = load_scenario(CALIBRATED) if (SCENARIO_DIR / f"{CALIBRATED}.toml").is_file() else Scenario()
     return with_run(base, years=years, replications=replications)
 

@@ -186,7 +186,7 @@ def _unidentified(result: cal.FitResult, left) -> list[str]:
     for a, b, rho in result.correlated_pairs():
         lines.append(f"`{a}` and `{b}` are pinned down only together (correlation {rho:+.2f}): the figures fix a "
                      f"combination of the two, not each.")
-    lines.append("Every parameter outside this calibration's candidates keeps its built-in baseline value and "
+    lines.append("Every parameter outside this calibration's candidates keeps its default value and "
                  "source (an assumption or another report; `python -m sim params`).")
     return lines
 

@@ -105,7 +105,7 @@ CHILD_FLOWS = ("plan_changes", "matches", "families_matched", "placements", "sib
                "children_waiting_over_18_months", *INTERAGENCY, "a2_days")
 
 #: Every parameter the fit may set: scale, prior sd (on that scale) and search bounds, and the
-#: figures it moves.  Prior means are the built-in baseline values of :mod:`sim.parameters`.
+#: figures it moves.  Prior means are the defaults of :mod:`sim.parameters` (values from the reports before fitting).
 #: Priors are wide (1 on a log scale, a factor of 2.7) where the baseline value is an
 #: assumption, and narrower (0.4-0.5) where a report gives it.  A parameter is fitted when a
 #: used figure is among those it moves; the Jacobian keeps only those figures, so that noise
@@ -228,7 +228,7 @@ def direct_estimates(ts: TargetSet) -> list[Estimate]:
 def informed_priors(ts: TargetSet, base: Scenario | None = None) -> list[Estimate]:
     """Prior centres (and starting values) for fitted parameters that two figures nearly pin down.
 
-    Instead of the built-in baseline (another agency's figure), the prior is centred where the
+    Instead of the default (often another agency's figure), the prior is centred where the
     agency's own figures put the parameter; the fit still moves it to fit every figure.
 
     - care proceedings: A20 if given, else A1 - A2 - introductions (A1 = A20 + A2 + the days
@@ -432,7 +432,7 @@ def fit(targets: Sequence[Target], start: Scenario, parameters: Sequence[FitPara
 
     The residuals are (simulated mean - observed) / sd for each target, plus
     (theta - prior mean) / prior sd for each parameter on its transformed scale; the prior
-    means are the parameters' values in ``prior_means`` (default: the built-in baseline).
+    means are the parameters' values in ``prior_means`` (default: the defaults of :mod:`sim.parameters`).
     Every evaluation uses replications 0..R-1 with the scenario's seed.
     """
     parameters = list(parameters)

@@ -341,11 +341,11 @@ def markdown(title: str, header: Sequence[str], table: pd.DataFrame, parameters:
     if caveats:
         out += ["", "## Caveats", ""] + [f"- **{title}.** {text}" for title, text in caveats.items()]
     out += ["", "## Parameters", "",
-            "How each parameter the calibration considers was set. Baseline / prior centre: the built-in value, or "
+            "How each parameter the calibration considers was set. Baseline / prior centre: the default (the value from the reports before any fitting), or "
             "where the agency's own figures nearly pin the parameter down, the value they give (see how set). "
             "Calibrated: the value in the scenario. Plausible range: 5th–95th percentile over the saved parameter "
-            "sets. Prior sd: on the log (durations, rates) or logit (shares) scale. Every other parameter keeps the "
-            "built-in baseline value (`python -m sim params`).", "",
+            "sets. Prior sd: on the log (durations, rates) or logit (shares) scale. Every other parameter keeps its "
+            "default (`sim/parameters.py`, with its source).", "",
             "| parameter | baseline / prior centre | calibrated | plausible range | prior sd | how set | identification |",
             "|---|---:|---:|---|---:|---|---|"]
     for _, r in parameters.iterrows():

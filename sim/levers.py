@@ -20,14 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sim.parameters import Scenario, parameter_table
-
-#: Each parameter's declared unit, range, default and source, by (section, name).
-_FIELDS: dict[tuple[str, str], dict[str, Any]] = {(r["section"], r["name"]): r for r in parameter_table()}
-
-
-def field_info(section: str, name: str) -> dict[str, Any]:
-    return _FIELDS[(section, name)]
+from sim.parameters import Scenario, field_info, without_fitted
+from sim.scenario_file import built_in_baseline
 
 HAMPSHIRE = "003_67152c9971fde174.txt"
 
@@ -142,7 +136,14 @@ def lever_values(scenario: Scenario) -> dict[str, float]:
     return out
 
 
-_BUILT_IN_VALUES: dict[str, float] = {}
+#: The scenario parameter behind each lever that is not one parameter itself.
+_COMPOSITE = {"campaign_pct": "adopters.enquiries_per_month", "sibling_group_share": "children.sibling_group_probs",
+              "older_share": "children.age_band_probs"}
+
+
+def lever_parameter(lever: Lever) -> str:
+    """The scenario parameter ("section.name") a lever sets."""
+    return _COMPOSITE.get(lever.key) or f"{lever.section}.{lever.name}"
 
 
 def _round(x: float) -> float:
@@ -154,10 +155,12 @@ def apply_levers(base: Scenario, values: dict[str, float]) -> Scenario:
     """``base`` with the levers in ``values`` applied; levers at their base value change nothing."""
     shown = lever_values(base)
     data = base.model_dump()
+    changed = []
     for key, value in values.items():
         lever = LEVER_BY_KEY[key]  # KeyError for an unknown lever
         if value is None or abs(float(value) - float(shown[key])) <= _TOLERANCE * max(1.0, abs(float(value))):
             continue
+        changed.append(lever_parameter(lever))
         if key == "campaign_pct":
             continue  # applied below, on top of the enquiries lever
         if key == "sibling_group_share":
@@ -171,7 +174,7 @@ def apply_levers(base: Scenario, values: dict[str, float]) -> Scenario:
     if campaign:
         enquiries = data["adopters"]["enquiries_per_month"] * (1.0 + campaign / 100.0)
         data["adopters"]["enquiries_per_month"] = round(max(0.0, enquiries), 4)
-    return Scenario.model_validate(data)
+    return Scenario.model_validate(without_fitted(data, changed))  # a moved lever's value is no longer fitted
 
 
 def _resize(probs: list[float], index: int, share: float) -> list[float]:
@@ -192,23 +195,25 @@ def lever_info(lever: Lever, baseline: Scenario, baseline_label: str) -> dict[st
     """Unit, baseline value, range and source of a lever, for its help text.
 
     The source is the parameter's declared source; for a calibrated baseline, the figures the
-    parameter was fitted to; for a value some other scenario file set, that file.
+    parameter was fitted to; for a value some other scenario file set, that file (with the
+    value and source the parameter has in the built-in baseline).
     """
     value = lever_values(baseline)[lever.key]
-    default_shown = _BUILT_IN_VALUES[lever.key]
+    built_in = built_in_baseline()
     if lever.section is None:
         source, meaning = lever.source, lever.meaning
-        param = {"sibling_group_share": "children.sibling_group_probs",
-                 "older_share": "children.age_band_probs"}.get(lever.key)
     else:
         info = field_info(lever.section, lever.name)
         source, meaning = info["source"], info["meaning"]
-        param = f"{lever.section}.{lever.name}"
+    param = None if lever.key == "campaign_pct" else lever_parameter(lever)  # no campaign in any baseline
     fitted = baseline.calibration.fitted.get(param) if param else None
+    built_in_shown = lever_values(built_in)[lever.key]
     if fitted:
-        source = f"fitted in '{baseline_label}': {fitted}"
-    elif abs(float(value) - float(default_shown)) > 1e-9:
-        source = f"set by the scenario '{baseline_label}' (built-in value {_fmt(default_shown)}: {source})"
+        source = f"calibrated in '{baseline_label}': {fitted}"
+    elif abs(float(value) - float(built_in_shown)) > 1e-9:
+        built_in_source = built_in.calibration.fitted.get(param, source) if param else source
+        source = (f"set by the scenario '{baseline_label}' (built-in baseline {_fmt(built_in_shown)}: "
+                  f"{built_in_source})")
     return {"unit": lever.unit, "baseline": value, "lo": lever.lo, "hi": lever.hi, "source": source,
             "meaning": meaning}
 
@@ -230,5 +235,3 @@ def changed_levers(base: Scenario, scenario: Scenario) -> list[tuple[Lever, floa
     return [(lever, a[lever.key], b[lever.key]) for lever in LEVERS
             if abs(float(a[lever.key]) - float(b[lever.key])) > 1e-9]
 
-
-_BUILT_IN_VALUES.update(lever_values(Scenario()))

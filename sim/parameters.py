@@ -3,9 +3,11 @@
 A scenario is a tree of sections (``[adopters]``, ``[children]`` ...).  Each parameter is
 declared once here with :func:`param`, which records the unit, the allowed range and where
 the default value comes from (a report in ``shared/seeds`` and its section, or
-"assumption" with the reason).  The defaults form the built-in baseline, taken from the
-Cambridgeshire & Peterborough Adoption annual report 2022/23 (``001_ef741affdb884314.txt``)
-and, where that report is silent, from the Cambridgeshire and Rotherham 2017/18 reports.
+"assumption" with the reason).  The defaults are taken from the Cambridgeshire & Peterborough
+Adoption annual report 2022/23 (``001_ef741affdb884314.txt``) and, where that report is
+silent, from the Cambridgeshire and Rotherham 2017/18 reports; they are the starting point of
+calibration.  The built-in baseline is the calibrated scenario file built on them
+(:mod:`sim.scenario_file`).
 
 Validation refuses unknown names, wrong types and out-of-range values (pydantic, strict
 mode); :mod:`sim.scenario_file` turns its errors into messages naming the file and field.
@@ -13,6 +15,7 @@ mode); :mod:`sim.scenario_file` turns its errors into messages naming the file a
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -50,7 +53,7 @@ def _check_probabilities(values: list[float], what: str) -> None:
 class RunSettings(Section):
     """What to simulate: identity, horizon, replications and the random seed."""
 
-    name: str = param("Built-in baseline (Cambridgeshire & Peterborough 2022/23)", None, None, "text",
+    name: str = param("Unnamed scenario", None, None, "text",
                       "assumption: label only", "Scenario name shown in tables and charts.")
     description: str = param("", None, None, "text", "assumption: label only", "Free text describing the scenario.")
     start_year: int = param(2022, 2000, 2100, "calendar year", f"{C_P} title (year 1 = 2022/23)",
@@ -303,7 +306,13 @@ class Calibration(Section):
 
 
 class Scenario(Section):
-    """A complete scenario: every section, each with its defaults (the built-in baseline)."""
+    """A complete scenario: every section, each with its defaults.
+
+    The defaults are the values taken from the reports (or stated assumptions) before any
+    fitting; they are the starting point and priors of calibration.  The built-in baseline
+    is the calibrated scenario file (``sim.scenario_file.BUILT_IN_FILE``), which overrides the
+    parameters its report pins down.
+    """
 
     scenario: RunSettings = Field(default_factory=RunSettings)
     adopters: Adopters = Field(default_factory=Adopters)
@@ -322,6 +331,19 @@ SECTIONS: dict[str, type[Section]] = {
 }
 #: Sections holding model parameters (``calibration`` records how they were set).
 PARAMETER_SECTIONS: tuple[str, ...] = tuple(s for s in SECTIONS if s != "calibration")
+
+
+def without_fitted(data: dict[str, Any], keys) -> dict[str, Any]:
+    """Scenario data with ``keys`` ("section.name") taken out of ``[calibration] fitted``.
+
+    A scenario that changes a fitted parameter no longer holds the fitted value, so the
+    parameter's source is no longer the fit.
+    """
+    fitted = data.get("calibration", {}).get("fitted")
+    if not fitted or not any(k in fitted for k in keys):
+        return data
+    calibration = dict(data["calibration"], fitted={k: v for k, v in fitted.items() if k not in set(keys)})
+    return dict(data, calibration=calibration)
 
 
 def parameter_table(scenario: Scenario | None = None) -> list[dict[str, Any]]:
@@ -350,24 +372,40 @@ def parameter_table(scenario: Scenario | None = None) -> list[dict[str, Any]]:
                 "min": lo,
                 "max": hi,
                 "source": fitted.get(f"{section_name}.{name}", extra.get("source", "")),
+                "declared_source": extra.get("source", ""),
+                "fitted": f"{section_name}.{name}" in fitted,
                 "meaning": field.description or "",
             })
     return rows
 
 
 def field_info(section: str, name: str) -> dict[str, Any]:
-    """The unit, range and source of one parameter (for error messages and the app)."""
-    for row in parameter_table():
-        if row["section"] == section and row["name"] == name:
-            return row
-    raise KeyError(f"{section}.{name}")
+    """The declared unit, range, default and source of one parameter (for error messages and
+    the app).  The row is shared: read it, do not change it."""
+    try:
+        return _declared()[(section, name)]
+    except KeyError:
+        raise KeyError(f"{section}.{name}") from None
+
+
+@functools.cache
+def _declared() -> dict[tuple[str, str], dict[str, Any]]:
+    return {(row["section"], row["name"]): row for row in parameter_table(Scenario())}
 
 
 def parameters_markdown(scenario: Scenario | None = None) -> str:
-    """The parameter table as Markdown, one table per section (for the README)."""
+    """The parameter table as Markdown, one table per section (for the README).
+
+    A fitted parameter's source says which targets file it was fitted to (the fit report
+    lists the figures) and gives its value before fitting with that value's source.
+    """
     out = []
     section = None
+    targets = scenario.calibration.targets_file if scenario else ""
     for row in parameter_table(scenario):
+        if row["fitted"]:
+            row["source"] = (f"fitted to `{targets}` (fit report in calibration/reports/); before fitting "
+                             f"{row['default']}: {row['declared_source']}")
         if row["section"] != section:
             section = row["section"]
             out += ["", f"**[{section}]** {SECTIONS[section].__doc__.strip()}", "",

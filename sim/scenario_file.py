@@ -1,9 +1,14 @@
 """Scenario files: TOML in ``scenarios/``, validated on load, saved without overwriting.
 
-A file sets any parameters it wants; the rest keep the built-in baseline's values.  A file
-may start from another scenario with a top-level ``extends = "NAME"`` (a file name in the
-same folder or in ``scenarios/``, without ``.toml``) and change only what differs: this is
-how the worked what-ifs are written.
+A file sets any parameters it wants; the rest keep their defaults, the values taken from the
+reports before any fitting (``sim.parameters``).  A file may start from another scenario with a
+top-level ``extends = "NAME"`` (a file name in the same folder or in ``scenarios/``, without
+``.toml``) and change only what differs: this is how the worked what-ifs are written, on the
+calibrated baseline.  A parameter a file changes is no longer its parent's fitted value, so its
+record in ``[calibration] fitted`` is dropped.
+
+The built-in baseline (``python -m sim run`` with no scenario, and the app's starting point) is
+the calibrated Cambridgeshire & Peterborough 2022/23 scenario, ``scenarios/BUILT_IN_FILE.toml``.
 
 Every problem becomes a :class:`ScenarioError` naming the file, the field and what is
 allowed, never a traceback.
@@ -12,6 +17,7 @@ allowed, never a traceback.
 from __future__ import annotations
 
 import difflib
+import functools
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -19,10 +25,12 @@ from typing import Any
 import tomli_w
 from pydantic import ValidationError
 
-from sim.parameters import SECTIONS, Scenario, field_info
+from sim.parameters import PARAMETER_SECTIONS, SECTIONS, Scenario, field_info, without_fitted
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 BUILT_IN = "baseline"
+#: The scenario file the built-in baseline stands for: the calibrated agency whose report is the newest.
+BUILT_IN_FILE = "cambridgeshire-peterborough-2022-23"
 
 
 class ScenarioError(ValueError):
@@ -50,9 +58,28 @@ def resolve(name_or_path: str | Path, near: Path | None = None) -> Path:
 def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
     """Load and validate a scenario; ``None`` or "baseline" gives the built-in baseline."""
     if name_or_path is None or str(name_or_path) == BUILT_IN:
-        return Scenario()
+        return built_in_baseline().model_copy(deep=True)
     path = resolve(name_or_path)
     return scenario_from_dict(_read_with_parents(path, []), str(path))
+
+
+def built_in_baseline() -> Scenario:
+    """The built-in baseline (read once, and again only if its file changes).
+
+    Callers must not change the object returned; they copy it (``model_dump`` or ``model_copy``).
+    """
+    path = SCENARIO_DIR / f"{BUILT_IN_FILE}.toml"
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        raise ScenarioError(f"{path}: the built-in baseline's file is missing; restore it from the repository "
+                            "(git checkout scenarios/)") from None
+    return _built_in(stamp)
+
+
+@functools.lru_cache(maxsize=1)
+def _built_in(_stamp: int) -> Scenario:
+    return load_scenario(SCENARIO_DIR / f"{BUILT_IN_FILE}.toml")
 
 
 def parse_scenario(text: str, source: str) -> Scenario:
@@ -65,7 +92,7 @@ def parse_scenario(text: str, source: str) -> Scenario:
         parent = data.pop("extends")
         if not isinstance(parent, str):
             raise ScenarioError(f"{source}: field 'extends' must be a scenario name (text)")
-        data = _merge(_read_with_parents(resolve(parent), [source]), data)
+        data = _extend(_read_with_parents(resolve(parent), [source]), data)
     return scenario_from_dict(data, source)
 
 
@@ -84,7 +111,16 @@ def _read_with_parents(path: Path, chain: list[str]) -> dict[str, Any]:
         return data
     if not isinstance(parent, str):
         raise ScenarioError(f"{path}: field 'extends' must be a scenario name (text)")
-    return _merge(_read_with_parents(resolve(parent, path.parent), chain + [str(path)]), data)
+    return _extend(_read_with_parents(resolve(parent, path.parent), chain + [str(path)]), data)
+
+
+def _extend(parent: dict, child: dict) -> dict:
+    """``child`` over ``parent``; parameters the child changes lose their fitted record."""
+    changed = [f"{section}.{name}" for section, values in child.items()
+               if section in PARAMETER_SECTIONS and isinstance(values, dict)
+               for name, value in values.items()
+               if not isinstance(parent.get(section), dict) or parent[section].get(name) != value]
+    return without_fitted(_merge(parent, child), changed)
 
 
 def _merge(base: dict, override: dict) -> dict:

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-BUILT_IN_NAME = "Built-in baseline (Cambridgeshire & Peterborough 2022/23)"
+BUILT_IN_NAME = "Cambridgeshire & Peterborough Adoption 2022-23 (calibrated)"
 
 
 @pytest.fixture
@@ -58,7 +58,8 @@ def test_opens_on_the_built_in_baseline(app):
     assert all(not m.delta for m in app.metric)  # the baseline against itself: no change shown
     assert len(app.get("vega_lite_chart")) >= 5  # gap, waits, spend, cumulative spend, flows
     captions = " ".join(c.value for c in app.caption)
-    assert "001_ef741affdb884314.txt §4.6 (308 enquiries a year)" in captions  # each lever's source
+    # each lever's source: the calibrated baseline's figures it was set from
+    assert "calibrated in 'Built-in baseline'" in captions and "enquiries 308 (001_ef741affdb884314.txt §4.6)" in captions
     assert "threshold 121 days" in captions and "threshold 426 days" in captions
 
 
@@ -67,7 +68,7 @@ def test_levers_change_the_scenario_and_show_paired_changes(app):
     _run(app, campaign_pct=30.0, stage2_days=120.0)
     assert app.subheader[0].value == f"Campaign +30% against {BUILT_IN_NAME}"
     changed = [m.value for m in app.markdown if m.value.startswith("Changed:")]
-    assert changed and "Enquiries per month 25.7 → 33.41" in changed[0] and "Stage 2 length 140 → 120" in changed[0]
+    assert changed and "Enquiries per month 25.67 → 33.371" in changed[0] and "Stage 2 length 147.4 → 120" in changed[0]
     approvals = _metrics(app)["Approvals"]
     assert approvals.delta is not None and approvals.delta.startswith("+")
     assert "change" in " ".join(c.value for c in app.caption)
@@ -80,7 +81,7 @@ def test_levers_change_the_scenario_and_show_paired_changes(app):
 def test_choose_a_scenario_file_as_baseline(app):
     app.selectbox(key="baseline_choice").set_value("raise-recruitment-65").run()
     _no_exception(app)
-    assert app.number_input(key="lever:enquiries_per_month").value == pytest.approx(33.41)
+    assert app.number_input(key="lever:enquiries_per_month").value == pytest.approx(33.37)
     assert app.subheader[0].value.startswith("Raise recruitment by 30%")
     assert any("set by the scenario 'raise-recruitment-65'" in c.value for c in app.caption)
 
@@ -167,7 +168,7 @@ def test_finance_and_downloads_are_there(app):
     _open(app, "Downloads")
     labels = [d.label for d in app.get("download_button")]
     assert {"Results (CSV)", "Results and comparison (Excel)", "Scenario (TOML)"} <= set(labels)
-    assert any("No calibration fit report is available yet" in i.value for i in app.info)
+    assert {"Fit report (Markdown)", "Fit report (CSV)"} <= set(labels)  # the built-in baseline's fit
 
 
 def test_model_notes(app):

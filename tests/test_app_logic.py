@@ -69,7 +69,16 @@ def test_lever_source_names_the_scenario_that_set_it():
     info = lever_info(LEVER_BY_KEY["enquiries_per_month"], base, "raise-recruitment-65")
     assert "set by the scenario 'raise-recruitment-65'" in info["source"] and "§4.6" in info["source"]
     fitted = Scenario.model_validate({"calibration": {"fitted": {"adopters.stage1_days": "A21 36 approvals"}}})
-    assert "fitted" in lever_info(LEVER_BY_KEY["stage1_days"], fitted, "cp")["source"]
+    assert "calibrated in 'cp'" in lever_info(LEVER_BY_KEY["stage1_days"], fitted, "cp")["source"]
+
+
+def test_a_moved_lever_is_no_longer_fitted():
+    base = load_scenario()  # the calibrated built-in baseline
+    moved = apply_levers(base, {"campaign_pct": 20.0, "stage2_days": 120.0, "older_share": 30.0})
+    gone = set(base.calibration.fitted) - set(moved.calibration.fitted)
+    assert gone == {"adopters.enquiries_per_month", "adopters.stage2_days"}  # age mix was not fitted
+    info = lever_info(LEVER_BY_KEY["stage2_days"], moved, "what-if")
+    assert info["source"].startswith("set by the scenario 'what-if' (built-in baseline 147.4: fitted to")
 
 
 def test_unknown_lever_refused():

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from sim.parameters import parameters_markdown
+from sim.scenario_file import load_scenario
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -11,7 +12,7 @@ def test_parameter_table_is_current():
     text = README.read_text(encoding="utf-8")
     start = text.index("<!-- parameters:start -->") + len("<!-- parameters:start -->")
     end = text.index("<!-- parameters:end -->")
-    assert text[start:end].strip() == parameters_markdown().strip(), \
+    assert text[start:end].strip() == parameters_markdown(load_scenario()).strip(), \
         "README parameter table is stale: regenerate it with `python -m sim params --markdown`"
 
 

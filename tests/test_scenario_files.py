@@ -4,7 +4,7 @@ overwritten without asking."""
 import pytest
 
 from sim.parameters import Scenario, parameter_table
-from sim.scenario_file import (ScenarioError, load_scenario, parse_scenario, save_scenario, scenario_names,
+from sim.scenario_file import (BUILT_IN_FILE, ScenarioError, load_scenario, parse_scenario, save_scenario, scenario_names,
                                to_toml)
 
 
@@ -39,6 +39,27 @@ def test_extends_changes_only_what_it_says(tmp_path):
     (tmp_path / "base.toml").write_text("[adopters]\nstage1_days = 80.0\nstage2_days = 100.0\n")
     child = _load(tmp_path, "extends = 'base'\n[adopters]\nstage2_days = 90.0\n", "child.toml")
     assert child.adopters.stage1_days == 80.0 and child.adopters.stage2_days == 90.0
+
+
+def test_built_in_baseline_is_the_calibrated_file():
+    built_in = load_scenario()
+    assert built_in == load_scenario("baseline") == load_scenario(BUILT_IN_FILE)
+    assert built_in.calibration.targets_file and built_in.calibration.fitted
+    built_in.adopters.stage1_days = 1.0  # a caller changing its copy leaves the built-in as it was
+    assert load_scenario().adopters.stage1_days == load_scenario(BUILT_IN_FILE).adopters.stage1_days != 1.0
+
+
+def test_a_what_if_on_a_calibrated_baseline_drops_the_fitted_record_of_what_it_changes(tmp_path):
+    base = load_scenario(BUILT_IN_FILE)
+    assert "adopters.enquiries_per_month" in base.calibration.fitted
+    child = _load(tmp_path, f"extends = '{BUILT_IN_FILE}'\n[adopters]\nenquiries_per_month = 40.0\n"
+                            f"stage1_days = {base.adopters.stage1_days}\n")
+    fitted = child.calibration.fitted
+    assert "adopters.enquiries_per_month" not in fitted  # changed: no longer the fitted value
+    assert "adopters.stage1_days" in fitted  # written out at its fitted value: still fitted
+    assert set(base.calibration.fitted) - set(fitted) == {"adopters.enquiries_per_month"}
+    upload = parse_scenario(f"extends = '{BUILT_IN_FILE}'\n[matching]\ninhouse_search_days = 30.0\n", "upload.toml")
+    assert "matching.inhouse_search_days" not in upload.calibration.fitted
 
 
 def test_extends_cycle_refused(tmp_path):
