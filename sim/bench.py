@@ -8,6 +8,10 @@ One run measures, all on the same machine and in the same process:
   ``run_replication(..., count_events=True)``) against a bare simpy loop, one process
   yielding ``env.timeout(1)``: the most simpy itself can do, so the ratio says how much
   work the model adds to each event;
+* the same simpy loop with as many timeouts pending at once as the model keeps on average
+  (its mean queue length, measured in one replication): simpy's cost per event grows with
+  the length of its queue, so this is the most any model of this size can reach on simpy,
+  and the second ratio is the share of that the model keeps;
 * **replications per second** on one process and on all cores (once the workers have
   started), the speed-up, and whether the parallel results equal the serial ones figure
   for figure;
@@ -42,10 +46,11 @@ import tracemalloc
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import simpy
 
 from sim.execution import default_workers, run_replications
-from sim.model import run_replication
+from sim.model import end_time, processed_events, run_replication, start
 from sim.parameters import Scenario
 from sim.runner import run_scenario
 from sim.scenario_file import SCENARIO_DIR, load_scenario, scenario_from_dict
@@ -94,6 +99,9 @@ class BenchResult:
     model_events_per_s: float
     events_per_replication: float
     event_ratio: float
+    model_queue_length: float  # mean events pending in simpy's queue during a replication
+    simpy_at_depth_timeouts_per_s: float  # simpy with that many timeouts pending
+    event_ratio_at_depth: float
     serial_replications_per_s: float
     parallel_replications_per_s: float
     speedup: float
@@ -152,6 +160,37 @@ def bare_simpy(n: int) -> float:
     start = time.perf_counter()
     env.run()
     return time.perf_counter() - start
+
+
+def mean_queue_length(scenario: Scenario) -> float:
+    """The mean number of events waiting in simpy's queue as replication 0 runs, sampled at each event."""
+    env = start(scenario, 0).env
+    until, total, steps = end_time(scenario), 0, 0
+    while env.peek() < until:
+        env.step()
+        total += len(env._queue)
+        steps += 1
+    return total / max(1, steps)
+
+
+def simpy_at_depth(n: int, depth: int, seed: int = 0) -> tuple[float, int]:
+    """Seconds for simpy to process about ``n`` timeouts with ``depth`` of them pending at any moment,
+    and the events it processed (the timeouts, and each process's start and end):
+    ``depth`` processes, each yielding timeouts whose lengths (exponential, mean 30 days, drawn
+    beforehand) spread them through the queue as the model's stage durations do."""
+    env = simpy.Environment()
+    delays = np.random.default_rng(seed).exponential(30.0, 4096).tolist()
+    each = max(1, n // depth)
+
+    def loop(offset: int):
+        for i in range(offset, offset + each):
+            yield env.timeout(delays[i & 4095])
+
+    for k in range(depth):
+        env.process(loop(k * 97))
+    start_s = time.perf_counter()
+    env.run()
+    return time.perf_counter() - start_s, processed_events(env)
 
 
 def _timed_replications(scenario: Scenario, reps) -> tuple[float, int, list]:
@@ -217,12 +256,17 @@ def run_benchmark(work: Workload = STANDARD, workers: int | None = None,
         parallel = run_replications(scenario, reps, engine="processes", workers=workers)
         parallel_s = min(parallel_s, time.perf_counter() - start)
 
+    say("the model's queue length ...")
+    depth = mean_queue_length(scenario)
+
     say("bare simpy loop and the model, one process ...")
-    bare_rate = model_rate = serial_rate = 0.0
+    bare_rate = depth_rate = model_rate = serial_rate = 0.0
     events = 0
     serial = []
     for block in range(work.blocks):  # each figure is the best of the blocks (the least disturbed)
         bare_rate = max(bare_rate, work.bare_timeouts / bare_simpy(work.bare_timeouts))
+        seconds, n = simpy_at_depth(work.bare_timeouts, round(depth))
+        depth_rate = max(depth_rate, n / seconds)
         block_reps = reps[block::work.blocks]
         seconds, n, results = _timed_replications(scenario, block_reps)
         model_rate, serial_rate = max(model_rate, n / seconds), max(serial_rate, len(block_reps) / seconds)
@@ -254,6 +298,7 @@ def run_benchmark(work: Workload = STANDARD, workers: int | None = None,
         python=platform.python_version(), simpy=simpy.__version__,
         bare_simpy_timeouts_per_s=bare_rate, model_events_per_s=model_rate,
         events_per_replication=events / len(reps), event_ratio=model_rate / bare_rate,
+        model_queue_length=depth, simpy_at_depth_timeouts_per_s=depth_rate, event_ratio_at_depth=model_rate / depth_rate,
         serial_replications_per_s=serial_rate, parallel_replications_per_s=len(reps) / parallel_s,
         speedup=len(reps) / parallel_s / serial_rate, parallel_equals_serial=_same(serial, parallel),
         standard_workload_wall_s=wall, command_line_wall_s=command_s,
@@ -278,6 +323,9 @@ def report(b: BenchResult) -> str:
         row("bare simpy loop", f"{b.bare_simpy_timeouts_per_s:,.0f}", "timeouts/s"),
         row("model", f"{b.model_events_per_s:,.0f}", f"events/s ({b.events_per_replication:,.0f} a replication)"),
         row("ratio model / bare", f"{b.event_ratio:.2f}"),
+        row(f"simpy, {b.model_queue_length:.0f} pending", f"{b.simpy_at_depth_timeouts_per_s:,.0f}",
+            "timeouts/s (as many waiting at once as the model's mean queue)"),
+        row("ratio model / that", f"{b.event_ratio_at_depth:.2f}"),
         "",
         row("replications, 1 process", f"{b.serial_replications_per_s:.1f}", "/s"),
         row(f"replications, {b.cores} processes", f"{b.parallel_replications_per_s:.1f}", "/s"),

@@ -133,15 +133,26 @@ def run_replication(scenario: Scenario, replication: int, keep_log: bool = False
         return _simulate(scenario, replication, keep_log, count_events)
 
 
-def _simulate(scenario: Scenario, replication: int, keep_log: bool, count_events: bool) -> ReplicationResult:
+def start(scenario: Scenario, replication: int, keep_log: bool = False) -> Pipeline:
+    """A replication ready to run: its initial state seeded and its driving processes (enquiries,
+    children entering, year ends) started."""
     p = Pipeline(scenario, replication, keep_log)
-    env = p.env
     seed_initial_state(p)
-    env.process(households.enquiries(p))
-    env.process(children.arrivals(p))
-    env.process(p.year_ends())
+    for process in (households.enquiries(p), children.arrivals(p), p.year_ends()):
+        p.env.process(process)
+    return p
+
+
+def end_time(scenario: Scenario) -> float:
+    """The simulated day a replication stops: after the warm-up and the reported years."""
     run = scenario.scenario
-    env.run(until=(run.warm_up_years + run.years) * YEAR_DAYS + 1e-6)
+    return (run.warm_up_years + run.years) * YEAR_DAYS + 1e-6
+
+
+def _simulate(scenario: Scenario, replication: int, keep_log: bool, count_events: bool) -> ReplicationResult:
+    p = start(scenario, replication, keep_log)
+    env = p.env
+    env.run(until=end_time(scenario))
     return ReplicationResult(
         replication=replication,
         kpis=p.tally.results(),

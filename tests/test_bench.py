@@ -10,12 +10,14 @@ def test_quick_benchmark_prints_and_writes_the_figures(tmp_path):
     out = subprocess.run([sys.executable, "-m", "sim", "bench", "--quick", "--json", str(out_json)],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    for fragment in ("bare simpy loop", "timeouts/s", "events/s", "ratio model / bare", "replications, 1 process",
+    for fragment in ("bare simpy loop", "timeouts/s", "events/s", "ratio model / bare", "pending",
+                     "ratio model / that", "replications, 1 process",
                      "speed-up", "results identical to serial: yes", "standard workload wall time",
                      "peak memory (ru_maxrss)", "by horizon", "by agency size", "peak KiB"):
         assert fragment in out.stdout, fragment
     figures = json.loads(out_json.read_text())
-    for name in ("bare_simpy_timeouts_per_s", "model_events_per_s", "event_ratio", "serial_replications_per_s",
+    for name in ("bare_simpy_timeouts_per_s", "model_events_per_s", "event_ratio", "model_queue_length",
+                 "simpy_at_depth_timeouts_per_s", "event_ratio_at_depth", "serial_replications_per_s",
                  "parallel_replications_per_s", "speedup", "standard_workload_wall_s", "peak_rss_mib"):
         assert figures[name] > 0, name
     assert figures["parallel_equals_serial"] is True
@@ -78,9 +80,7 @@ def test_a_run_leaves_no_reference_cycles_behind():
     everything the model lets go of is freed by reference counting."""
     import gc
 
-    from sim import children, households
-    from sim.initial_state import seed_initial_state
-    from sim.model import Pipeline
+    from sim.model import end_time, start
     from tests.conftest import small
 
     s = small(years=6, warm_up=1, matching={"split_sibling_groups": True, "split_after_days": 200},
@@ -89,11 +89,8 @@ def test_a_run_leaves_no_reference_cycles_behind():
     gc.disable()
     gc.set_debug(gc.DEBUG_SAVEALL)  # keep what a collection finds, to see whose it is
     try:
-        p = Pipeline(s, 0)
-        seed_initial_state(p)
-        for process in (households.enquiries(p), children.arrivals(p), p.year_ends()):
-            p.env.process(process)
-        p.env.run(until=6 * 365.25)
+        p = start(s, 0)
+        p.env.run(until=end_time(s))
         assert p.tally.results()["adoption_orders"][3] > 0
         gc.collect()  # the pipeline is still alive: nothing of the model's is unreachable yet
         leaked = _model_garbage(gc.garbage)
