@@ -70,14 +70,18 @@ def calibrate(targets_path: str | Path, out: str | Path | None = None, replicati
     out = Path(out) if out else SCENARIO_DIR / f"{ts.path.stem}.toml"
     if out.suffix != ".toml":
         raise cal.CalibrationError(f"--out {out}: a scenario file name ends in .toml")
-    if out.exists() and not force:
-        raise cal.CalibrationError(f"{out}: already exists; choose another --out or add --force to overwrite it")
     if not cal.fit_targets(ts):
         raise cal.CalibrationError(f"{ts.path.name}: no target has use = true (other than the figures held out as "
                                    f"checks), so there is nothing to fit")
     name = out.stem
     report_dir = Path(report_dir or fr.REPORT_DIR)
     fits_dir = Path(fits_dir or fr.FITS_DIR)
+    written = [out, fits_dir / f"{name}-parameter-sets.csv",
+               *(report_dir / f"{name}{end}" for end in (".md", ".csv", "-parameters.csv", "-checks.csv"))]
+    existing = [str(path) for path in written if path.exists()]
+    if existing and not force:
+        raise cal.CalibrationError(f"{', '.join(existing)}: already exists (a scenario named {name!r} was "
+                                   f"calibrated before); choose another --out or add --force to overwrite")
 
     start, estimates = cal.starting_scenario(ts)
     priors = cal.informed_priors(ts)

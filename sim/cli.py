@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", metavar="PATH", help="write results as JSON to PATH ('-' for standard output)")
     run.add_argument("--csv", metavar="DIR", help="write the tidy tables as CSV files into DIR")
     run.add_argument("--event-log", action="store_true", help="with --csv, also write the per-entity event log")
+    run.add_argument("--force", action="store_true", help="overwrite files that --json or --csv would replace")
     cmp_ = sub.add_parser("compare", help="run scenarios and show them side by side")
     cmp_.add_argument("scenarios", nargs="+", help="scenario names or TOML paths ('baseline' for the built-in)")
     _add_run_options(cmp_)
@@ -70,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     calib.add_argument("--reps", type=int, default=40, help="replications per fit evaluation (default 40)")
     calib.add_argument("--report-reps", type=int, default=200, help="replications for the fit report (default 200)")
     calib.add_argument("--workers", type=int, help="processes to use (default: all cores)")
-    calib.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    calib.add_argument("--force", action="store_true",
+                       help="overwrite an existing --out file and its fit report and parameter sets")
     return parser
 
 
@@ -86,7 +88,26 @@ def _kpi_list(arg: str | None) -> list[str]:
     return names
 
 
+def _check_run_options(args) -> None:
+    """Refuse options that cannot work before anything runs (nothing is written yet)."""
+    for option, value in (("--reps", args.reps), ("--years", args.years), ("--workers", args.workers)):
+        if value is not None and value < 1:
+            raise ScenarioError(f"{option}: must be at least 1, got {value}")
+    if args.seed is not None and args.seed < 0:
+        raise ScenarioError(f"--seed: must be a whole number 0 or more, got {args.seed}")
+
+
+def _output_files(args) -> list[Path]:
+    """The files ``run`` would write (for --json and --csv)."""
+    files = [Path(args.json)] if args.json and args.json != "-" else []
+    if args.csv:
+        names = ["summary.csv", "replications.csv"] + (["events.csv"] if args.event_log else [])
+        files += [Path(args.csv) / name for name in names]
+    return files
+
+
 def _run(scenario_name, args, progress=True):
+    _check_run_options(args)
     scenario = load_scenario(scenario_name)
     engine = args.engine or ("dask" if args.scheduler else "serial" if args.workers == 1 else "processes")
     return run_scenario(scenario, replications=args.reps, years=args.years, seed=args.seed, engine=engine,
@@ -101,6 +122,12 @@ def _progress(done: int, total: int) -> None:
 
 def cmd_run(args) -> int:
     kpis = _kpi_list(args.kpis)
+    if args.event_log and not args.csv:
+        raise ScenarioError("--event-log: the event log is written with the tables; add --csv DIR")
+    existing = [str(f) for f in _output_files(args) if f.exists()]
+    if existing and not args.force:
+        raise ScenarioError(f"{', '.join(existing)}: already exists; choose another --json path or --csv folder, "
+                            f"or add --force to overwrite")
     results = _run(args.scenario, args, progress=args.json != "-")
     if args.json:
         text = json.dumps(results.to_json_dict(), indent=1)

@@ -193,3 +193,12 @@ def test_bad_parameter_sets_are_refused(tmp_path):
         scenario_from_dict({"calibration": {"parameter_uncertainty": True}}, "x.toml")
     with pytest.raises(ScenarioError, match="unknown parameter 'adopters.nope'"):
         scenario_from_dict({"calibration": {"fitted": {"adopters.nope": "x"}}}, "x.toml")
+
+
+def test_calibrate_never_overwrites_a_fit_report_without_force(tmp_path):
+    """A new --out whose name matches a committed fit report is refused: the report would be replaced."""
+    out = _sim("calibrate", "calibration/targets/rotherham-2017-18.toml",
+               "--out", str(tmp_path / "rotherham-2017-18.toml"))
+    assert out.returncode == 2 and "already exists" in out.stderr and "--force" in out.stderr
+    assert "calibration/reports/rotherham-2017-18.md" in out.stderr
+    assert not (tmp_path / "rotherham-2017-18.toml").exists()

@@ -40,7 +40,11 @@ def test_csv_tables(tmp_path):
 
 @pytest.mark.parametrize("args, fragment", [
     (["run", "no-such-scenario"], "no such scenario"),
-    (["run", "--reps", "0"], "scenario.replications"),
+    (["run", "--reps", "0"], "--reps: must be at least 1, got 0"),
+    (["run", "--years", "-1"], "--years: must be at least 1"),
+    (["run", "--workers", "0"], "--workers: must be at least 1"),
+    (["run", "--seed", "-1"], "--seed: must be a whole number 0 or more"),
+    (["run", "--event-log"], "--event-log: the event log is written with the tables; add --csv DIR"),
     (["run", "--kpis", "a2"], "unknown KPI a2"),
 ])
 def test_errors_are_clear_and_without_traceback(args, fragment):
@@ -48,6 +52,21 @@ def test_errors_are_clear_and_without_traceback(args, fragment):
     assert out.returncode == 2
     assert fragment in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_run_never_overwrites_saved_results_without_force(tmp_path):
+    saved = tmp_path / "results.json"
+    saved.write_text("{}", encoding="utf-8")
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "tables" / "summary.csv").write_text("mine", encoding="utf-8")
+    for args in (["--json", str(saved)], ["--csv", str(tmp_path / "tables")]):
+        out = _sim("run", "--years", "1", "--reps", "2", *args)
+        assert out.returncode == 2 and "already exists" in out.stderr and "--force" in out.stderr, out.stderr
+    assert saved.read_text(encoding="utf-8") == "{}"
+    assert (tmp_path / "tables" / "summary.csv").read_text(encoding="utf-8") == "mine"
+    out = _sim("run", "--years", "1", "--reps", "2", "--json", str(saved), "--force")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(saved.read_text(encoding="utf-8"))["replications"] == 2
 
 
 def test_bad_file_names_field(tmp_path):
