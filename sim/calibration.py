@@ -220,7 +220,9 @@ def direct_estimates(ts: TargetSet) -> list[Estimate]:
         total = used.get("interagency_placements")
         if vaa_any is not None and total is not None and total.value > 0:
             out.append(Estimate("matching.vaa_share", _share(vaa_any.value, total.value),
-                                f"estimated from {fname}: VAA / all interagency placements; interagency_placements_vaa "
+                                f"estimated from {fname}: VAA / all interagency placements, with the figure for "
+                                f"VAA (not used in the fit: it may count matches rather than placements) standing in "
+                                f"for VAA placements, as the report gives no other split; interagency_placements_vaa "
                                 f"{_fmt(vaa_any.value)} ({vaa_any.source}); {cite('interagency_placements')}"))
     return out
 
@@ -582,11 +584,21 @@ def responding_figures(result: FitResult, parameter: FitParameter, limit: int = 
     return [result.targets[i] for i in order]
 
 
+def initial_state_notes(ts: TargetSet) -> dict[str, str]:
+    """How each ``[initial_state]`` stock was set: the report's year-end figure (see :func:`starting_scenario`)."""
+    fname = relative_to_project(ts.path)
+    used = {t.figure: t for t in ts.used_targets()}
+    return {f"initial_state.{name}": f"set from {fname}: the report's year-end stock, {name} {used[name].value:g} "
+                                     f"({used[name].source}), as the state the warm-up starts from"
+            for name in INITIAL_STOCKS if name in used}
+
+
 def fitted_notes(ts: TargetSet, result: FitResult, estimates: Sequence[Estimate],
                  priors: Sequence[Estimate] = ()) -> dict[str, str]:
     """The [calibration] fitted table: for each parameter, how it was set and from which figures."""
     fname = relative_to_project(ts.path)
     notes = {e.key: e.note.replace(ts.path.name, fname, 1) for e in estimates}
+    notes.update(initial_state_notes(ts))
     centres = {e.key: e for e in priors}
     for p in result.parameters:
         figs = responding_figures(result, p)

@@ -124,7 +124,7 @@ def cmd_run(args) -> int:
     kpis = _kpi_list(args.kpis)
     if args.event_log and not args.csv:
         raise ScenarioError("--event-log: the event log is written with the tables; add --csv DIR")
-    existing = [str(f) for f in _output_files(args) if f.exists()]
+    existing = [str(f) for f in _output_files(args) if f.is_file()]  # a saved file, not /dev/null
     if existing and not args.force:
         raise ScenarioError(f"{', '.join(existing)}: already exists; choose another --json path or --csv folder, "
                             f"or add --force to overwrite")

@@ -396,16 +396,19 @@ def _declared() -> dict[tuple[str, str], dict[str, Any]]:
 def parameters_markdown(scenario: Scenario | None = None) -> str:
     """The parameter table as Markdown, one table per section (for the README).
 
-    A fitted parameter's source says which targets file it was fitted to (the fit report
-    lists the figures) and gives its value before fitting with that value's source.
+    A parameter set by calibration keeps its note when that names its figures (a direct
+    estimate, a stock from the report); one fitted by simulation to many figures says which
+    targets file (its fit report lists the figures).  Either way the value before calibration
+    follows, with its source.
     """
     out = []
     section = None
     targets = scenario.calibration.targets_file if scenario else ""
     for row in parameter_table(scenario):
         if row["fitted"]:
-            row["source"] = (f"fitted to `{targets}` (fit report in calibration/reports/); before fitting "
-                             f"{row['default']}: {row['declared_source']}")
+            how = (f"fitted to `{targets}` (fit report in calibration/reports/)" if row["source"].startswith("fitted")
+                   else row["source"])
+            row["source"] = f"{how}; before calibration {row['default']}: {row['declared_source']}"
         if row["section"] != section:
             section = row["section"]
             out += ["", f"**[{section}]** {SECTIONS[section].__doc__.strip()}", "",

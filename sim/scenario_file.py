@@ -46,6 +46,8 @@ def resolve(name_or_path: str | Path, near: Path | None = None) -> Path:
     """Find a scenario file from a path or a name in ``scenarios/``."""
     candidate = Path(name_or_path)
     options = [candidate]
+    if near is not None and not candidate.is_absolute():
+        options.insert(0, near / candidate)  # named relative to the file that extends it
     if candidate.suffix != ".toml":
         options += [d / f"{candidate.name}.toml" for d in ([near] if near else []) + [SCENARIO_DIR]]
     for option in options:
@@ -89,10 +91,7 @@ def parse_scenario(text: str, source: str) -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not valid TOML ({exc})") from None
     if "extends" in data:
-        parent = data.pop("extends")
-        if not isinstance(parent, str):
-            raise ScenarioError(f"{source}: field 'extends' must be a scenario name (text)")
-        data = _extend(_read_with_parents(resolve(parent), [source]), data)
+        data = _with_parent(data, source, None, [])
     return scenario_from_dict(data, source)
 
 
@@ -106,21 +105,40 @@ def _read_with_parents(path: Path, chain: list[str]) -> dict[str, Any]:
         raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path}: cannot be read ({exc})") from None
-    parent = data.pop("extends", None)
-    if parent is None:
+    if "extends" not in data:
         return data
-    if not isinstance(parent, str):
-        raise ScenarioError(f"{path}: field 'extends' must be a scenario name (text)")
-    return _extend(_read_with_parents(resolve(parent, path.parent), chain + [str(path)]), data)
+    return _with_parent(data, str(path), path.parent, chain)
 
 
-def _extend(parent: dict, child: dict) -> dict:
-    """``child`` over ``parent``; parameters the child changes lose their fitted record."""
+def _with_parent(data: dict[str, Any], source: str, near: Path | None, chain: list[str]) -> dict[str, Any]:
+    """``data`` (from ``source``, which names its parent in ``extends``) over that parent.
+
+    The parent is checked on its own first, so that a mistake in it is reported against its
+    own file, not the one that extends it.
+    """
+    parent_name = data.pop("extends")
+    if not isinstance(parent_name, str):
+        raise ScenarioError(f"{source}: field 'extends' must be a scenario name (text)")
+    try:
+        parent_path = resolve(parent_name, near)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{source}: field 'extends': {exc}") from None
+    parent = _read_with_parents(parent_path, chain + [source])
+    parent_name = scenario_from_dict(parent, str(parent_path)).scenario.name
+    return _extend(parent, data, f"{Path(source).stem} (changes '{parent_name}')")
+
+
+def _extend(parent: dict, child: dict, label: str) -> dict:
+    """``child`` over ``parent``; parameters the child changes lose their fitted record.  A child
+    that gives itself no name is called ``label``, never by its parent's name."""
     changed = [f"{section}.{name}" for section, values in child.items()
                if section in PARAMETER_SECTIONS and isinstance(values, dict)
                for name, value in values.items()
                if not isinstance(parent.get(section), dict) or parent[section].get(name) != value]
-    return without_fitted(_merge(parent, child), changed)
+    merged = without_fitted(_merge(parent, child), changed)
+    if not isinstance(child.get("scenario"), dict) or "name" not in child["scenario"]:
+        merged = _merge(merged, {"scenario": {"name": label}})
+    return merged
 
 
 def _merge(base: dict, override: dict) -> dict:

@@ -62,6 +62,29 @@ def test_a_what_if_on_a_calibrated_baseline_drops_the_fitted_record_of_what_it_c
     assert "matching.inhouse_search_days" not in upload.calibration.fitted
 
 
+def test_extends_names_the_file_that_refers_and_the_file_at_fault(tmp_path, monkeypatch):
+    child = tmp_path / "child.toml"
+    child.write_text("extends = 'no-such-parent'\n")
+    with pytest.raises(ScenarioError, match=r"child\.toml: field 'extends': no-such-parent: no such scenario file"):
+        load_scenario(child)
+    (tmp_path / "parent.toml").write_text("[adopters]\nregistration_share = 1.5\n")
+    child.write_text("extends = 'parent'\n[adopters]\nstage1_days = 90.0\n")
+    with pytest.raises(ScenarioError, match=r"parent\.toml: field 'adopters\.registration_share'") as err:
+        load_scenario(child)
+    assert "child.toml" not in str(err.value)  # the mistake is the parent's, not the child's
+    (tmp_path / "parent.toml").write_text("[scenario]\nname = 'Parent'\n")
+    child.write_text("extends = 'parent.toml'\n")  # a path relative to the child, from another folder
+    monkeypatch.chdir("/")
+    assert load_scenario(child).scenario.name == "child (changes 'Parent')"
+
+
+def test_a_what_if_without_a_name_is_not_called_by_its_parents_name(tmp_path):
+    child = _load(tmp_path, f"extends = '{BUILT_IN_FILE}'\n[adopters]\nassessing_social_workers = 0.0\n", "nosw.toml")
+    assert child.scenario.name == f"nosw (changes '{load_scenario().scenario.name}')"
+    named = _load(tmp_path, f"extends = '{BUILT_IN_FILE}'\n[scenario]\nname = 'No social workers'\n", "n.toml")
+    assert named.scenario.name == "No social workers"
+
+
 def test_extends_cycle_refused(tmp_path):
     (tmp_path / "a.toml").write_text("extends = 'b'\n")
     (tmp_path / "b.toml").write_text("extends = 'a'\n")
