@@ -185,6 +185,9 @@ def _check_range(where: str, value: float, kpi: Any) -> None:
         if not 0 <= value <= 100:
             raise TargetsError(f'{where}: field "value" is {value}; allowed: a percentage from 0 to 100 '
                                f"(write 80% as 80.0, not 0.8)")
+        if 0 < value < 1:  # a share typed as a fraction; reports give these measures in whole percentages
+            raise TargetsError(f'{where}: field "value" is {value}, which looks like a fraction; allowed: a '
+                               f"percentage from 0 to 100 (write 26% as 26.0, not 0.26; a figure under 1% as 0 or 1)")
     elif kpi.unit == "%":
         if value < -100:
             raise TargetsError(f'{where}: field "value" is {value}; allowed: a percentage of at least -100')

@@ -176,6 +176,12 @@ def test_percent_outside_0_to_100_refused(tmp_path, value):
             'target 1 (figure "a3_pct")', '"value"', "from 0 to 100")
 
 
+@pytest.mark.parametrize("value", [0.26, 0.8])
+def test_percent_typed_as_a_fraction_refused(tmp_path, value):
+    refused(write(tmp_path, AGENCY + target("stage2_within_4_months_pct", value, "percent", sd=10.0)),
+            'target 1 (figure "stage2_within_4_months_pct")', '"value"', "looks like a fraction")
+
+
 def test_adopter_gap_below_minus_100_refused(tmp_path):
     refused(write(tmp_path, AGENCY + target("adopter_gap", -150.0, "stock", sd=30.0)),
             'target 1 (figure "adopter_gap")', '"value"', "-100")
