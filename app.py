@@ -323,7 +323,8 @@ cols = st.columns(len(HEADLINE))
 for col, (kpi, short, lower_better), row in zip(cols, HEADLINE, table.itertuples()):
     unit = row.unit
     value = comparison.format_figure(row.scenario, unit)
-    delta = None if same or np.isnan(row.change) else f"{row.change:+,.1f} {'' if unit == '£' else unit}".strip()
+    delta = (None if same or np.isnan(row.change)
+             else f"{row.change:+,.1f} {'' if unit == '£' else comparison.change_unit(unit)}".strip())
     if delta and unit == "£":
         delta = f"{'+' if row.change >= 0 else '-'}£{abs(row.change):,.0f}"
     threshold = THRESHOLDS_DAYS.get(kpi)
@@ -437,7 +438,8 @@ def draw_target() -> None:
         c1.number_input(f"{KPI_BY_NAME[target_kpi].label} at or below ({KPI_BY_NAME[target_kpi].unit})",
                         min_value=0.0, value=float(MEASURES[target_kpi]), step=step,
                         key=f"target_limit:{target_kpi}",
-                        help="Defaults: A2 121 days and A10 426 days (scorecard thresholds).")
+                        help=("The scorecard threshold." if target_kpi in THRESHOLDS_DAYS else
+                              "A starting point, not a published threshold: set your own limit."))
         c2.selectbox("in", ["the final year", HORIZON.lower()], key="target_when")
         c3.number_input("Search up to (enquiries per month)", min_value=1.0, max_value=1000.0,
                         value=float(min(1000.0, max(20.0, 4 * scenario.adopters.enquiries_per_month))),

@@ -150,10 +150,15 @@ def format_figure(value: float, unit: str) -> str:
     return f"{value:,.1f}"
 
 
+def change_unit(unit: str) -> str:
+    """The unit of a change in a measure: a change in a percentage is in percentage points."""
+    return "points" if unit == "%" else unit
+
+
 def format_change(mean: float, p5: float, p95: float, unit: str) -> str:
-    """'+12.0 [+8.0 to +16.0]'."""
+    """'+12.0 [+8.0 to +16.0]'; a change in a percentage reads '+5 points', not '+5%'."""
     def signed(x):
-        text = format_figure(abs(x), unit)
+        text = f"{abs(x):,.0f} points" if unit == "%" else format_figure(abs(x), unit)
         if text == "–":
             return text
         return ("−" if x < 0 else "+") + text

@@ -103,11 +103,11 @@ LEVERS: tuple[Lever, ...] = (
        "proceedings_weeks", step=1.0),
     _p("inhouse_search_days", FAMILY_FINDING, "In-house search before going interagency", "matching",
        "inhouse_search_days", step=15.0),
-    _p("vaa_one_child_gbp", FEES, "VAA fee, one child (in its base year)", "fees", "vaa_one_child_gbp", step=500.0),
+    _p("vaa_one_child_gbp", FEES, "VAA fee, one child (in its base year, see help)", "fees", "vaa_one_child_gbp", step=500.0),
     _p("vaa_two_siblings_gbp", FEES, "VAA fee, two siblings", "fees", "vaa_two_siblings_gbp", step=500.0),
     _p("vaa_three_siblings_gbp", FEES, "VAA fee, three siblings", "fees", "vaa_three_siblings_gbp", step=500.0),
     _p("vaa_uprating_pct", FEES, "VAA fee uprating", "fees", "vaa_uprating_pct", step=0.5),
-    _p("la_one_child_gbp", FEES, "LA/RAA fee, one child (in its base year)", "fees", "la_one_child_gbp",
+    _p("la_one_child_gbp", FEES, "LA/RAA fee, one child (in its base year, see help)", "fees", "la_one_child_gbp",
        step=500.0),
     _p("la_two_siblings_gbp", FEES, "LA/RAA fee, two siblings", "fees", "la_two_siblings_gbp", step=500.0),
     _p("la_three_siblings_gbp", FEES, "LA/RAA fee, three siblings", "fees", "la_three_siblings_gbp", step=500.0),
@@ -205,6 +205,8 @@ def lever_info(lever: Lever, baseline: Scenario, baseline_label: str) -> dict[st
     else:
         info = field_info(lever.section, lever.name)
         source, meaning = info["source"], info["meaning"]
+        if lever.section == "fees" and lever.name.endswith("_gbp"):
+            meaning += " " + _fee_year(baseline, lever.name.split("_")[0])
     param = None if lever.key == "campaign_pct" else lever_parameter(lever)  # no campaign in any baseline
     fitted = baseline.calibration.fitted.get(param) if param else None
     built_in_shown = lever_values(built_in)[lever.key]
@@ -216,6 +218,15 @@ def lever_info(lever: Lever, baseline: Scenario, baseline_label: str) -> dict[st
                   f"{built_in_source})")
     return {"unit": lever.unit, "baseline": value, "lo": lever.lo, "hi": lever.hi, "source": source,
             "meaning": meaning}
+
+
+def _fee_year(scenario: Scenario, provider: str) -> str:
+    """Which year a fee lever's amount is for, and how it changes after (provider "vaa" or "la")."""
+    fees = scenario.fees
+    year = getattr(fees, f"{provider}_base_year")
+    uprating = getattr(fees, f"{provider}_uprating_pct")
+    return (f"The fee in {year}-{(year + 1) % 100:02d}, uprated by {uprating:g}% a year after that "
+            f"(fees by year: the Finance view).")
 
 
 def lever_help(lever: Lever, baseline: Scenario, baseline_label: str) -> str:

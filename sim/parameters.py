@@ -254,8 +254,9 @@ class Fees(Section):
     vaa_two_siblings_gbp: float = param(50000.0, 0, 500000, "£", f"{ROTH} §6.4", "VAA fee, two siblings.")
     vaa_three_siblings_gbp: float = param(68000.0, 0, 500000, "£", f"{ROTH} §6.4", "VAA fee, three siblings.")
     vaa_uprating_pct: float = param(3.0, -10, 50, "% a year",
-                                    PUBLIC_FEES + ": CPIH uprating; 3% reproduces "
-                                    f"{C_P} Appendix C (£35,565 a placement in 2023/24)",
+                                    PUBLIC_FEES + ": CPIH uprating, assumed 3% a year (one child £35,938 in "
+                                    f"2023/24 from £31,000 in 2018/19; {C_P} Appendix C budgets £35,565 a VAA "
+                                    "placement for 2023/24, which about 2.8% a year would give)",
                                     "Yearly uprating of VAA fees (previous year's CPIH).")
     monthly_fee_year: int = param(2022, 2000, 2100, "financial year start", PUBLIC_FEES,
                                   "Year in which the monthly fee below applied.")

@@ -135,6 +135,7 @@ def test_figures_formatted_for_boards():
     assert comparison.format_figure(35_565, "£") == "£35,565"
     assert comparison.format_figure(171.4, "days") == "171 days"
     assert comparison.format_change(-12.0, -20.0, -4.0, "days") == "−12 days [−20 days to −4 days]"
+    assert comparison.format_change(151.1, 40.0, 260.0, "%") == "+151 points [+40 points to +260 points]"
     assert comparison.format_figure(float("nan"), "days") == "–"
 
 
