@@ -27,14 +27,18 @@ A1_THRESHOLD_DAYS = 426  # 14 months (DfE scorecard)
 AGE_BANDS = ((0.0, 1.0), (1.0, 2.0), (2.0, 5.0), (5.0, 10.0))  # years: <1, 1, 2-4, 5+
 
 
+def group_rate_per_day(c) -> float:
+    """Groups (a child or siblings) entering care a day: children a year over the mean group size."""
+    mean_size = sum((i + 1) * q for i, q in enumerate(c.sibling_group_probs))
+    return c.entering_per_year / mean_size / YEAR_DAYS
+
+
 def arrivals(p):
     """Groups of children entering care (Poisson), each starting its journey."""
     env, c = p.env, p.scenario.children
-    probs = c.sibling_group_probs
-    mean_size = sum((i + 1) * q for i, q in enumerate(probs))
     if c.entering_per_year <= 0:
         return
-    mean_gap = YEAR_DAYS * mean_size / c.entering_per_year
+    mean_gap = 1.0 / group_rate_per_day(c)
     gaps = p.streams["child_arrivals"]
     while True:
         yield env.timeout(gaps.exponential(mean_gap))

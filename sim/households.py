@@ -46,13 +46,17 @@ def enquiries(p):
 
 
 def household_journey(p, h, start: str, time_in: float = 0.0):
-    """One household from ``start`` ("enquiry", "stage1", "stage2", "approved_waiting" or
-    "placed") onwards.  ``time_in`` is the delay before registering (from "enquiry") or the
+    """One household from ``start`` ("enquiry", "between_adoptions", "stage1", "stage2",
+    "approved_waiting" or "placed") onwards.  ``time_in`` is the delay before registering (from
+    "enquiry") or before returning for a second adoption (from "between_adoptions"), or the
     time already spent in the starting stage (households in the initial state)."""
     env = p.env
     if start == "enquiry":
         yield env.timeout(time_in)
         start, time_in = "stage1", 0.0
+    elif start == "between_adoptions":
+        yield env.timeout(time_in)
+        start, time_in = "stage2", 0.0
     if start == "stage1":
         if not (yield from _stage1(p, h, time_in)):
             return

@@ -78,7 +78,8 @@ def test_a_moved_lever_is_no_longer_fitted():
     gone = set(base.calibration.fitted) - set(moved.calibration.fitted)
     assert gone == {"adopters.enquiries_per_month", "adopters.stage2_days"}  # age mix was not fitted
     info = lever_info(LEVER_BY_KEY["stage2_days"], moved, "what-if")
-    assert info["source"].startswith("set by the scenario 'what-if' (built-in baseline 147.4: fitted to")
+    assert info["source"].startswith(f"set by the scenario 'what-if' (built-in baseline {base.adopters.stage2_days:g}: "
+                                     "fitted to")
 
 
 def test_unknown_lever_refused():

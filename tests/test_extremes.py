@@ -11,12 +11,19 @@ def _totals(results, kpi):
 
 
 def test_no_enquiries_means_no_adopters():
-    r = run_scenario(small(adopters={"enquiries_per_month": 0.0}))
+    # no second-time adopters either: past adopters due to return start the run (sim.initial_state)
+    r = run_scenario(small(adopters={"enquiries_per_month": 0.0, "return_share": 0.0}))
     for kpi in ("enquiries", "registrations", "approvals", "inhouse_placements", "adopters_waiting"):
         assert (_totals(r, kpi) == 0).all(), kpi
     # children still move on, through interagency families only
     assert (_totals(r, "interagency_placements") > 0).all()
     assert (_totals(r, "inhouse_share_pct") == 0).all()
+
+
+def test_without_enquiries_only_returning_adopters_are_approved():
+    r = run_scenario(small(adopters={"enquiries_per_month": 0.0, "return_share": 0.5}))
+    assert (_totals(r, "registrations") == 0).all()
+    assert _totals(r, "approvals").sum() > 0  # past adopters coming back for a second child
 
 
 def test_no_children_means_no_placements():

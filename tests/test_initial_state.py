@@ -1,0 +1,58 @@
+"""The state a run starts from: the report's stocks, and the stages no report counts at their steady level."""
+
+import math
+
+import pytest
+
+from sim.census import CHILD, HOUSEHOLD
+from sim.children import group_rate_per_day
+from sim.model import start
+from tests.conftest import small
+
+
+def _mean_at_start(scenario, kind: str, state: str, reps: int = 30) -> float:
+    return sum(start(scenario, rep).census.count(kind, state) for rep in range(reps)) / reps
+
+
+def test_children_in_proceedings_start_at_their_steady_number():
+    """Children entering a day x days from entering care to the plan (Little's law)."""
+    s = small(children={"entering_per_year": 400.0})
+    c = s.children
+    want = c.entering_per_year / 365.25 * (c.proceedings_weeks * 7 - c.plan_before_order_days)
+    mean_size = sum((i + 1) * q for i, q in enumerate(c.sibling_group_probs))
+    sd_of_mean = math.sqrt(want * mean_size / 30)  # Poisson groups, each of mean_size children
+    assert abs(_mean_at_start(s, CHILD, "in_proceedings") - want) < 4 * sd_of_mean
+
+
+def test_returning_adopters_start_at_their_steady_number():
+    """Families adopting a day x the share returning x the days before they return."""
+    s = small(children={"entering_per_year": 400.0}, adopters={"return_share": 0.5})
+    want = (group_rate_per_day(s.children) * s.children.order_granted_share * s.adopters.return_share
+            * s.adopters.return_after_days)
+    assert abs(_mean_at_start(s, HOUSEHOLD, "between_adoptions") - want) < 4 * math.sqrt(want / 30)
+
+
+def test_no_children_entering_means_none_part_way_either():
+    s = small(children={"entering_per_year": 0.0})
+    assert _mean_at_start(s, CHILD, "in_proceedings", reps=3) == 0
+    assert _mean_at_start(s, HOUSEHOLD, "between_adoptions", reps=3) == 0
+
+
+def test_seeded_children_reach_their_plan_and_order_in_what_remains_of_proceedings():
+    """With fixed durations each child seeded part-way through proceedings gets its plan
+    ``proceedings - plan_before_order - elapsed`` days into the run and its order ``plan_before_order`` later."""
+    s = small(years=2, warm_up=0, children={"entering_per_year": 200.0, "proceedings_cv": 0.0,
+                                            "proceedings_weeks": 30.0, "plan_before_order_days": 60.0})
+    p = start(s, 0, keep_log=True)
+    p.env.run(until=400.0)
+    times: dict[int, dict[str, float]] = {}
+    for t, kind, ident, _size, _old, state in p.census.log:
+        if kind == CHILD:
+            times.setdefault(ident, {}).setdefault(state, t)
+    seeded = [w for w in times.values() if w.get("in_proceedings") == 0.0 and "plan" in w]
+    assert len(seeded) > 10
+    for w in seeded:
+        assert 0.0 <= w["plan"] <= 30 * 7 - 60.0
+        if "waiting" in w:
+            assert w["waiting"] - w["plan"] == pytest.approx(60.0)
+    assert sum("waiting" in w for w in seeded) > 10
