@@ -404,6 +404,9 @@ def draw_compare() -> None:
                 wide = wide.loc[list(dict.fromkeys(changes["label"]))]
                 wide.index.name, wide.columns.name = "measure", None
                 st.dataframe(wide, width="stretch")
+            for name in compared:
+                for text in comparison.comparability_warnings(reference, compared[reference], name, compared[name]):
+                    st.warning(text)
             unpaired = [n for n in compared if not comparison.is_paired(compared[reference], compared[n])]
             if unpaired:
                 st.warning(f"Not paired with {reference} (a different seed), so their intervals are wider: "

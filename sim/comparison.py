@@ -67,6 +67,23 @@ def is_paired(base: Results, scenario: Results) -> bool:
     return base.scenario.scenario.seed == scenario.scenario.scenario.seed
 
 
+def comparability_warnings(reference_name: str, reference: Results, name: str, other: Results) -> list[str]:
+    """Why a change of ``other`` against ``reference`` may not mean what a board would read into it:
+    a run of another agency, or one whose years are other financial years."""
+    out = []
+    ref_agency, agency = reference.scenario.calibration.targets_file, other.scenario.calibration.targets_file
+    if agency != ref_agency:
+        what = f"calibrated to {agency}" if agency else "not calibrated to any agency's report"
+        out.append(f"'{name}' is {what}, the reference '{reference_name}' "
+                   + (f"to {ref_agency}" if ref_agency else "to none")
+                   + ": a change between them is a difference between agencies, not the effect of a what-if.")
+    if other.years != reference.years:
+        out.append(f"'{name}' runs {other.years[0]} to {other.years[-1]} and the reference {reference.years[0]} to "
+                   f"{reference.years[-1]}: each column shows the same year of its own run, so the financial years "
+                   f"differ.")
+    return out
+
+
 def paired_differences(base_values: pd.Series, scenario_values: pd.Series) -> pd.Series:
     """Scenario minus baseline, replication by replication (replications in both runs)."""
     both = pd.concat({"base": base_values, "scenario": scenario_values}, axis=1, join="inner")

@@ -101,6 +101,13 @@ def test_compare_two_scenarios_side_by_side(app):
     reference = table[table["scenario"] == BUILT_IN_NAME]
     assert (reference["change"] == 0).all()
     assert len(app.get("vega_lite_chart")) >= 4  # the comparison's charts
+    assert not [w for w in app.warning if "between agencies" in w.value or "financial years differ" in w.value]
+    # another agency, another year: compared, but flagged so that nobody reads it as a what-if
+    app.multiselect(key="compare_choice").select("file: rotherham-2017-18").run()
+    _no_exception(app)
+    warnings = " ".join(w.value for w in app.warning)
+    assert "'file: rotherham-2017-18' is calibrated to calibration/targets/rotherham-2017-18.toml" in warnings
+    assert "a difference between agencies" in warnings and "the financial years differ" in warnings
 
 
 def test_a_bad_scenario_file_gives_a_clear_error(app):
