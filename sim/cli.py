@@ -144,8 +144,8 @@ def cmd_run(args) -> int:
             results.events.to_csv(out / "events.csv", index=False)
     if args.json != "-":
         run = results.scenario.scenario
-        print(f"{run.name}: {run.replications} replications, seed {run.seed}; mean and 90% interval by "
-              f"financial year")
+        print(f"{run.name}: {run.replications} replication{'' if run.replications == 1 else 's'}, seed {run.seed}; "
+              f"mean and 90% interval by financial year")
         print(years_table(results.summary, kpis))
     return 0
 
@@ -159,7 +159,13 @@ def cmd_compare(args) -> int:
     years = next(iter(columns.values()))["year"].max()
     if not 1 <= args.year <= years:
         raise ScenarioError(f"--year: must be between 1 and {years}")
-    print(f"Year {args.year}: mean [90% interval]")
+    years_shown = {name: summary.loc[summary["year"] == args.year, "financial_year"].iloc[0]
+                   for name, summary in columns.items()}
+    if len(set(years_shown.values())) == 1:
+        print(f"{next(iter(years_shown.values()))} (year {args.year}): mean [90% interval]")
+    else:  # scenarios starting in different years: say which financial year each column is
+        print(f"Year {args.year} of each run ({', '.join(f'{n}: {y}' for n, y in years_shown.items())}): "
+              f"mean [90% interval]")
     print(side_by_side(columns, kpis, args.year))
     return 0
 

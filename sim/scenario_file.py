@@ -86,13 +86,22 @@ def _built_in(_stamp: int) -> Scenario:
 
 def parse_scenario(text: str, source: str) -> Scenario:
     """Validate scenario TOML given as text (an upload in the app); ``source`` names it."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{source}: not valid TOML ({exc})") from None
+    data = _toml(text, source)
     if "extends" in data:
         data = _with_parent(data, source, None, [])
     return scenario_from_dict(data, source)
+
+
+def _toml(text: str, source: str) -> dict[str, Any]:
+    """Scenario TOML as nested dictionaries; an empty file is refused (it is almost always a
+    mistake, and would silently run the defaults)."""
+    if not text.strip():
+        raise ScenarioError(f"{source}: the file is empty; a scenario is TOML text, for example a line "
+                            "'[adopters]' and under it 'enquiries_per_month = 30.0'")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: not valid TOML ({exc})") from None
 
 
 def _read_with_parents(path: Path, chain: list[str]) -> dict[str, Any]:
@@ -100,11 +109,10 @@ def _read_with_parents(path: Path, chain: list[str]) -> dict[str, Any]:
     if str(path) in chain:
         raise ScenarioError(f"{path}: 'extends' goes round in a circle ({' -> '.join(chain + [str(path)])})")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path}: cannot be read ({exc})") from None
+    data = _toml(text, str(path))
     if "extends" not in data:
         return data
     return _with_parent(data, str(path), path.parent, chain)

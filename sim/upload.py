@@ -22,7 +22,4 @@ def read_scenario_text(data: bytes | str, source: str = "uploaded file") -> Scen
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ScenarioError(f"{source}: not a text file (a scenario is TOML text in UTF-8)") from None
-    if not data.strip():
-        raise ScenarioError(f"{source}: the file is empty; a scenario is TOML text such as "
-                            "'[adopters]\\nenquiries_per_month = 30.0'")
     return parse_scenario(data, source)

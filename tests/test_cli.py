@@ -80,3 +80,18 @@ def test_compare_side_by_side():
     out = _sim("compare", "baseline", "baseline", "--years", "1", "--reps", "2", "--kpis", "approvals,a2_days")
     assert out.returncode == 0, out.stderr
     assert "Approvals" in out.stdout and "A2" in out.stdout
+    assert out.stdout.startswith("2022-23 (year 1): mean [90% interval]")
+
+
+def test_compare_says_which_financial_year_each_column_is():
+    out = _sim("compare", "baseline", "rotherham-2017-18", "--years", "2", "--reps", "2", "--year", "2",
+               "--kpis", "approvals")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("Year 2 of each run (baseline: 2023-24, rotherham-2017-18: 2018-19)")
+
+
+def test_an_empty_scenario_file_is_refused_not_run_on_the_defaults(tmp_path):
+    empty = tmp_path / "empty.toml"
+    empty.write_text("\n", encoding="utf-8")
+    out = _sim("run", str(empty))
+    assert out.returncode == 2 and "empty.toml: the file is empty" in out.stderr and "Traceback" not in out.stderr
