@@ -175,7 +175,7 @@ def change_unit(unit: str) -> str:
 def format_change(mean: float, p5: float, p95: float, unit: str) -> str:
     """'+12.0 [+8.0 to +16.0]'; a change in a percentage reads '+5 points', not '+5%'."""
     def signed(x):
-        text = f"{abs(x):,.0f} points" if unit == "%" else format_figure(abs(x), unit)
+        text = f"{abs(x):,.0f} {change_unit(unit)}" if unit == "%" else format_figure(abs(x), unit)
         if text == "–":
             return text
         return ("−" if x < 0 else "+") + text

@@ -340,10 +340,10 @@ def without_fitted(data: dict[str, Any], keys) -> dict[str, Any]:
     A scenario that changes a fitted parameter no longer holds the fitted value, so the
     parameter's source is no longer the fit.
     """
-    fitted = data.get("calibration", {}).get("fitted")
-    if not fitted or not any(k in fitted for k in keys):
+    fitted, keys = data.get("calibration", {}).get("fitted"), set(keys)
+    if not fitted or not keys & set(fitted):
         return data
-    calibration = dict(data["calibration"], fitted={k: v for k, v in fitted.items() if k not in set(keys)})
+    calibration = dict(data["calibration"], fitted={k: v for k, v in fitted.items() if k not in keys})
     return dict(data, calibration=calibration)
 
 
