@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 
 def test_quick_benchmark_prints_and_writes_the_figures(tmp_path):
@@ -53,49 +54,33 @@ def test_event_count_is_every_event_simpy_processes(monkeypatch):
         assert r.events == made[-1].steps > 1000
 
 
-def _model_garbage(objects: list) -> list:
-    """The objects among ``objects`` that the model made: instances of its own or simpy's classes,
-    and generators (its processes) whose code lives in either package.  Other threads (a
-    Streamlit session, an executor's manager) may leave cyclic garbage of their own meanwhile;
-    that is not the model's and is not counted."""
-    import os
+_CYCLE_CHECK = """
+import gc
+from sim.model import end_time, start
+from tests.conftest import small
 
-    import simpy
-
-    import sim
-
-    homes = tuple(os.path.dirname(m.__file__) for m in (sim, simpy))
-
-    def made_by_model(o) -> bool:
-        if (type(o).__module__ or "").split(".")[0] in ("sim", "simpy"):
-            return True
-        code = getattr(o, "gi_code", None) or getattr(o, "f_code", None)
-        return code is not None and code.co_filename.startswith(homes)
-
-    return [o for o in objects if made_by_model(o)]
+s = small(years=6, warm_up=1, matching={"split_sibling_groups": True, "split_after_days": 200},
+          initial_state={"households_stage2": 5, "adopters_waiting": 5, "children_waiting_with_po": 5})
+gc.collect()
+gc.disable()
+gc.set_debug(gc.DEBUG_SAVEALL)  # keep what a collection finds, to count it
+p = start(s, 0)
+p.env.run(until=end_time(s))
+assert p.tally.results()["adoption_orders"][3] > 0
+found = gc.collect()  # the pipeline is still alive: nothing of the run is unreachable yet
+print(found, [type(o).__name__ for o in gc.garbage[:5]])
+"""
 
 
 def test_a_run_leaves_no_reference_cycles_behind():
     """Memory stays bounded with the garbage collector paused during a run (sim.model.collector_paused):
-    everything the model lets go of is freed by reference counting."""
-    import gc
+    everything the model lets go of is freed by reference counting.
 
-    from sim.model import end_time, start
-    from tests.conftest import small
-
-    s = small(years=6, warm_up=1, matching={"split_sibling_groups": True, "split_after_days": 200},
-              initial_state={"households_stage2": 5, "adopters_waiting": 5, "children_waiting_with_po": 5})
-    gc.collect()
-    gc.disable()
-    gc.set_debug(gc.DEBUG_SAVEALL)  # keep what a collection finds, to see whose it is
-    try:
-        p = start(s, 0)
-        p.env.run(until=end_time(s))
-        assert p.tally.results()["adoption_orders"][3] > 0
-        gc.collect()  # the pipeline is still alive: nothing of the model's is unreachable yet
-        leaked = _model_garbage(gc.garbage)
-        assert not leaked, f"{len(leaked)} model objects in reference cycles, e.g. {leaked[:5]!r}"
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        gc.enable()
+    The run happens in a fresh interpreter that imports only the model, so every object the
+    collector finds there is the model's: no other test or thread (a Streamlit session, an
+    executor's manager) can leave garbage of its own in the count."""
+    out = subprocess.run([sys.executable, "-c", _CYCLE_CHECK], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.returncode == 0, out.stderr
+    found, kinds = out.stdout.split(" ", 1)
+    assert int(found) == 0, f"{found} objects in reference cycles, e.g. {kinds.strip()}"
