@@ -19,7 +19,7 @@ import math
 
 from sim.entities import ChildGroup
 from sim.interagency_fee import LA, VAA, monthly_fee, placement_fee
-from sim.tally import MONTH_DAYS, YEAR_DAYS
+from sim.calendar import MONTH_DAYS, YEAR_DAYS
 
 INHOUSE = "inhouse"
 EIGHTEEN_MONTHS_DAYS = 548
@@ -34,16 +34,29 @@ def group_rate_per_day(c) -> float:
 
 
 def arrivals(p):
-    """Groups of children entering care (Poisson), each starting its journey."""
-    env, c = p.env, p.scenario.children
-    if c.entering_per_year <= 0:
-        return
-    mean_gap = 1.0 / group_rate_per_day(c)
+    """Groups of children entering care (Poisson), each starting its journey.
+
+    Each gap is one exponential draw of unit mean (in expected arrivals) spent at the rate in
+    force, month by month where the rate changes (a dated change or a trend), so the same
+    draws give the same arrivals wherever the rate has not changed."""
+    env, timeline = p.env, p.timeline
     gaps = p.streams["child_arrivals"]
+    rate = group_rate_per_day(p.scenario.children)
+    t = 0.0
     while True:
-        yield env.timeout(gaps.exponential(mean_gap))
-        group = new_group(p, env.now)
-        env.process(child_journey(p, group))
+        work = gaps.exponential(1.0)
+        while True:
+            change = timeline.next_start(t) if timeline is not None else math.inf
+            if rate > 0 and work <= rate * (change - t):
+                t += work / rate
+                break
+            if change == math.inf:
+                return
+            work -= rate * (change - t)
+            t = change
+            rate = group_rate_per_day(timeline.at(t).children)
+        yield env.timeout(t - env.now)
+        env.process(child_journey(p, new_group(p, env.now)))
 
 
 def new_group(p, entry_t: float) -> ChildGroup:
@@ -228,7 +241,7 @@ def _book_fees(p, g, provider: str, placed_t: float, end_t: float) -> None:
     tally.add("interagency_fees_gbp", placed_t, placement_fee(fees, provider, g.size, p.financial_year(placed_t)))
     t = placed_t + YEAR_DAYS
     while t < end_t:
-        tally.add("interagency_fees_gbp", t, monthly_fee(fees, p.financial_year(t)))
+        tally.add("interagency_fees_gbp", t, monthly_fee(p.scenario_at(t).fees, p.financial_year(t)))
         t += MONTH_DAYS
 
 

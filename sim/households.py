@@ -17,7 +17,7 @@ from collections import deque
 
 from sim.entities import Household
 from sim.interagency_fee import LA, placement_fee
-from sim.tally import MONTH_DAYS, YEAR_DAYS
+from sim.calendar import MONTH_DAYS, YEAR_DAYS
 
 STAGE1_TARGET_DAYS = 61  # two months (DOMAIN primer; C&P 2022/23 §4.6 "within 60 days")
 STAGE2_TARGET_DAYS = 122  # four months (DOMAIN primer)
@@ -26,10 +26,11 @@ BREAK_MAX_DAYS = 183  # six months
 
 def enquiries(p):
     """Monthly batches of enquiries; those that register start a household journey."""
-    env, a = p.env, p.scenario.adopters
+    env = p.env
     stream, conv = p.streams["enquiries"], p.streams["registration"]
     month = 0
     while True:
+        a = (p.timeline.in_month(month) if p.timeline else p.scenario).adopters
         season = 1.0 + a.seasonality * math.cos(2 * math.pi * ((month % 12) + 1 - a.peak_month) / 12)
         n = stream.poisson(a.enquiries_per_month * season)
         registering = conv.binomial(n, a.registration_share)
@@ -107,8 +108,6 @@ def _stage2_and_decision(p, h, elapsed: float):
     p.census.move(h, "stage2")
     if elapsed == 0.0:
         p.tally.add("stage2_starts", env.now)
-    if p.assessors is None:  # no assessing capacity: the assessment never starts
-        yield env.event()
     yield p.assessors.take()  # a place on a social worker's caseload
     d = s.lognormal(a.stage2_days, a.stage2_cv)
     if s.bernoulli(a.stage2_withdrawal):
@@ -201,19 +200,23 @@ class Caseload:
 
     ``take()`` returns an event that fires when the household has a place: at once if one
     is free, else when a finished household's place is handed over (``hand_over()``), in
-    order of asking.  This is a simpy ``Resource`` without its release events.
+    order of asking.  This is a simpy ``Resource`` without its release events.  With no
+    places (no social workers) an assessment never starts.  ``resize()`` follows a change in
+    staffing: new places go at once to households waiting; places taken away disappear as the
+    households holding them finish.
     """
 
-    __slots__ = ("env", "free", "queue")
+    __slots__ = ("env", "free", "places", "queue")
 
     def __init__(self, env, places: int):
         self.env = env
-        self.free = places
+        self.places = places
+        self.free = places  # negative after a cut, until enough households finish
         self.queue: deque = deque()
 
     def take(self):
         event = self.env.event()
-        if self.free:
+        if self.free > 0:
             self.free -= 1
             event.succeed()
         else:
@@ -221,13 +224,26 @@ class Caseload:
         return event
 
     def hand_over(self) -> None:
-        if self.queue:
+        if self.queue and self.free >= 0:
             self.queue.popleft().succeed()
         else:
             self.free += 1
 
+    def resize(self, a) -> None:
+        """Places from the ``[adopters]`` section given (social workers x cases each)."""
+        places = caseload_places(a)
+        self.free += places - self.places
+        self.places = places
+        while self.free > 0 and self.queue:
+            self.free -= 1
+            self.queue.popleft().succeed()
 
-def assessors(env, a) -> Caseload | None:
-    """Stage 2 caseload places: social workers x cases each (None when there are none)."""
-    places = int(round(a.assessing_social_workers * a.cases_per_social_worker))
-    return Caseload(env, places) if places > 0 else None
+
+def caseload_places(a) -> int:
+    """Stage 2 places: social workers x cases each, to the nearest whole place."""
+    return int(round(a.assessing_social_workers * a.cases_per_social_worker))
+
+
+def assessors(env, a) -> Caseload:
+    """The stage 2 caseload of the ``[adopters]`` section given."""
+    return Caseload(env, caseload_places(a))

@@ -23,7 +23,9 @@ from sim.panel import AdoptionPanel
 from sim.parameters import Scenario
 from sim.parameter_sets import replication_scenario
 from sim.streams import replication_streams
-from sim.tally import YEAR_DAYS, Tally
+from sim.calendar import YEAR_DAYS
+from sim.tally import Tally
+from sim.timeline import Timeline, apply_changes
 
 EIGHTEEN_MONTHS_DAYS = children.EIGHTEEN_MONTHS_DAYS
 
@@ -33,16 +35,21 @@ class Pipeline:
 
     def __init__(self, scenario: Scenario, replication: int, keep_log: bool = False):
         run = scenario.scenario
-        self.scenario = scenario
+        self.timeline = Timeline(scenario) if scenario.change or scenario.trend else None
+        self.scenario = scenario = self.timeline.scenarios[0] if self.timeline else scenario
         self.env = simpy.Environment()
         self.streams = replication_streams(run.seed, replication)
         self.census = Census(self.env, keep_log)
         self.tally = Tally(run.years, run.warm_up_years)
-        self.panel = AdoptionPanel(self.env, scenario.panel.panels_per_month, scenario.panel.cases_per_panel)
+        self.panel = AdoptionPanel(self.env, scenario.panel)
         self.assessors = households.assessors(self.env, scenario.adopters)
         self.matcher = Matcher(self.env, self.census, scenario.matching.interval_days)
         self.first_year = run.start_year - run.warm_up_years
         self._ids = 0
+
+    def scenario_at(self, t: float) -> Scenario:
+        """The scenario in force on day ``t`` (it differs from ``scenario`` only with dated changes or trends)."""
+        return self.timeline.at(t) if self.timeline else self.scenario
 
     def new_household(self) -> Household:
         self._ids += 1
@@ -140,6 +147,8 @@ def start(scenario: Scenario, replication: int, keep_log: bool = False) -> Pipel
     seed_initial_state(p)
     for process in (households.enquiries(p), children.arrivals(p), p.year_ends()):
         p.env.process(process)
+    if p.timeline is not None and p.timeline.moves:
+        p.env.process(apply_changes(p))
     return p
 
 

@@ -10,19 +10,25 @@ from __future__ import annotations
 
 from collections import deque
 
-from sim.tally import MONTH_DAYS
+from sim.calendar import MONTH_DAYS
 
 
 class AdoptionPanel:
     """A first-come, first-served queue cleared on panel dates."""
 
-    def __init__(self, env, panels_per_month: float, cases_per_panel: int):
+    def __init__(self, env, panel):
         self.env = env
         self.queue: deque = deque()
-        self.capacity = cases_per_panel
-        if panels_per_month > 0 and cases_per_panel > 0:
-            self.interval = MONTH_DAYS / panels_per_month
-            env.process(self._sit())
+        self.sitting = False
+        self.set_capacity(panel)
+
+    def set_capacity(self, panel) -> None:
+        """Sittings and places from the ``[panel]`` section given, from the next sitting on."""
+        self.capacity = panel.cases_per_panel
+        self.interval = MONTH_DAYS / panel.panels_per_month if panel.panels_per_month > 0 else None
+        if self.interval is not None and self.capacity > 0 and not self.sitting:
+            self.sitting = True
+            self.env.process(self._sit())
 
     def hear(self):
         """An event that fires on the date of the panel that hears this case."""
@@ -33,7 +39,8 @@ class AdoptionPanel:
     def _sit(self):
         env, queue = self.env, self.queue
         yield env.timeout(self.interval / 2)
-        while True:
+        while self.interval is not None and self.capacity > 0:
             for _ in range(min(self.capacity, len(queue))):
                 queue.popleft().succeed()
             yield env.timeout(self.interval)
+        self.sitting = False

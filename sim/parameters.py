@@ -20,9 +20,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sim.changes import Change, Trend, check_dates, monthly_values
+
 C_P = "001_ef741affdb884314.txt"  # Cambridgeshire & Peterborough Adoption 2022/23
 CAMBS = "000_3308d4f1cd971e43.txt"  # Cambridgeshire (Coram Cambridgeshire Adoption) 2017/18
 ROTH = "002_f60beec63e9d6bc7.txt"  # Rotherham 2017/18
+#: Top-level arrays of tables in a scenario file: dated changes and trends (not sections of parameters).
+DATED = ("change", "trend")
 PUBLIC_FEES = "public interagency fee notes (shared/DOMAIN.md, 'Public facts on the fee')"
 
 
@@ -324,11 +328,28 @@ class Scenario(Section):
     fees: Fees = Field(default_factory=Fees)
     initial_state: InitialState = Field(default_factory=InitialState)
     calibration: Calibration = Field(default_factory=Calibration)
+    change: list[Change] = Field(default_factory=list,
+                                 description="Dated changes: what moves from when (see sim.changes).")
+    trend: list[Trend] = Field(default_factory=list,
+                               description="Trends in the baseline, history included (see sim.changes).")
+
+    @model_validator(mode="after")
+    def _dated(self) -> "Scenario":
+        if self.change or self.trend:
+            check_dates(self.change, self.trend, self.scenario)
+            monthly_values(self, run_months(self))
+        return self
+
+
+def run_months(scenario: Scenario) -> int:
+    """Months simulated: the warm-up and the reported years."""
+    run = scenario.scenario
+    return (run.warm_up_years + run.years) * 12
 
 
 SECTIONS: dict[str, type[Section]] = {
     name: field.default_factory().__class__  # type: ignore[union-attr]
-    for name, field in Scenario.model_fields.items()
+    for name, field in Scenario.model_fields.items() if name not in DATED
 }
 #: Sections holding model parameters (``calibration`` records how they were set).
 PARAMETER_SECTIONS: tuple[str, ...] = tuple(s for s in SECTIONS if s != "calibration")

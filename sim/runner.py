@@ -21,15 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.calendar import financial_year_label
 from sim.execution import run_replications
 from sim.kpis import KPI_BY_NAME, KPI_NAMES
 from sim.parameters import Scenario
 from sim.scenario_file import scenario_from_dict
-
-
-def financial_year_label(year: int) -> str:
-    """'2022-23' for the financial year starting in April 2022."""
-    return f"{year}-{(year + 1) % 100:02d}"
 
 
 @dataclass

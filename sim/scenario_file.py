@@ -25,7 +25,8 @@ from typing import Any
 import tomli_w
 from pydantic import ValidationError
 
-from sim.parameters import PARAMETER_SECTIONS, SECTIONS, Scenario, field_info, without_fitted
+from sim.changes import Change, Trend
+from sim.parameters import DATED, PARAMETER_SECTIONS, SECTIONS, Scenario, field_info, without_fitted
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 BUILT_IN = "baseline"
@@ -150,9 +151,12 @@ def _extend(parent: dict, child: dict, label: str) -> dict:
 
 
 def _merge(base: dict, override: dict) -> dict:
+    """``override`` over ``base``, table by table; dated changes and trends add to the parent's."""
     out = dict(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        if key in DATED and isinstance(value, list) and isinstance(out.get(key), list):
+            out[key] = out[key] + value
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = _merge(out[key], value)
         else:
             out[key] = value
@@ -162,9 +166,15 @@ def _merge(base: dict, override: dict) -> dict:
 def scenario_from_dict(data: dict[str, Any], source: str) -> Scenario:
     """Validate a scenario given as nested dictionaries."""
     for section, values in data.items():
+        if section in DATED:
+            if not isinstance(values, list) or not all(isinstance(v, dict) for v in values):
+                raise ScenarioError(f"{source}: '{section}' must be an array of tables, each written "
+                                    f"'[[{section}]]' followed by its fields")
+            continue
         if section not in SECTIONS:
-            raise ScenarioError(f"{source}: unknown section [{section}]{_suggest(section, SECTIONS)}; "
-                                f"sections are {', '.join('[' + s + ']' for s in SECTIONS)}")
+            raise ScenarioError(f"{source}: unknown section [{section}]{_suggest(section, [*SECTIONS, *DATED])}; "
+                                f"sections are {', '.join('[' + s + ']' for s in SECTIONS)}, and the arrays "
+                                "[[change]] and [[trend]]")
         if not isinstance(values, dict):
             raise ScenarioError(f"{source}: [{section}] must be a table of parameters")
     try:
@@ -182,6 +192,12 @@ def _explain(exc: ValidationError, source: str) -> str:
     """One line per problem: file, field, what was wrong, what is allowed."""
     lines = []
     for err in exc.errors():
+        if not err["loc"]:  # a check across the scenario (dated changes and trends) says where itself
+            lines.append(f"{source}: {err['msg'].removeprefix('Value error, ')}")
+            continue
+        if err["loc"][0] in DATED:
+            lines.append(_explain_dated(err, source))
+            continue
         loc = [str(x) for x in err["loc"]]
         section = loc[0] if loc else ""
         name = loc[1] if len(loc) > 1 else ""
@@ -200,6 +216,23 @@ def _explain(exc: ValidationError, source: str) -> str:
             message = f"{message}, got {err.get('input')!r}"
         lines.append(f"{source}: field '{where}': {message}{detail}")
     return "\n".join(lines)
+
+
+def _explain_dated(err: dict, source: str) -> str:
+    """A problem in a ``[[change]]`` or ``[[trend]]`` entry: which entry (counted from 1), which field."""
+    kind, *rest = err["loc"]
+    message = err["msg"].removeprefix("Value error, ")
+    if not rest:
+        return f"{source}: {kind}: {message}"
+    entry = f"{kind} {int(rest[0]) + 1}"
+    field = rest[1] if len(rest) > 1 else None
+    if err["type"] == "extra_forbidden":
+        model = Change if kind == "change" else Trend
+        return (f"{source}: {entry}: unknown field '{field}'{_suggest(str(field), model.model_fields)}; "
+                f"fields are {', '.join(model.model_fields)}")
+    where = f"{entry}, field '{field}'" if field else entry
+    got = f", got {err.get('input')!r}" if field else ""
+    return f"{source}: {where}: {message}{got}"
 
 
 def _allowed(info: dict) -> str:

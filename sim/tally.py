@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import math
 
+from sim.calendar import YEAR_DAYS
 from sim.kpis import COUNT, KPIS, MONEY, STOCK
 
-YEAR_DAYS = 365.25
-MONTH_DAYS = YEAR_DAYS / 12
 
 
 class Tally:
