@@ -144,7 +144,7 @@ def scaled(scenario: Scenario, factor: int) -> Scenario:
     panel["cases_per_panel"] = int(round(panel["cases_per_panel"] * factor / more_panels))
     panel["panels_per_month"] *= more_panels
     for name, n in data["initial_state"].items():
-        data["initial_state"][name] = n * factor
+        data["initial_state"][name] = None if n is None else n * factor
     return scenario_from_dict(data, f"benchmark x{factor}")
 
 

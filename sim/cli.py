@@ -6,6 +6,7 @@
     python -m sim params [SCENARIO]
     python -m sim bench [--json PATH] [--quick]
     python -m sim calibrate TARGETS.toml [--out scenarios/NAME.toml] [--reps R] [--force]
+    python -m sim warmup [SCENARIO] [--reps R] [--years N]
 
 Errors in a scenario or an option are reported in one clear message and exit status 2,
 never a traceback.
@@ -65,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure speed, parallel speed-up, memory and scaling on this machine")
     bench.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
     bench.add_argument("--quick", action="store_true", help="a reduced workload (seconds, for tests)")
+    warm = sub.add_parser("warmup", help="how many warm-up years a scenario needs to settle (Welch's method on "
+                                         "yearly means)")
+    warm.add_argument("scenario", nargs="?", help="scenario (default: the built-in baseline)")
+    warm.add_argument("--reps", type=int, default=100, help="replications (default 100)")
+    warm.add_argument("--years", type=int, default=12, help="years to run with no warm-up (default 12)")
     calib = sub.add_parser("calibrate", help="fit a baseline scenario to an agency's targets file, with a fit report")
     calib.add_argument("targets", help="targets file, e.g. calibration/targets/rotherham-2017-18.toml")
     calib.add_argument("--out", help="scenario file to write (default: scenarios/<targets file name>.toml)")
@@ -188,6 +194,15 @@ def cmd_bench(args) -> int:
     return bench_main(args.json, args.quick)
 
 
+def cmd_warmup(args) -> int:
+    from sim.warm_up import analyse_warm_up
+
+    if args.reps < 2 or not 4 <= args.years <= 50:
+        raise ScenarioError("warmup: --reps must be at least 2 and --years between 4 and 50")
+    print(analyse_warm_up(load_scenario(args.scenario), replications=args.reps, years=args.years).text())
+    return 0
+
+
 def cmd_calibrate(args) -> int:
     from sim.calibrate import command  # SciPy is loaded only when calibrating
 
@@ -195,7 +210,7 @@ def cmd_calibrate(args) -> int:
 
 
 COMMANDS = {"run": cmd_run, "compare": cmd_compare, "params": cmd_params, "bench": cmd_bench,
-            "calibrate": cmd_calibrate}
+            "calibrate": cmd_calibrate, "warmup": cmd_warmup}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -64,8 +64,9 @@ class RunSettings(Section):
                             "Calendar year in which the first simulated financial year (April-March) starts.")
     years: int = param(10, 1, 50, "financial years", "assumption: planning horizon",
                        "Number of financial years reported.")
-    warm_up_years: int = param(2, 0, 10, "financial years",
-                               "assumption: two years lets queues and waiting pools settle from an empty start",
+    warm_up_years: int = param(3, 0, 10, "financial years",
+                               "python -m sim warmup on the calibrated baselines (README, 'Start and warm-up'): "
+                               "from the steady-level start, the measures settle within 10% after three years",
                                "Years simulated before year 1 and not reported.")
     replications: int = param(100, 1, 10000, "runs", "assumption: enough for stable 90% intervals",
                               "Independent replications; intervals are taken over them.")
@@ -270,20 +271,23 @@ class Fees(Section):
 
 
 class InitialState(Section):
-    """Stocks at the start of the simulation (before any warm-up), e.g. a report's year-end figures."""
+    """Stocks at the start of the simulation (before any warm-up); a stock left out starts at its steady level."""
 
-    households_stage1: int = param(0, 0, 10000, "households", "assumption: empty start, see warm_up_years",
-                                   "Households in stage 1.")
-    households_stage2: int = param(0, 0, 10000, "households", "assumption: empty start",
-                                   "Households in stage 2.")
-    adopters_waiting: int = param(0, 0, 10000, "households", "assumption: empty start",
-                                  "Approved households waiting.")
-    children_with_plan: int = param(0, 0, 10000, "children", "assumption: empty start",
-                                    "Children with a plan awaiting the placement order.")
-    children_waiting_with_po: int = param(0, 0, 10000, "children", "assumption: empty start",
-                                          "Children with a placement order waiting for a match.")
-    children_placed_awaiting_order: int = param(0, 0, 10000, "children", "assumption: empty start",
-                                                "Children placed awaiting the adoption order.")
+    households_stage1: int | None = param(None, 0, 1_000_000, "households",
+                                          "assumption: steady level from the scenario's rates when not given",
+                                          "Households in stage 1.")
+    households_stage2: int | None = param(None, 0, 1_000_000, "households", "assumption: steady level when not given",
+                                          "Households in stage 2.")
+    adopters_waiting: int | None = param(None, 0, 1_000_000, "households", "assumption: steady level when not given",
+                                         "Approved households waiting.")
+    children_with_plan: int | None = param(None, 0, 1_000_000, "children", "assumption: steady level when not given",
+                                           "Children with a plan awaiting the placement order.")
+    children_waiting_with_po: int | None = param(None, 0, 1_000_000, "children",
+                                                 "assumption: steady level when not given",
+                                                 "Children with a placement order waiting for a match.")
+    children_placed_awaiting_order: int | None = param(None, 0, 1_000_000, "children",
+                                                       "assumption: steady level when not given",
+                                                       "Children placed awaiting the adoption order.")
 
 
 class Calibration(Section):

@@ -248,7 +248,7 @@ def _allowed(info: dict) -> str:
 
 def to_toml(scenario: Scenario) -> str:
     """The complete scenario as TOML text (every parameter written out)."""
-    return tomli_w.dumps(scenario.model_dump())
+    return tomli_w.dumps(scenario.model_dump(exclude_none=True))
 
 
 def save_scenario(scenario: Scenario, path: str | Path, overwrite: bool = False) -> Path:

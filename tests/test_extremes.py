@@ -37,8 +37,10 @@ def test_no_children_means_no_placements():
 
 
 def test_no_panel_capacity_means_no_approvals_or_matches():
+    """With no panel, nothing is approved or matched; only children already placed when the run
+    starts (here none) could still be adopted."""
     for panel in ({"panels_per_month": 0.0}, {"cases_per_panel": 0}):
-        r = run_scenario(small(panel=panel))
+        r = run_scenario(small(panel=panel, initial_state={"children_placed_awaiting_order": 0}))
         for kpi in ("approvals", "matches", "placements", "adoption_orders"):
             assert (_totals(r, kpi) == 0).all(), (panel, kpi)
 

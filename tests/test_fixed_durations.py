@@ -22,11 +22,15 @@ def fixed_run():
 
 
 def _times(log, kind):
-    out = {}
+    """Each entity's states and when it entered them, for entities that arrived during the run
+    (those present at the start begin part-way through a stage)."""
+    out, at_start = {}, set()
     for t, k, eid, size, old, new in log:
         if k == kind and eid != -1:
+            if t == 0.0 and old is None:
+                at_start.add(eid)
             out.setdefault(eid, []).append((new, t))
-    return out
+    return {eid: steps for eid, steps in out.items() if eid not in at_start}
 
 
 def test_stage_lengths_are_exact(fixed_run):

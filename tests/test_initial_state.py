@@ -56,3 +56,29 @@ def test_seeded_children_reach_their_plan_and_order_in_what_remains_of_proceedin
         if "waiting" in w:
             assert w["waiting"] - w["plan"] == pytest.approx(60.0)
     assert sum("waiting" in w for w in seeded) > 10
+
+
+def test_households_and_children_in_every_stage_start_at_their_steady_level():
+    """Little's law for each stage no [initial_state] entry gives: arrivals a day x days in the stage."""
+    s = small(adopters={"enquiries_per_month": 200.0}, children={"entering_per_year": 400.0})
+    a, c = s.adopters, s.children
+    registering = a.enquiries_per_month / (365.25 / 12) * a.registration_share
+    want_stage1 = registering * a.stage1_days * (1 - a.stage1_withdrawal / 2)
+    assert abs(_mean_at_start(s, HOUSEHOLD, "stage1") - want_stage1) < 4 * math.sqrt(want_stage1 / 30)
+    orders = group_rate_per_day(c) * c.order_granted_share
+    mean_size = sum((i + 1) * q for i, q in enumerate(c.sibling_group_probs))
+    want_placed = orders * s.placement.order_days * mean_size
+    assert abs(_mean_at_start(s, CHILD, "placed") - want_placed) < 4 * math.sqrt(want_placed * mean_size / 30)
+    assert _mean_at_start(s, HOUSEHOLD, "approved_waiting") > 0
+    assert _mean_at_start(s, CHILD, "waiting") > 0
+    assert _mean_at_start(s, CHILD, "plan") > 0
+
+
+def test_a_stock_given_in_the_initial_state_is_used_as_it_is():
+    s = small(initial_state={"households_stage1": 7, "adopters_waiting": 0, "children_waiting_with_po": 11,
+                             "children_placed_awaiting_order": 3})
+    p = start(s, 0)
+    assert p.census.count(HOUSEHOLD, "stage1") == 7
+    assert p.census.count(HOUSEHOLD, "approved_waiting") == 0
+    assert p.census.count(CHILD, "waiting") == 11
+    assert p.census.count(CHILD, "placed") == 3
