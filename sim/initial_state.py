@@ -158,16 +158,17 @@ def _returning_adopters(p) -> None:
         env.process(household_journey(p, h, "between_adoptions", s.uniform() * a.return_after_days))
 
 
-def _group(p, state: str, entry_t: float):
-    """A group (drawn as arrivals are) entered at day ``entry_t``, not seeking early permanence."""
+def _group(p, state: str, entry_t: float, single: bool = False):
+    """A group (drawn as arrivals are; one child if ``single``) entered at day ``entry_t``, not
+    seeking early permanence."""
     g = new_group(p, entry_t)
     g.ep_candidate = False
+    if single:
+        g.size = 1
     p.census.enter(g, state)
     return g
 
 
 def _child(p, state: str, entry_t: float):
     """A single child (initial stocks are given in children) entered at day ``entry_t``."""
-    g = _group(p, state, entry_t)
-    g.size = 1
-    return g
+    return _group(p, state, entry_t, single=True)
