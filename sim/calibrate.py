@@ -93,8 +93,9 @@ def calibrate(targets_path: str | Path, out: str | Path | None = None, replicati
         f"{len(estimates)} parameters estimated directly, {len(params)} fitted with {replications} replications "
         f"an evaluation")
     with cal.Simulator(workers) as sim:
+        before = cal.years_before(ts)
         result = cal.fit(cal.fit_targets(ts), start, params, replications=replications, simulator=sim,
-                         prior_means={e.key: e.value for e in priors},
+                         prior_means={e.key: e.value for e in priors}, columns=cal.columns(ts), before=before,
                          max_iterations=max_iterations, progress=progress)
         say(f"fit: {result.evaluations} simulations in {result.seconds:.0f} s, objective {result.objective_start:.1f} "
             f"-> {result.objective:.1f} ({result.message})")
@@ -103,13 +104,13 @@ def calibrate(targets_path: str | Path, out: str | Path | None = None, replicati
         save_parameter_sets(result.values, draws, sets_path)
         scenario = _calibrated_scenario(ts, start, result, estimates, priors, sets_path)
         say(f"report: year 1 over {report_replications} replications, with and without parameter uncertainty")
-        values, values_pu = sim.year1([scenario, _with_uncertainty(scenario)], report_replications)
+        values, values_pu = sim.window([scenario, _with_uncertainty(scenario)], report_replications, before)
 
     notes = fr.read_notes(name, Path(notes_dir or fr.NOTES_DIR))
-    table = fr.target_table(ts, values, cal.KPI_INDEX, result.targets, values_pu, notes,
+    table = fr.target_table(ts, values, cal.columns(ts), result.targets, values_pu, notes,
                             fr.generated_reason(ts, result))
     parameters = _parameter_table(ts, result, estimates, left, draws, priors)
-    checks = fr.check_table(ts, values, cal.KPI_INDEX, result.targets)
+    checks = fr.check_table(ts, values, cal.columns(ts), result.targets)
     header = _header(ts, out, result, replications, report_replications, sets_path, scenario, time.perf_counter() - t0)
     caveats = {k.removeprefix("caveats:"): v for k, v in notes.items() if k.startswith("caveats:")}
     text = fr.markdown(f"{ts.name}, {ts.financial_year}", header, table, parameters,
@@ -138,6 +139,9 @@ def _calibrated_scenario(ts: TargetSet, start: Scenario, result: cal.FitResult, 
     data["scenario"]["description"] = (
         f"Calibrated to {cal.relative_to_project(ts.path)} ({ts.report}) with python -m sim calibrate; year 1 is "
         f"{ts.financial_year}. Fit report: calibration/reports/{sets_path.name.removesuffix('-parameter-sets.csv')}.md")
+    trend_notes = cal.trend_notes(ts, result)
+    for trend in data["trend"]:
+        trend["note"] = trend_notes.get(trend["parameter"], trend["note"])
     data["calibration"] = {
         "targets_file": cal.relative_to_project(ts.path),
         "fitted": cal.fitted_notes(ts, result, estimates, priors),

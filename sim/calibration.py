@@ -41,7 +41,7 @@ from scipy.optimize import least_squares
 from sim.execution import default_workers
 from sim.kpis import KPI_NAMES
 from sim.model import run_replication
-from sim.parameter_sets import PROJECT_DIR, with_parameters
+from sim.parameter_sets import PROJECT_DIR, TREND_PREFIX, trend_factor, with_parameters
 from sim.parameters import SECTIONS, Scenario
 from sim.targets import Target, TargetSet
 
@@ -71,7 +71,14 @@ class FitParameter:
     def name(self) -> str:
         return self.key.partition(".")[2]
 
+    @property
+    def is_trend(self) -> bool:
+        """A trend's yearly growth factor (key "trend.section.name"), not a parameter's value."""
+        return self.key.startswith(TREND_PREFIX)
+
     def value_of(self, scenario: Scenario) -> float:
+        if self.is_trend:
+            return trend_factor(scenario, self.key.removeprefix(TREND_PREFIX))
         return float(getattr(getattr(scenario, self.section), self.name))
 
     def to_theta(self, value: float) -> float:
@@ -148,12 +155,20 @@ CANDIDATES: tuple[FitParameter, ...] = (
         "children_placed_awaiting_order", *CARE_TO_ORDER, "interagency_fees_gbp"),
     _fp("placement.disruption_share", LOGIT, 1.0, 0.002, 0.3, "disruptions"),
 )
-CANDIDATE_BY_KEY = {c.key: c for c in CANDIDATES}
-
-#: Year-end stocks of a report that can start a run (``[initial_state]``).
-INITIAL_STOCKS = ("households_stage1", "households_stage2", "adopters_waiting", "children_with_plan",
-                  "children_waiting_with_po", "children_placed_awaiting_order")
-
+#: Trends the fit may set where a targets file gives figures for earlier years: the yearly growth
+#: factor (1 = level) of the adopters' and the children's inflow, fitted with the levels.  The
+#: prior (sd 0.25 on the log scale, centred on no trend) lets the figures show a trend of a
+#: few tens of percent a year; the bounds, a halving to a 2.5-fold rise a year.
+ADOPTER_FLOWS = ("enquiries", "registrations", "stage2_starts", "approvals", "households_stage1",
+                 "households_stage2", "adopters_waiting", "withdrawals")
+CHILD_INFLOWS = ("plans_for_adoption", "placement_orders", "plans_declined", "children_with_plan", "matches",
+                 "families_matched", "placements", "adoption_orders", "children_waiting_with_po",
+                 "early_permanence_placements", "interagency_placements", "inhouse_placements")
+TREND_CANDIDATES = (
+    _fp(TREND_PREFIX + "adopters.enquiries_per_month", LOG, 0.25, 0.5, 2.5, *ADOPTER_FLOWS),
+    _fp(TREND_PREFIX + "children.entering_per_year", LOG, 0.25, 0.5, 2.5, *CHILD_INFLOWS),
+)
+CANDIDATE_BY_KEY = {c.key: c for c in CANDIDATES + TREND_CANDIDATES}
 
 #: Figures held out of the fit as checks: relationships the reports state that the calibrated
 #: model should reproduce without being fitted to them (see :mod:`sim.fit_report`): early
@@ -274,23 +289,28 @@ def _fmt(x: float) -> str:
 def select_parameters(ts: TargetSet, fixed: Sequence[str] = ()) -> tuple[list[FitParameter], list[FitParameter]]:
     """Candidates some used figure informs (to fit), and the rest (left at their baseline)."""
     figures = {t.figure for t in fit_targets(ts)}
+    earlier = {t.figure for t in fit_targets(ts) if t.year is not None}
     fit, left = [], []
     for c in CANDIDATES:
         (fit if figures & set(c.informs) and c.key not in fixed else left).append(c)
+    for c in TREND_CANDIDATES:  # a trend needs the same figure in two years; no trend is no candidate left out
+        if earlier & set(c.informs) and c.key not in fixed:
+            fit.append(c)
     return fit, left
 
 
 def starting_scenario(ts: TargetSet, base: Scenario | None = None) -> tuple[Scenario, list[Estimate]]:
-    """The baseline with year 1 set to the report's year, the direct estimates and the report's
-    year-end stocks as the initial state."""
+    """The baseline with year 1 set to the report's year and the direct estimates.
+
+    The run starts from the steady level of every stock (:mod:`sim.initial_state`), not from the
+    report's year-end stocks: those are the state at the end of year 1, which the fit compares
+    with the simulated year end like any other figure."""
     base = base or Scenario()
     estimates = direct_estimates(ts)
     data = base.model_dump()
     data["scenario"]["start_year"] = ts.start_year
-    used = {t.figure: t for t in ts.used_targets()}
-    for name in INITIAL_STOCKS:
-        if name in used:
-            data["initial_state"][name] = int(round(used[name].value))
+    if years_before(ts) > data["scenario"]["warm_up_years"]:
+        data["scenario"]["warm_up_years"] = years_before(ts)
     scenario = Scenario.model_validate(data)
     estimates = [Estimate(e.key, _round(e.value), e.note) for e in estimates]
     return with_parameters(scenario, {e.key: e.value for e in estimates}), estimates
@@ -298,17 +318,34 @@ def starting_scenario(ts: TargetSet, base: Scenario | None = None) -> tuple[Scen
 
 # --- simulation of year 1 -------------------------------------------------------------------
 
-def _year1_chunk(args: tuple[Scenario, list[int]]) -> np.ndarray:
+def years_before(ts: TargetSet) -> int:
+    """How many financial years before the report's the targets go back (0: the report's year only)."""
+    return max(0, max((ts.start_year - t.year_start(ts.start_year) for t in ts.targets), default=0))
+
+
+def columns(ts: TargetSet) -> dict[str, int]:
+    """Where each target's figure lies in a replication's simulated values: the KPIs of each year of
+    the fit's window (the earlier years of the targets, then the report's), by target key."""
+    first = ts.start_year - years_before(ts)
+    out = {name: years_before(ts) * len(KPI_NAMES) + i for i, name in enumerate(KPI_NAMES)}
+    for t in ts.targets:
+        out[t.key] = (t.year_start(ts.start_year) - first) * len(KPI_NAMES) + KPI_INDEX[t.figure]
+    return out
+
+
+def _window_chunk(args: tuple[Scenario, list[int]]) -> np.ndarray:
     scenario, reps = args
-    out = np.empty((len(reps), len(KPI_NAMES)))
+    years = scenario.scenario.years
+    out = np.empty((len(reps), years * len(KPI_NAMES)))
     for i, r in enumerate(reps):
         kpis = run_replication(scenario, r).kpis
-        out[i] = [kpis[name][0] for name in KPI_NAMES]
+        out[i] = [kpis[name][y] for y in range(years) for name in KPI_NAMES]
     return out
 
 
 class Simulator:
-    """Runs year 1 of many scenarios over the same replications, spread over processes."""
+    """Runs the fit's window (the report's year, and earlier years a targets file gives) of many
+    scenarios over the same replications, spread over processes."""
 
     def __init__(self, workers: int | None = None):
         self.workers = workers or default_workers()
@@ -326,38 +363,48 @@ class Simulator:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def year1(self, scenarios: Sequence[Scenario], replications: int) -> list[np.ndarray]:
-        """For each scenario, a (replications x KPI) array of year-1 values (KPI order of sim.kpis)."""
-        one_year = [_one_year(s) for s in scenarios]
+    def window(self, scenarios: Sequence[Scenario], replications: int, before: int = 0) -> list[np.ndarray]:
+        """For each scenario, a (replications x (years x KPI)) array: the KPIs (order of sim.kpis) of
+        the ``before`` years before year 1 and of year 1, year by year."""
+        windowed = [fit_window(s, before) for s in scenarios]
         self.runs += len(scenarios)
         if self._pool is None:
-            return [_year1_chunk((s, list(range(replications)))) for s in one_year]
+            return [_window_chunk((s, list(range(replications)))) for s in windowed]
         n_chunks = max(1, min(replications, self.workers))
         chunks = [list(range(replications))[i::n_chunks] for i in range(n_chunks)]
-        tasks = [(s, c) for s in one_year for c in chunks]
-        parts = list(self._pool.map(_year1_chunk, tasks))
+        tasks = [(s, c) for s in windowed for c in chunks]
+        parts = list(self._pool.map(_window_chunk, tasks))
         out = []
-        for k in range(len(one_year)):
+        for k in range(len(windowed)):
             block = parts[k * n_chunks:(k + 1) * n_chunks]
             order = np.argsort(np.concatenate(chunks))
             out.append(np.concatenate(block)[order])
         return out
 
 
-def _one_year(scenario: Scenario) -> Scenario:
-    if scenario.scenario.years == 1:
+def fit_window(scenario: Scenario, before: int = 0) -> Scenario:
+    """The scenario reporting the ``before`` years before its year 1 and year 1 itself: the same
+    run (its first day unchanged), with ``before`` warm-up years reported."""
+    run = scenario.scenario
+    if run.years == before + 1 and before == 0:
         return scenario
+    if before > run.warm_up_years:
+        raise CalibrationError(f"targets go back {before} years before year 1, more than the "
+                               f"{run.warm_up_years} warm-up years")
     data = scenario.model_dump()
-    data["scenario"]["years"] = 1
+    data["scenario"].update(start_year=run.start_year - before, warm_up_years=run.warm_up_years - before,
+                            years=before + 1)
+    for trend in data.get("trend", []):  # a trend is anchored on the report's year, not the window's first
+        trend["anchor"] = trend.get("anchor") or f"{run.start_year}-{(run.start_year + 1) % 100:02d}"
     return Scenario.model_validate(data)
 
 
 KPI_INDEX = {name: i for i, name in enumerate(KPI_NAMES)}
 
 
-def simulated_means(values: np.ndarray, figures: Sequence[str]) -> np.ndarray:
-    """Mean over replications of each figure (replications with no value left out; none at all gives 0)."""
-    cols = values[:, [KPI_INDEX[f] for f in figures]]
+def simulated_means(values: np.ndarray, cols: Sequence[int]) -> np.ndarray:
+    """Mean over replications of each column (replications with no value left out; none at all gives 0)."""
+    cols = values[:, list(cols)]
     ok = ~np.isnan(cols)
     n = ok.sum(axis=0)
     sums = np.where(ok, cols, 0.0).sum(axis=0)
@@ -428,14 +475,16 @@ class FitResult:
 def fit(targets: Sequence[Target], start: Scenario, parameters: Sequence[FitParameter], *,
         replications: int = 40, prior_means: dict[str, float] | None = None, workers: int | None = None,
         simulator: Simulator | None = None, max_iterations: int = 40, restarts: int = 2,
-        max_simulations: float = 500,
+        max_simulations: float = 500, columns: dict[str, int] | None = None, before: int = 0,
         progress: Callable[[int, float], None] | None = None) -> FitResult:
     """Least-squares fit of ``parameters`` to ``targets`` by simulating year 1 of ``start``.
 
     The residuals are (simulated mean - observed) / sd for each target, plus
     (theta - prior mean) / prior sd for each parameter on its transformed scale; the prior
     means are the parameters' values in ``prior_means`` (default: the defaults of :mod:`sim.parameters`).
-    Every evaluation uses replications 0..R-1 with the scenario's seed.
+    Every evaluation uses replications 0..R-1 with the scenario's seed.  ``columns`` (from
+    :func:`columns`) says where each target's figure lies when the targets go back ``before``
+    years before year 1; by default every target is for year 1.
     """
     parameters = list(parameters)
     targets = list(targets)
@@ -450,7 +499,8 @@ def fit(targets: Sequence[Target], start: Scenario, parameters: Sequence[FitPara
     lo = np.array([p.to_theta(p.lo) for p in parameters])
     hi = np.array([p.to_theta(p.hi) for p in parameters])
     start_theta = np.clip([p.to_theta(p.value_of(start)) for p in parameters], lo + 1e-9, hi - 1e-9)
-    figures = [t.figure for t in targets]
+    columns = columns or KPI_INDEX
+    cols = [columns[t.key] for t in targets]
     observed = np.array([t.value for t in targets])
     sds = np.array([t.sd for t in targets])
     h = np.array([p.step for p in parameters])
@@ -468,9 +518,9 @@ def fit(targets: Sequence[Target], start: Scenario, parameters: Sequence[FitPara
     def data_residuals(thetas: list[np.ndarray]) -> list[np.ndarray]:
         todo = [th for th in thetas if _key(th) not in cache]
         if todo:
-            runs = sim.year1([scenario_at(th) for th in todo], replications)
+            runs = sim.window([scenario_at(th) for th in todo], replications, before)
             for th, values in zip(todo, runs):
-                cache[_key(th)] = (simulated_means(values, figures) - observed) / sds
+                cache[_key(th)] = (simulated_means(values, cols) - observed) / sds
         return [cache[_key(th)] for th in thetas]
 
     best_seen: list = [math.inf, start_theta]
@@ -584,28 +634,27 @@ def responding_figures(result: FitResult, parameter: FitParameter, limit: int = 
     return [result.targets[i] for i in order]
 
 
-def initial_state_notes(ts: TargetSet) -> dict[str, str]:
-    """How each ``[initial_state]`` stock was set: the report's year-end figure (see :func:`starting_scenario`)."""
-    fname = relative_to_project(ts.path)
-    used = {t.figure: t for t in ts.used_targets()}
-    return {f"initial_state.{name}": f"set from {fname}: the report's year-end stock, {name} {used[name].value:g} "
-                                     f"({used[name].source}), as the state the warm-up starts from"
-            for name in INITIAL_STOCKS if name in used}
-
-
 def fitted_notes(ts: TargetSet, result: FitResult, estimates: Sequence[Estimate],
                  priors: Sequence[Estimate] = ()) -> dict[str, str]:
     """The [calibration] fitted table: for each parameter, how it was set and from which figures."""
     fname = relative_to_project(ts.path)
     notes = {e.key: e.note.replace(ts.path.name, fname, 1) for e in estimates}
-    notes.update(initial_state_notes(ts))
     centres = {e.key: e for e in priors}
     for p in result.parameters:
+        if p.is_trend:
+            continue
         figs = responding_figures(result, p)
         notes[p.key] = f"fitted to {fname}: " + ", ".join(f"{t.figure} ({t.source})" for t in figs)
         if p.key in centres:
             notes[p.key] += f"; {centres[p.key].note.replace(ts.path.name + ': ', '', 1)}"
     return notes
+
+
+def trend_notes(ts: TargetSet, result: FitResult) -> dict[str, str]:
+    """For each fitted trend, the note its ``[[trend]]`` entry carries: the figures it was fitted to."""
+    fname = relative_to_project(ts.path)
+    return {p.key.removeprefix(TREND_PREFIX): f"fitted to {fname}: " + ", ".join(
+        f"{t.key} ({t.source})" for t in responding_figures(result, p)) for p in result.parameters if p.is_trend}
 
 
 def check_parameter_keys(keys: Sequence[str]) -> None:

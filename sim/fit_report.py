@@ -36,7 +36,7 @@ C_P = "001_ef741affdb884314.txt"
 CAMBS = "000_3308d4f1cd971e43.txt"
 ROTH = "002_f60beec63e9d6bc7.txt"
 
-COLUMNS = ["figure", "label", "unit", "used", "role", "observed", "sd", "mean", "p5", "p95", "distance", "miss",
+COLUMNS = ["figure", "year", "label", "unit", "used", "role", "observed", "sd", "mean", "p5", "p95", "distance", "miss",
            "p5_with_parameter_uncertainty", "p95_with_parameter_uncertainty", "miss_with_parameter_uncertainty",
            "source", "why"]
 
@@ -126,15 +126,15 @@ def target_table(ts, values: np.ndarray, kpi_index: dict[str, int], fitted: Sequ
     for t in ts.targets:
         used = id(t) in fitted_ids
         role = "fitted" if used else ("check" if t.use else "not used")
-        col = values[:, kpi_index[t.figure]]
+        col = values[:, kpi_index[t.key]]
         mean, p5, p95, _ = _stats(col)
         miss = not (p5 <= t.value <= p95) if not math.isnan(mean) else True
-        row = {"figure": t.figure, "label": KPI_BY_NAME[t.figure].label, "unit": KPI_BY_NAME[t.figure].unit,
+        row = {"figure": t.figure, "year": t.year or ts.financial_year, "label": KPI_BY_NAME[t.figure].label, "unit": KPI_BY_NAME[t.figure].unit,
                "used": used, "role": role, "observed": t.value, "sd": t.sd, "mean": mean, "p5": p5, "p95": p95,
                "distance": (mean - t.value) / t.sd if not math.isnan(mean) else math.nan, "miss": miss,
                "source": t.source}
         if values_pu is not None:
-            _, q5, q95, _ = _stats(values_pu[:, kpi_index[t.figure]])
+            _, q5, q95, _ = _stats(values_pu[:, kpi_index[t.key]])
             row.update(p5_with_parameter_uncertainty=q5, p95_with_parameter_uncertainty=q95,
                        miss_with_parameter_uncertainty=not (q5 <= t.value <= q95))
         else:
@@ -156,18 +156,18 @@ def generated_reason(ts, fit_result) -> Callable[[object, dict], str]:
     """A reason for a miss when no note was written: the report's figures disagree, no fitted
     parameter moves the figure, or the parameters that move it are held by other figures."""
     used = list(fit_result.targets) if fit_result is not None else ts.used_targets()
-    index = {t.figure: i for i, t in enumerate(used)}
+    index = {t.key: i for i, t in enumerate(used)}
 
     def reason(t, row) -> str:
         direction = "above" if row["mean"] > t.value else "below"
         head = f"the model's year-1 mean ({row['mean']:.4g}) lies {direction} the report's {t.value:g}"
-        others = [o for o in ts.targets if o.figure == t.figure and o is not t and row["p5"] <= o.value <= row["p95"]]
+        others = [o for o in ts.targets if o.key == t.key and o is not t and row["p5"] <= o.value <= row["p95"]]
         if others:
             o = others[0]
             return f"{head}; the report's figures disagree: {o.value:g} ({o.source}) lies inside the interval"
-        if fit_result is None or t.figure not in index:
+        if fit_result is None or t.key not in index:
             return head
-        j = fit_result.jac_data[index[t.figure]]
+        j = fit_result.jac_data[index[t.key]]
         movers = [(abs(j[k]), p.key) for k, p in enumerate(fit_result.parameters) if abs(j[k]) > 0.2]
         if not movers:
             return f"{head}; no fitted parameter moves it much, so the model reproduces it only through its fixed " \
@@ -178,12 +178,12 @@ def generated_reason(ts, fit_result) -> Callable[[object, dict], str]:
         r = fit_result.residuals
         pull = []
         for i, o in enumerate(used):
-            if o.figure == t.figure:
+            if o.key == t.key:
                 continue
             # another figure pulls the other way if moving the parameters to fix t worsens it
-            if any(np.sign(fit_result.jac_data[i, k]) * np.sign(j[k]) * np.sign(r[index[t.figure]]) *
+            if any(np.sign(fit_result.jac_data[i, k]) * np.sign(j[k]) * np.sign(r[index[t.key]]) *
                    np.sign(r[i]) < 0 and abs(fit_result.jac_data[i, k]) > 0.2 for k in ks):
-                pull.append((abs(r[i]), o.figure))
+                pull.append((abs(r[i]), o.key))
         pull.sort(reverse=True)
         held = ", ".join(f for _, f in pull[:3]) or "their priors"
         return f"{head}; the parameters that move it ({', '.join(keys)}) are held by {held}"
@@ -220,7 +220,7 @@ CHECKS: tuple[Check, ...] = (
 
 def _own_value(check: Check, ts, used: set[str]) -> tuple[float, str, bool] | None:
     """The agency's own figure for a check, with its source and whether the fit used it."""
-    entries = {t.figure: t for t in reversed(ts.targets)}
+    entries = {t.figure: t for t in reversed(ts.targets) if t.year is None}
     if check.denominator:
         a, b = entries.get(check.kpi), entries.get(check.denominator)
         if a and b and b.value > 0:
@@ -313,8 +313,10 @@ def markdown(title: str, header: Sequence[str], table: pd.DataFrame, parameters:
            "| figure | observed | sd | simulated mean | 90% interval | with parameter uncertainty | distance | "
            "| source |",
            "|---|---:|---:|---:|---|---|---:|---|---|"]
+    report_year = max(table["year"]) if "year" in table and len(table) else ""
     for _, r in table.iterrows():
-        name = f"`{r['figure']}`" if r["used"] else f"*`{r['figure']}` ({r['role']})*"
+        label = r["figure"] if r.get("year", report_year) == report_year else f"{r['figure']} {r['year']}"
+        name = f"`{label}`" if r["used"] else f"*`{label}` ({r['role']})*"
         unit = r["unit"]
         flag = "**miss**" if r["miss"] else ""
         pu = (f"{_num(r['p5_with_parameter_uncertainty'], unit)} – {_num(r['p95_with_parameter_uncertainty'], unit)}"

@@ -85,9 +85,10 @@ def _load(path: str, _stamp: int) -> ParameterSets:
         raise ParameterSetsError(f"{path}: no parameter sets (expected a 'set' column and one row per set)")
     names = [n for n in rows[0] if n != "set"]
     for name in names:
-        section, _, field = name.partition(".")
+        section, _, field = name.removeprefix(TREND_PREFIX).partition(".")
         if section not in PARAMETER_SECTIONS or field not in SECTIONS[section].model_fields:
-            raise ParameterSetsError(f"{path}: column {name!r} is not a parameter (write 'section.name')")
+            raise ParameterSetsError(f"{path}: column {name!r} is not a parameter (write 'section.name', or "
+                                     f"'trend.section.name' for a trend's yearly growth factor)")
     fit, draws = None, []
     for i, row in enumerate(rows, 2):
         try:
@@ -111,10 +112,33 @@ def set_index(seed: int, replication: int, n_sets: int) -> int:
     return int(seq.generate_state(1, dtype=np.uint64)[0] % n_sets)
 
 
+#: A parameter-set key for a trend's yearly growth factor: "trend.section.name".
+TREND_PREFIX = "trend."
+
+
+def trend_factor(scenario: Scenario, parameter: str) -> float:
+    """The yearly growth factor of ``parameter``'s percentage trend in ``scenario`` (1 for none)."""
+    for t in scenario.trend:
+        if t.parameter == parameter and t.percent_per_year is not None:
+            return 1.0 + t.percent_per_year / 100.0
+    return 1.0
+
+
 def with_parameters(scenario: Scenario, values: dict[str, float]) -> Scenario:
-    """The scenario with some parameters (``section.name`` keys) replaced, validated."""
+    """The scenario with some parameters (``section.name`` keys) replaced, validated.
+
+    A key ``trend.section.name`` sets that parameter's trend to a yearly growth factor (1.2 =
+    +20% a year), anchored on year 1, replacing any trend it had."""
     data = scenario.model_dump()
     for key, value in values.items():
+        if key.startswith(TREND_PREFIX):
+            parameter = key.removeprefix(TREND_PREFIX)
+            run = scenario.scenario
+            note = next((t.note for t in scenario.trend if t.parameter == parameter), "")
+            data["trend"] = [t for t in data["trend"] if t["parameter"] != parameter] + [{
+                "parameter": parameter, "percent_per_year": round(100.0 * (float(value) - 1.0), 2), "note": note,
+                "anchor": f"{run.start_year}-{(run.start_year + 1) % 100:02d}"}]
+            continue
         section, _, name = key.partition(".")
         default = SECTIONS[section].model_fields[name].default
         data[section][name] = int(round(value)) if isinstance(default, int) and not isinstance(default, bool) \
@@ -137,8 +161,11 @@ def replication_scenario(scenario: Scenario, replication: int) -> Scenario:
     chosen = sets.draws[set_index(scenario.scenario.seed, replication, len(sets.draws))]
     values = {}
     for key, value in chosen.items():
-        section, _, name = key.partition(".")
-        current = float(getattr(getattr(scenario, section), name))
+        if key.startswith(TREND_PREFIX):
+            current = trend_factor(scenario, key.removeprefix(TREND_PREFIX))
+        else:
+            section, _, name = key.partition(".")
+            current = float(getattr(getattr(scenario, section), name))
         fitted = sets.fit.get(key)
         if fitted is None or math.isclose(current, fitted, rel_tol=1e-9, abs_tol=1e-12):
             values[key] = value

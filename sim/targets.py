@@ -23,7 +23,10 @@ from sim.kpis import KPI_BY_NAME, KPI_NAMES, MEAN_DAYS, PERCENT
 #: Keys allowed in each part of a targets file, and which of them must be present.
 _AGENCY_KEYS = {"name", "financial_year", "start_year", "report", "timing_only", "note"}
 _AGENCY_REQUIRED = ("name", "financial_year", "start_year", "report", "timing_only")
-_TARGET_KEYS = {"figure", "value", "kind", "source", "sd", "use", "note"}
+_TARGET_KEYS = {"figure", "value", "kind", "source", "sd", "use", "note", "year"}
+#: How many financial years before the report's own a target may be for (reports set the year
+#: before beside the year; the fit's warm-up must cover the earliest).
+EARLIER_YEARS = 3
 _TARGET_REQUIRED = ("figure", "value", "kind", "source", "sd", "use")
 _UNMODELLED_KEYS = {"description", "value", "source", "note"}
 _TOP_LEVEL = {"agency": "table", "target": "array of tables", "unmodelled": "array of tables"}
@@ -47,6 +50,16 @@ class Target:
     sd: float
     use: bool
     note: str | None = None
+    year: str | None = None  # an earlier financial year "YYYY-YY"; None for the report's own year
+
+    @property
+    def key(self) -> str:
+        """The figure, with its year when that is not the report's: "placement_orders 2016-17"."""
+        return self.figure if self.year is None else f"{self.figure} {self.year}"
+
+    def year_start(self, report_start: int) -> int:
+        """Calendar year in which the target's financial year starts."""
+        return report_start if self.year is None else int(self.year[:4])
 
 
 @dataclass(frozen=True)
@@ -154,12 +167,29 @@ def _target(fname: str, index: int, entry: dict[str, Any], agency: dict[str, Any
         raise TargetsError(f'{where}: field "sd" is {sd}; allowed: a positive uncertainty in the figure\'s units')
     use = _boolean(where, entry, "use")
     note = _string(where, entry, "note") if "note" in entry else None
+    year = _year(where, entry, agency) if "year" in entry else None
     if not use and note is None:
         raise TargetsError(f'{where}: field "note" is missing; required when use = false, to say why it is not fitted')
     if use and agency["timing_only"] and kind not in _TIMING_KINDS:
         raise TargetsError(f'{where}: field "use": the file is timing_only, so only kinds '
                            f'{" and ".join(_TIMING_KINDS)} may be fitted; allowed: use = false for a {kind}')
-    return Target(figure=figure, value=value, kind=kind, source=source, sd=sd, use=use, note=note)
+    return Target(figure=figure, value=value, kind=kind, source=source, sd=sd, use=use, note=note, year=year)
+
+
+def _year(where: str, entry: dict[str, Any], agency: dict[str, Any]) -> str | None:
+    """An earlier financial year the figure is for ("2016-17"); the report's own year is None."""
+    text = _string(where, entry, "year")
+    start = agency["start_year"]
+    earliest = start - EARLIER_YEARS
+    allowed = (f'a financial year "YYYY-YY" from {earliest}-{(earliest + 1) % 100:02d} to the report\'s '
+               f'{agency["financial_year"]}')
+    if len(text) != 7 or text[4] != "-" or not (text[:4] + text[5:]).isdigit() or \
+            int(text[5:]) != (int(text[:4]) + 1) % 100:
+        raise TargetsError(f'{where}: field "year" is {text!r}; allowed: {allowed}')
+    if not earliest <= int(text[:4]) <= start:
+        raise TargetsError(f'{where}: field "year" is {text!r}; allowed: {allowed} (the fit simulates at most '
+                           f"{EARLIER_YEARS} years before the report's)")
+    return None if int(text[:4]) == start else text
 
 
 def _unmodelled(fname: str, index: int, entry: dict[str, Any], agency: dict[str, Any]) -> Unmodelled:
@@ -232,10 +262,10 @@ def _one_used_entry_per_figure(fname: str, targets: list[Target]) -> None:
     for index, target in enumerate(targets, start=1):
         if not target.use:
             continue
-        if target.figure in first:
+        if target.key in first:
             raise TargetsError(
-                f'{fname}: target {index} (figure "{target.figure}"): field "use": target {first[target.figure]} '
-                f"already uses this figure; allowed: one entry with use = true per figure, the others use = false "
-                f"with a note"
+                f'{fname}: target {index} (figure "{target.figure}"): field "use": target {first[target.key]} '
+                f"already uses this figure for this year; allowed: one entry with use = true per figure and year, "
+                f"the others use = false with a note"
             )
-        first[target.figure] = index
+        first[target.key] = index
