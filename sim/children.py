@@ -19,6 +19,7 @@ import math
 
 from sim.entities import ChildGroup
 from sim.interagency_fee import LA, VAA, monthly_fee, placement_fee
+from sim.panel import MATCH
 from sim.tally import MONTH_DAYS, YEAR_DAYS
 
 INHOUSE = "inhouse"
@@ -106,7 +107,7 @@ def family_finding(p, g):
                 return
         if g.ep_t is None:
             yield env.timeout(m.link_to_panel_days)
-        yield p.panel.hear()
+        yield p.panel.hear(MATCH)
         yield env.timeout(p.scenario.panel.decision_days)
         g.match_t = env.now
         p.tally.add("matches", env.now, g.size)

@@ -19,7 +19,7 @@ from sim.census import CHILD, HOUSEHOLD, Census
 from sim.entities import Household
 from sim.initial_state import seed_initial_state
 from sim.matching import Matcher
-from sim.panel import AdoptionPanel
+from sim.panel import AdoptionPanel, capacity
 from sim.parameters import Scenario
 from sim.parameter_sets import replication_scenario
 from sim.streams import replication_streams
@@ -38,7 +38,7 @@ class Pipeline:
         self.streams = replication_streams(run.seed, replication)
         self.census = Census(self.env, keep_log)
         self.tally = Tally(run.years, run.warm_up_years)
-        self.panel = AdoptionPanel(self.env, scenario.panel.panels_per_month, scenario.panel.cases_per_panel)
+        self.panel = AdoptionPanel(self.env, **capacity(scenario.panel))
         self.assessors = households.assessors(self.env, scenario.adopters)
         self.matcher = Matcher(self.env, self.census, scenario.matching.interval_days)
         self.first_year = run.start_year - run.warm_up_years

@@ -187,9 +187,20 @@ class Panel(Section):
     """Adoption panel and the agency decision maker (approvals and matches)."""
 
     panels_per_month: float = param(3.0, 0, 20, "panels/month", f"{C_P} §Panel (35 panels in the year)",
-                                    "Adoption panels held a month.")
+                                    "Adoption panels held a month (regular dates).")
     cases_per_panel: int = param(6, 0, 50, "cases", "assumption: a panel hears a full morning's business",
-                                 "Approvals and matches one panel can hear.")
+                                 "Approvals and matches one panel can hear (a large agency holds more panels).")
+    extra_panels_per_month: int = param(1, 0, 2000, "panels/month",
+                                        "assumption: agencies convene additional panels when business backs up "
+                                        "(RAA panel procedures), so that no approval or match waits months for a "
+                                        "date; one a month",
+                                        "Most extra panels a month: a panel that leaves cases waiting is followed "
+                                        "by an extra one midway to the next date.")
+    approval_share: float = param(0.44, 0, 1, "share of each panel's places",
+                                  f"assumption: places kept in proportion to the usual business; {C_P} §Panel "
+                                  "(34 approvals and 44 matches heard: 44% approvals)",
+                                  "Places of each panel reserved for approvals, the rest for matches; places "
+                                  "one kind leaves unused go to the other.")
     decision_days: float = param(10.0, 0, 90, "days", "DOMAIN primer: ADM decides within 7 working days",
                                  "Days from panel to the agency decision maker's decision.")
 
