@@ -63,7 +63,8 @@ def test_an_england_sized_agency_validates_and_runs():
     data["panel"]["panels_per_month"] *= 100
     data["panel"]["extra_panels_per_month"] *= 100
     for name, n in data["initial_state"].items():
-        data["initial_state"][name] = n * 100
+        if n is not None:  # a stock the scenario gives
+            data["initial_state"][name] = n * 100
     england = parse_scenario(to_toml(scenario_from_dict(data, "england.toml")), "england.toml")
     assert england.children.entering_per_year == pytest.approx(6000.0)
     r = run_scenario(england, engine="serial")
