@@ -35,7 +35,7 @@ from sim.parameters import Scenario, parameter_table
 from sim.runner import Results, run_scenario
 from sim.scenario_file import (BUILT_IN_FILE, ScenarioError, built_in_baseline, load_scenario, parse_scenario,
                                scenario_names, to_toml)
-from sim.target_finder import MEASURES, find_recruitment_target
+from sim.target_finder import MEASURES, SEARCH_MAX, find_recruitment_target
 from sim.upload import read_scenario_text
 
 DEFAULT_REPS = int(os.environ.get("ADOPTION_APP_REPS", "100"))
@@ -444,8 +444,8 @@ def draw_target() -> None:
                         help=("The scorecard threshold." if target_kpi in THRESHOLDS_DAYS else
                               "A starting point, not a published threshold: set your own limit."))
         c2.selectbox("in", ["the final year", HORIZON.lower()], key="target_when")
-        c3.number_input("Search up to (enquiries per month)", min_value=1.0, max_value=1000.0,
-                        value=float(min(1000.0, max(20.0, 4 * scenario.adopters.enquiries_per_month))),
+        c3.number_input("Search up to (enquiries per month)", min_value=1.0, max_value=SEARCH_MAX,
+                        value=float(min(SEARCH_MAX, max(20.0, 4 * scenario.adopters.enquiries_per_month))),
                         step=5.0, key="target_max")
         st.form_submit_button("Find the recruitment target", key="find", on_click=on_find, args=(target_kpi,))
     request = state.get("target_request")

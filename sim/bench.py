@@ -130,19 +130,16 @@ def with_run(scenario: Scenario, **run) -> Scenario:
 def scaled(scenario: Scenario, factor: int) -> Scenario:
     """An agency ``factor`` times the size: flows, social workers and panel places all scaled.
 
-    Panel places are scaled through cases per panel up to its limit and then through more
-    panels a month, so that every value stays within its valid range.
+    Panel places are scaled through the panels a month (regular and extra), as a larger
+    agency holds more panels; each panel hears as many cases as before.
     """
     data = scenario.model_dump()
     a, c, panel = data["adopters"], data["children"], data["panel"]
     a["enquiries_per_month"] *= factor
     c["entering_per_year"] *= factor
     a["assessing_social_workers"] *= factor
-    more_panels = 1
-    while panel["cases_per_panel"] * factor / more_panels > 50:
-        more_panels *= 2
-    panel["cases_per_panel"] = int(round(panel["cases_per_panel"] * factor / more_panels))
-    panel["panels_per_month"] *= more_panels
+    panel["panels_per_month"] *= factor
+    panel["extra_panels_per_month"] *= factor
     for name, n in data["initial_state"].items():
         data["initial_state"][name] = None if n is None else n * factor
     return scenario_from_dict(data, f"benchmark x{factor}")

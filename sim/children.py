@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import math
 
+from sim.calendar import MONTH_DAYS, YEAR_DAYS
 from sim.entities import ChildGroup
 from sim.interagency_fee import LA, VAA, monthly_fee, placement_fee
-from sim.calendar import MONTH_DAYS, YEAR_DAYS
+from sim.panel import MATCH
 
 INHOUSE = "inhouse"
 EIGHTEEN_MONTHS_DAYS = 548
@@ -119,7 +120,7 @@ def family_finding(p, g):
                 return
         if g.ep_t is None:
             yield env.timeout(m.link_to_panel_days)
-        yield p.panel.hear()
+        yield p.panel.hear(MATCH)
         yield env.timeout(p.scenario.panel.decision_days)
         g.match_t = env.now
         p.tally.add("matches", env.now, g.size)

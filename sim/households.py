@@ -15,9 +15,10 @@ from __future__ import annotations
 import math
 from collections import deque
 
+from sim.calendar import MONTH_DAYS, YEAR_DAYS
 from sim.entities import Household
 from sim.interagency_fee import LA, placement_fee
-from sim.calendar import MONTH_DAYS, YEAR_DAYS
+from sim.panel import APPROVAL
 
 STAGE1_TARGET_DAYS = 61  # two months (DOMAIN primer; C&P 2022/23 §4.6 "within 60 days")
 STAGE2_TARGET_DAYS = 122  # four months (DOMAIN primer)
@@ -122,7 +123,7 @@ def _stage2_and_decision(p, h, elapsed: float):
     p.tally.observe("stage2_mean_days", env.now, days)
     p.tally.observe("stage2_within_4_months_pct", env.now, 100.0 if days <= STAGE2_TARGET_DAYS else 0.0)
     p.census.move(h, "awaiting_decision")
-    yield p.panel.hear()
+    yield p.panel.hear(APPROVAL)
     yield env.timeout(p.scenario.panel.decision_days)
     if p.streams["approval"].bernoulli(a.not_approved_share):
         p.census.move(h, "not_approved")

@@ -15,15 +15,15 @@ from dataclasses import dataclass
 import simpy
 
 from sim import children, households
+from sim.calendar import YEAR_DAYS
 from sim.census import CHILD, HOUSEHOLD, Census
 from sim.entities import Household
 from sim.initial_state import seed_initial_state
 from sim.matching import Matcher
-from sim.panel import AdoptionPanel
-from sim.parameters import Scenario
+from sim.panel import AdoptionPanel, capacity
 from sim.parameter_sets import replication_scenario
+from sim.parameters import Scenario
 from sim.streams import replication_streams
-from sim.calendar import YEAR_DAYS
 from sim.tally import Tally
 from sim.timeline import Timeline, apply_changes
 
@@ -41,7 +41,7 @@ class Pipeline:
         self.streams = replication_streams(run.seed, replication)
         self.census = Census(self.env, keep_log)
         self.tally = Tally(run.years, run.warm_up_years)
-        self.panel = AdoptionPanel(self.env, scenario.panel)
+        self.panel = AdoptionPanel(self.env, **capacity(scenario.panel))
         self.assessors = households.assessors(self.env, scenario.adopters)
         self.matcher = Matcher(self.env, self.census, scenario.matching.interval_days)
         self.first_year = run.start_year - run.warm_up_years

@@ -77,7 +77,7 @@ class RunSettings(Section):
 class Adopters(Section):
     """Adopter households from enquiry to approval, and while approved and waiting."""
 
-    enquiries_per_month: float = param(25.7, 0, 1000, "households/month", f"{C_P} §4.6 (308 enquiries a year)",
+    enquiries_per_month: float = param(25.7, 0, 100_000, "households/month", f"{C_P} §4.6 (308 enquiries a year)",
                                        "Average enquiries a month (Poisson).")
     seasonality: float = param(0.0, 0, 1, "fraction", "assumption: reports give annual totals only",
                                "Amplitude of a yearly cycle in enquiries (0 = none, 0.3 = ±30%).")
@@ -106,7 +106,7 @@ class Adopters(Section):
     stage2_withdrawal: float = param(0.08, 0, 1, "probability",
                                      f"{ROTH} §4.3.2 (9 counselled out in stage 1 or 2 of ~30 a year)",
                                      "Share of households withdrawing or counselled out in stage 2.")
-    assessing_social_workers: float = param(5.0, 0, 200, "FTE social workers",
+    assessing_social_workers: float = param(5.0, 0, 20_000, "FTE social workers",
                                             "assumption: part of the recruitment and assessment team",
                                             "Social workers assessing in stage 2.")
     cases_per_social_worker: float = param(4.0, 0, 20, "households each", "assumption: typical caseload",
@@ -141,7 +141,7 @@ class Adopters(Section):
 class Children(Section):
     """Children on an adoption track, from entering care to the placement order."""
 
-    entering_per_year: float = param(65.0, 0, 5000, "children/year", f"{C_P} §4.1 (65 plans for adoption, ASGLB)",
+    entering_per_year: float = param(65.0, 0, 500_000, "children/year", f"{C_P} §4.1 (65 plans for adoption, ASGLB)",
                                      "Children entering care who will receive a plan for adoption.")
     sibling_group_probs: list[float] = param([0.76, 0.2, 0.04], None, None, "probabilities of 1, 2, 3",
                                              f"{C_P} §4.3 (40% adopted in sibling groups)",
@@ -191,10 +191,21 @@ class Children(Section):
 class Panel(Section):
     """Adoption panel and the agency decision maker (approvals and matches)."""
 
-    panels_per_month: float = param(3.0, 0, 20, "panels/month", f"{C_P} §Panel (35 panels in the year)",
-                                    "Adoption panels held a month.")
+    panels_per_month: float = param(3.0, 0, 2000, "panels/month", f"{C_P} §Panel (35 panels in the year)",
+                                    "Adoption panels held a month (regular dates).")
     cases_per_panel: int = param(6, 0, 50, "cases", "assumption: a panel hears a full morning's business",
-                                 "Approvals and matches one panel can hear.")
+                                 "Approvals and matches one panel can hear (a large agency holds more panels).")
+    extra_panels_per_month: int = param(1, 0, 2000, "panels/month",
+                                        "assumption: agencies convene additional panels when business backs up "
+                                        "(RAA panel procedures), so that no approval or match waits months for a "
+                                        "date; one a month",
+                                        "Most extra panels a month: a panel that leaves cases waiting is followed "
+                                        "by an extra one midway to the next date.")
+    approval_share: float = param(0.44, 0, 1, "share of each panel's places",
+                                  f"assumption: places kept in proportion to the usual business; {C_P} §Panel "
+                                  "(34 approvals and 44 matches heard: 44% approvals)",
+                                  "Places of each panel reserved for approvals, the rest for matches; places "
+                                  "one kind leaves unused go to the other.")
     decision_days: float = param(10.0, 0, 90, "days", "DOMAIN primer: ADM decides within 7 working days",
                                  "Days from panel to the agency decision maker's decision.")
 

@@ -30,8 +30,11 @@ import numpy as np
 
 from sim.comparison import describe, period_values
 from sim.kpis import KPI_BY_NAME
-from sim.parameters import Scenario
+from sim.parameters import Scenario, field_info
 from sim.runner import run_scenario
+
+#: The most enquiries a month the finder searches up to: the most a scenario may have.
+SEARCH_MAX: float = float(field_info("adopters", "enquiries_per_month")["max"])
 
 #: Measures a target can be set on (all: smaller is better), with a default limit.
 MEASURES: dict[str, float] = {
@@ -97,13 +100,14 @@ def find_recruitment_target(scenario: Scenario, kpi: str, limit: float, year: in
     measure's mean (and, separately, its 95th percentile) is at or below ``limit``.
 
     ``year`` is a reported financial year (1 = first) or ``None`` for the average over the
-    horizon.  ``search_max`` defaults to four times the scenario's enquiries (at most 1000);
+    horizon.  ``search_max`` defaults to four times the scenario's enquiries (at most
+    :data:`SEARCH_MAX`, the most enquiries a month a scenario may have);
     ``tolerance`` to 2% of the scenario's enquiries (at least 0.25 a month).
     """
     if kpi not in KPI_BY_NAME:
         raise ValueError(f"unknown measure {kpi!r}")
     base = scenario.adopters.enquiries_per_month
-    hi = float(search_max if search_max is not None else min(1000.0, max(4.0 * base, 20.0)))
+    hi = float(search_max if search_max is not None else min(SEARCH_MAX, max(4.0 * base, 20.0)))
     tol = float(tolerance if tolerance is not None else max(0.25, 0.02 * base))
     # bisection steps for each answer, plus the two ends: an upper bound for the progress bar
     steps = int(np.ceil(np.log2(max(hi / tol, 2.0))))

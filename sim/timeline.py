@@ -19,6 +19,7 @@ from bisect import bisect_right
 
 from sim.calendar import MONTH_DAYS
 from sim.changes import monthly_values
+from sim.panel import capacity
 from sim.parameters import Scenario, run_months
 
 
@@ -80,5 +81,5 @@ def apply_changes(p):
                 before.adopters.cases_per_social_worker != scenario.adopters.cases_per_social_worker:
             p.assessors.resize(scenario.adopters)
         if before.panel != scenario.panel:
-            p.panel.set_capacity(scenario.panel)
+            p.panel.set_capacity(**capacity(scenario.panel))
         p.matcher.interval = scenario.matching.interval_days

@@ -2,7 +2,10 @@
 
 import math
 
+import pytest
+
 from sim.runner import run_scenario
+from sim.scenario_file import load_scenario, parse_scenario, scenario_from_dict, to_toml
 from tests.conftest import small
 
 
@@ -49,3 +52,25 @@ def test_no_assessing_social_workers_means_no_approvals():
     r = run_scenario(small(adopters={"assessing_social_workers": 0.0}))
     assert (_totals(r, "approvals") == 0).all()
     assert (_totals(r, "registrations") > 0).all()
+
+
+def test_an_england_sized_agency_validates_and_runs():
+    """England as a whole: Cambridgeshire & Peterborough 2022/23 x100 in inflows, capacity and
+    initial stocks, one replication of one year after a year's warm-up (a few seconds)."""
+    data = load_scenario("cambridgeshire-peterborough-2022-23").model_dump()
+    data["scenario"].update(years=1, warm_up_years=1, replications=1)
+    data["adopters"]["enquiries_per_month"] *= 100
+    data["adopters"]["assessing_social_workers"] *= 100
+    data["children"]["entering_per_year"] *= 100
+    data["panel"]["panels_per_month"] *= 100
+    data["panel"]["extra_panels_per_month"] *= 100
+    for name, n in data["initial_state"].items():
+        if n is not None:  # a stock the scenario gives
+            data["initial_state"][name] = n * 100
+    england = parse_scenario(to_toml(scenario_from_dict(data, "england.toml")), "england.toml")
+    assert england.children.entering_per_year == pytest.approx(6000.0)
+    r = run_scenario(england, engine="serial")
+    # about a hundred times the agency's ~37 approvals and ~50 matches a year (England: 2,850-2,980
+    # families approved a year in 2017-19, DOMAIN.md)
+    assert 2000 < _totals(r, "approvals")[0] < 6000
+    assert 3000 < _totals(r, "matches")[0] < 8000

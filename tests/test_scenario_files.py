@@ -122,3 +122,47 @@ def test_every_parameter_has_unit_range_and_source():
         numeric = isinstance(row["default"], (int, float)) and not isinstance(row["default"], bool)
         if numeric and row["section"] != "scenario":
             assert row["min"] is not None and row["max"] is not None, row["name"]
+
+
+#: The largest figures a scenario may need: England as a whole is about 100 times Cambridgeshire &
+#: Peterborough (25.7 enquiries a month, 65 children a year, 5 assessing social workers, 3 panels
+#: a month, stocks up to about 40); the ranges admit many times that.
+ENGLAND_AND_MORE = """
+[adopters]
+enquiries_per_month = 100000.0
+assessing_social_workers = 20000.0
+
+[children]
+entering_per_year = 500000.0
+
+[panel]
+panels_per_month = 2000.0
+extra_panels_per_month = 2000
+cases_per_panel = 50
+
+[initial_state]
+households_stage1 = 1000000
+households_stage2 = 1000000
+adopters_waiting = 1000000
+children_with_plan = 1000000
+children_waiting_with_po = 1000000
+children_placed_awaiting_order = 1000000
+"""
+
+
+def test_ranges_admit_every_agency_a_region_and_england():
+    s = parse_scenario(ENGLAND_AND_MORE, "england.toml")
+    assert s.adopters.enquiries_per_month == 100_000 and s.children.entering_per_year == 500_000
+    assert s.panel.panels_per_month == 2000 and s.initial_state.children_waiting_with_po == 1_000_000
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[panel]\ncases_per_panel = 51\n", "0 to 50 cases"),  # a large agency holds more panels, not longer ones
+    ("[panel]\napproval_share = 1.2\n", "panel.approval_share"),
+    ("[panel]\nextra_panels_per_month = -1\n", "panel.extra_panels_per_month"),
+    ("[adopters]\nenquiries_per_month = -1.0\n", "adopters.enquiries_per_month"),
+    ("[initial_state]\nadopters_waiting = -3\n", "initial_state.adopters_waiting"),
+])
+def test_what_is_impossible_is_still_refused(text, expected):
+    with pytest.raises(ScenarioError, match=expected):
+        parse_scenario(text, "s.toml")
