@@ -71,7 +71,7 @@ CHANGE_UNITS = ("percent", "points")
 
 
 class _Entry(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     parameter: str = Field(description="The parameter that changes, as 'section.name'.")
     note: str = Field("", description="Why: the decision or the source behind it.")
@@ -336,7 +336,34 @@ def monthly_values(scenario, months: int) -> dict[tuple[str, str], list[Any]]:
         for m, v in enumerate(path):
             if isinstance(v, (int, float)) and not isinstance(v, bool) and (
                     (info["min"] is not None and v < info["min"]) or (info["max"] is not None and v > info["max"])):
+                who = [_label("change", i, c) for i, c in enumerate(changes)
+                       if (c.section, c.name) == (section, name) and start_month(c.start, first_year) <= m]
+                who += [_label("trend", i, t) for i, t in enumerate(trends) if (t.section, t.name) == (section, name)]
                 raise DatedChangeError(
-                    f"{section}.{name}: the changes and trends take it to {v:.6g} in {month_label(m, first_year)}, "
+                    f"{', '.join(who)}: takes {section}.{name} to {v:.6g} in {month_label(m, first_year)}, "
                     f"outside its valid range {info['min']:g} to {info['max']:g} {info['unit']}")
+        _check_values(scenario, section, name, path, changes, trends, first_year)
     return paths
+
+
+def _check_values(scenario, section: str, name: str, path: list, changes, trends, first_year: int) -> None:
+    """Each distinct value the parameter takes must be one its section accepts (type, and for a
+    distribution, probabilities adding up to one)."""
+    from pydantic import ValidationError
+
+    from sim.parameters import SECTIONS
+
+    current = getattr(scenario, section).model_dump()
+    seen = set()
+    for m, v in enumerate(path):
+        if repr(v) in seen:
+            continue
+        seen.add(repr(v))
+        try:
+            SECTIONS[section].model_validate({**current, name: v})
+        except ValidationError as exc:
+            who = [_label("change", i, c) for i, c in enumerate(changes) if (c.section, c.name) == (section, name)]
+            who += [_label("trend", i, t) for i, t in enumerate(trends) if (t.section, t.name) == (section, name)]
+            why = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+            raise DatedChangeError(f"{', '.join(who)}: {section}.{name} = {v!r} in {month_label(m, first_year)} is "
+                                   f"not allowed: {why}") from None
