@@ -83,21 +83,15 @@ def calibrate(targets_path: str | Path, out: str | Path | None = None, replicati
         raise cal.CalibrationError(f"{', '.join(existing)}: already exists (a scenario named {name!r} was "
                                    f"calibrated before); choose another --out or add --force to overwrite")
 
-    start, estimates = cal.starting_scenario(ts)
-    priors = cal.informed_priors(ts)
-    start = with_parameters(start, {e.key: e.value for e in priors})
-    params, left = cal.select_parameters(ts)
-    if not params:
-        raise cal.CalibrationError(f"{ts.path.name}: no used target informs any parameter the calibration can fit")
-    say(f"{ts.name} {ts.financial_year}: {len(cal.fit_targets(ts))} targets to fit; "
-        f"{len(estimates)} parameters estimated directly, {len(params)} fitted with {replications} replications "
-        f"an evaluation")
+    say(f"{ts.name} {ts.financial_year}: {len(cal.fit_targets(ts))} targets to fit, with {replications} "
+        f"replications an evaluation")
     with cal.Simulator(workers) as sim:
+        fitted = cal.fit_agency(ts, sim, replications, max_iterations, progress)
+        start, estimates, priors, left, result = (fitted.start, fitted.estimates, fitted.priors, fitted.left,
+                                                  fitted.result)
         before = cal.years_before(ts)
-        result = cal.fit(cal.fit_targets(ts), start, params, replications=replications, simulator=sim,
-                         prior_means={e.key: e.value for e in priors}, columns=cal.columns(ts), before=before,
-                         max_iterations=max_iterations, progress=progress)
-        say(f"fit: {result.evaluations} simulations in {result.seconds:.0f} s, objective {result.objective_start:.1f} "
+        say(f"fit: {len(estimates)} parameters estimated directly, {len(result.parameters)} fitted; "
+            f"{result.evaluations} simulations in {result.seconds:.0f} s, objective {result.objective_start:.1f} "
             f"-> {result.objective:.1f} ({result.message})")
         sets_path = fits_dir / f"{name}-parameter-sets.csv"
         draws = cal.draw_parameter_sets(result, n_sets, seed=start.scenario.seed)

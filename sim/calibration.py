@@ -163,7 +163,7 @@ ADOPTER_FLOWS = ("enquiries", "registrations", "stage2_starts", "approvals", "ho
                  "households_stage2", "adopters_waiting", "withdrawals")
 CHILD_INFLOWS = ("plans_for_adoption", "placement_orders", "plans_declined", "children_with_plan", "matches",
                  "families_matched", "placements", "adoption_orders", "children_waiting_with_po",
-                 "early_permanence_placements", "interagency_placements", "inhouse_placements")
+                 "interagency_placements", "inhouse_placements")
 TREND_CANDIDATES = (
     _fp(TREND_PREFIX + "adopters.enquiries_per_month", LOG, 0.25, 0.5, 2.5, *ADOPTER_FLOWS),
     _fp(TREND_PREFIX + "children.entering_per_year", LOG, 0.25, 0.5, 2.5, *CHILD_INFLOWS),
@@ -198,9 +198,38 @@ class Estimate:
     note: str
 
 
+#: The figure that sets each trended inflow's level directly (see :func:`direct_estimates`).
+LEVEL_FIGURES = {"adopters.enquiries_per_month": "enquiries", "children.entering_per_year": "plans_for_adoption"}
+
+
+def _trends_to_fit(ts: TargetSet) -> list[dict]:
+    """A trend (at no change yet) for each inflow whose trend the fit will set, running to the end of
+    the report's year and anchored on the year whose figure sets the inflow's level: the report's,
+    or, where the file uses only earlier years of that figure, the latest of them."""
+    fitting, _ = select_parameters(ts)
+    latest = latest_by_figure(ts.used_targets(), ts.start_year)
+    out = []
+    for c in fitting:
+        if not c.is_trend:
+            continue
+        parameter = c.key.removeprefix(TREND_PREFIX)
+        level = latest.get(LEVEL_FIGURES[parameter])
+        anchor = level.year if level is not None and level.year else ts.financial_year
+        out.append({"parameter": parameter, "percent_per_year": 0.0, "anchor": anchor, "until": ts.financial_year})
+    return out
+
+
+def latest_by_figure(targets: Sequence[Target], report_start: int) -> dict[str, Target]:
+    """Each figure's target for the latest year given (the report's own, where it is used)."""
+    out: dict[str, Target] = {}
+    for t in sorted(targets, key=lambda t: t.year_start(report_start)):
+        out[t.figure] = t
+    return out
+
+
 def direct_estimates(ts: TargetSet) -> list[Estimate]:
     """Parameters the report's figures pin down on their own (used targets only)."""
-    used = {t.figure: t for t in ts.used_targets()}
+    used = latest_by_figure(ts.used_targets(), ts.start_year)
     fname = ts.path.name
     out: list[Estimate] = []
 
@@ -254,7 +283,7 @@ def informed_priors(ts: TargetSet, base: Scenario | None = None) -> list[Estimat
       delay of a parental challenge.
     """
     base = base or Scenario()
-    used = {t.figure: t for t in fit_targets(ts)}
+    used = latest_by_figure(fit_targets(ts), ts.start_year)
     fname = ts.path.name
     out: list[Estimate] = []
     intro = base.matching.match_to_placement_days
@@ -311,6 +340,7 @@ def starting_scenario(ts: TargetSet, base: Scenario | None = None) -> tuple[Scen
     data["scenario"]["start_year"] = ts.start_year
     if years_before(ts) > data["scenario"]["warm_up_years"]:
         data["scenario"]["warm_up_years"] = years_before(ts)
+    data["trend"] = _trends_to_fit(ts)
     scenario = Scenario.model_validate(data)
     estimates = [Estimate(e.key, _round(e.value), e.note) for e in estimates]
     return with_parameters(scenario, {e.key: e.value for e in estimates}), estimates
@@ -648,6 +678,37 @@ def fitted_notes(ts: TargetSet, result: FitResult, estimates: Sequence[Estimate]
         if p.key in centres:
             notes[p.key] += f"; {centres[p.key].note.replace(ts.path.name + ': ', '', 1)}"
     return notes
+
+
+@dataclass
+class AgencyFit:
+    """An agency fitted to its targets: the starting scenario, how each parameter was set, the fit."""
+
+    start: Scenario  # the baseline with year 1, the direct estimates and the informed prior centres
+    estimates: list[Estimate]
+    priors: list[Estimate]
+    left: list[FitParameter]  # candidates no used figure informs
+    result: FitResult
+
+    @property
+    def scenario(self) -> Scenario:
+        """The fitted scenario (before its name, description and calibration record are written)."""
+        return with_parameters(self.start, self.result.values)
+
+
+def fit_agency(ts: TargetSet, simulator: Simulator, replications: int = 40, max_iterations: int = 40,
+               progress: Callable[[int, float], None] | None = None) -> AgencyFit:
+    """Direct estimates, informed priors and the fit by simulation, for one targets file."""
+    start, estimates = starting_scenario(ts)
+    priors = informed_priors(ts)
+    start = with_parameters(start, {e.key: e.value for e in priors})
+    params, left = select_parameters(ts)
+    if not params:
+        raise CalibrationError(f"{ts.path.name}: no used target informs any parameter the calibration can fit")
+    result = fit(fit_targets(ts), start, params, replications=replications, simulator=simulator,
+                 prior_means={e.key: e.value for e in priors}, columns=columns(ts), before=years_before(ts),
+                 max_iterations=max_iterations, progress=progress)
+    return AgencyFit(start, estimates, priors, left, result)
 
 
 def trend_notes(ts: TargetSet, result: FitResult) -> dict[str, str]:

@@ -7,6 +7,7 @@
     python -m sim bench [--json PATH] [--quick]
     python -m sim calibrate TARGETS.toml [--out scenarios/NAME.toml] [--reps R] [--force]
     python -m sim warmup [SCENARIO] [--reps R] [--years N]
+    python -m sim backtest TARGETS.toml ... [--reps R] [--csv PATH]
 
 Errors in a scenario or an option are reported in one clear message and exit status 2,
 never a traceback.
@@ -71,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     warm.add_argument("scenario", nargs="?", help="scenario (default: the built-in baseline)")
     warm.add_argument("--reps", type=int, default=100, help="replications (default 100)")
     warm.add_argument("--years", type=int, default=12, help="years to run with no warm-up (default 12)")
+    back = sub.add_parser("backtest", help="fit to a report's earlier years, forecast the last year of each series, "
+                                           "and print the errors")
+    back.add_argument("targets", nargs="+", help="targets files with series (figures for earlier years)")
+    back.add_argument("--reps", type=int, default=40, help="replications per fit evaluation (default 40)")
+    back.add_argument("--iterations", type=int, default=40, help="most iterations of the fit (default 40)")
+    back.add_argument("--workers", type=int, help="processes to use (default: all cores)")
+    back.add_argument("--csv", metavar="PATH", help="also write the table as CSV to PATH (refused if it exists)")
     calib = sub.add_parser("calibrate", help="fit a baseline scenario to an agency's targets file, with a fit report")
     calib.add_argument("targets", help="targets file, e.g. calibration/targets/rotherham-2017-18.toml")
     calib.add_argument("--out", help="scenario file to write (default: scenarios/<targets file name>.toml)")
@@ -203,6 +211,34 @@ def cmd_warmup(args) -> int:
     return 0
 
 
+def cmd_backtest(args) -> int:
+    import pandas as pd
+
+    from sim.back_test import back_test, summary
+    from sim.calibration import CalibrationError
+    from sim.targets import TargetsError
+
+    if args.csv and Path(args.csv).exists():
+        raise ScenarioError(f"--csv {args.csv}: already exists; choose another path")
+    if args.reps < 2 or args.iterations < 1:
+        raise ScenarioError("backtest: --reps must be at least 2 and --iterations at least 1")
+    tables = []
+    try:
+        for path in args.targets:
+            tables.append(back_test(path, replications=args.reps, max_iterations=args.iterations,
+                                    workers=args.workers, say=lambda s: print(s, file=sys.stderr, flush=True)))
+    except (TargetsError, CalibrationError) as exc:
+        raise ScenarioError(str(exc)) from None
+    table = pd.concat(tables, ignore_index=True)
+    shown = table.drop(columns="fitted_to").round({"forecast": 1, "p5": 1, "p95": 1, "error_pct": 1})
+    print(shown.to_string(index=False))
+    print()
+    print(summary(table).round(1).to_string(index=False))
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+    return 0
+
+
 def cmd_calibrate(args) -> int:
     from sim.calibrate import command  # SciPy is loaded only when calibrating
 
@@ -210,7 +246,7 @@ def cmd_calibrate(args) -> int:
 
 
 COMMANDS = {"run": cmd_run, "compare": cmd_compare, "params": cmd_params, "bench": cmd_bench,
-            "calibrate": cmd_calibrate, "warmup": cmd_warmup}
+            "calibrate": cmd_calibrate, "warmup": cmd_warmup, "backtest": cmd_backtest}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -128,16 +128,20 @@ def with_parameters(scenario: Scenario, values: dict[str, float]) -> Scenario:
     """The scenario with some parameters (``section.name`` keys) replaced, validated.
 
     A key ``trend.section.name`` sets that parameter's trend to a yearly growth factor (1.2 =
-    +20% a year), anchored on year 1, replacing any trend it had."""
+    +20% a year): the rate of the trend the scenario has (its anchor and span kept), or a new
+    trend anchored on year 1."""
     data = scenario.model_dump()
     for key, value in values.items():
         if key.startswith(TREND_PREFIX):
             parameter = key.removeprefix(TREND_PREFIX)
-            run = scenario.scenario
-            note = next((t.note for t in scenario.trend if t.parameter == parameter), "")
-            data["trend"] = [t for t in data["trend"] if t["parameter"] != parameter] + [{
-                "parameter": parameter, "percent_per_year": round(100.0 * (float(value) - 1.0), 2), "note": note,
-                "anchor": f"{run.start_year}-{(run.start_year + 1) % 100:02d}"}]
+            percent = round(100.0 * (float(value) - 1.0), 2)
+            entry = next((t for t in data["trend"] if t["parameter"] == parameter), None)
+            if entry is None:
+                run = scenario.scenario
+                data["trend"].append({"parameter": parameter, "percent_per_year": percent,
+                                      "anchor": f"{run.start_year}-{(run.start_year + 1) % 100:02d}"})
+            else:  # keep the trend's anchor and span; set its rate
+                entry.update(percent_per_year=percent, by_year=None)
             continue
         section, _, name = key.partition(".")
         default = SECTIONS[section].model_fields[name].default
