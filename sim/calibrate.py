@@ -29,6 +29,7 @@ from sim import calibration as cal
 from sim import fit_report as fr
 from sim.parameter_sets import save_parameter_sets, with_parameters
 from sim.parameters import Scenario
+from sim.runner import run_scenario
 from sim.scenario_file import SCENARIO_DIR, ScenarioError, save_scenario
 from sim.targets import TargetsError, TargetSet, load_targets
 
@@ -107,8 +108,12 @@ def calibrate(targets_path: str | Path, out: str | Path | None = None, replicati
     checks = fr.check_table(ts, values, cal.columns(ts), result.targets)
     header = _header(ts, out, result, replications, report_replications, sets_path, scenario, time.perf_counter() - t0)
     caveats = {k.removeprefix("caveats:"): v for k, v in notes.items() if k.startswith("caveats:")}
+    say("projection with no change: 5 years")
+    projected = run_scenario(scenario, replications=report_replications, years=5,
+                             engine="processes" if (workers or 2) > 1 else "serial", workers=workers)
+    projection = fr.projection_lines(fr.projection_table(projected.summary), [t.describe() for t in scenario.trend])
     text = fr.markdown(f"{ts.name}, {ts.financial_year}", header, table, parameters,
-                       _unidentified(result, left), checks, caveats)
+                       _unidentified(result, left), checks, caveats, projection)
     report_dir.mkdir(parents=True, exist_ok=True)
     report_path = report_dir / f"{name}.md"
     report_path.write_text(text, encoding="utf-8")

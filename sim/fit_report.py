@@ -293,8 +293,49 @@ def _num(x: float, unit: str = "") -> str:
     return f"{x:.3g}" if abs(x) >= 1 else f"{x:.2g}"
 
 
+#: Measures shown in a baseline's projection with no change, and the band year 1 should hold them in.
+PROJECTION_KPIS = ("approvals", "adoption_orders", "adopters_waiting", "children_waiting_with_po", "a2_days",
+                   "a10_days", "interagency_placements")
+LEVEL_BAND = 0.10
+
+
+def projection_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Year-by-year means of the projection measures (years as rows), from a run's summary."""
+    shown = summary[summary["kpi"].isin(PROJECTION_KPIS)]
+    return shown.pivot(index="financial_year", columns="kpi", values="mean")[list(PROJECTION_KPIS)]
+
+
+def projection_lines(projection: pd.DataFrame, trends: Sequence[str]) -> list[str]:
+    """The fit report's section on the baseline projected with no change: years 2-5 against year 1,
+    and what moves any measure by more than 10%."""
+    out = ["## Projection with no change", "",
+           f"The calibrated baseline run forward with no change (means over replications). With no trend a baseline "
+           f"should stay within ±{LEVEL_BAND:.0%} of year 1; a measure that moves more is named with what moves it.",
+           "", "| year | " + " | ".join(f"`{k}`" for k in projection.columns) + " |",
+           "|---|" + "---:|" * len(projection.columns)]
+    for year, row in projection.iterrows():
+        out.append(f"| {year} | " + " | ".join(_num(v) for v in row) + " |")
+    first = projection.iloc[0]
+    moved = []
+    for kpi in projection.columns:
+        later = projection[kpi].iloc[1:]
+        worst = float((later / first[kpi] - 1).abs().max()) if first[kpi] else 0.0
+        if worst > LEVEL_BAND:
+            moved.append((kpi, worst))
+    out.append("")
+    if not moved:
+        out.append(f"Every measure stays within ±{LEVEL_BAND:.0%} of year 1 in the years shown.")
+    for kpi, worst in moved:
+        why = (f"the fitted trend{'s' if len(trends) > 1 else ''} ({'; '.join(trends)}), which run to the end of "
+               f"the report's year and hold after it, so the flows keep the level reached then") if trends else \
+            "chance in a small count (see its 90% interval), or the pool of adopters filling over years"
+        out.append(f"- `{kpi}` moves by up to {worst:.0%} from year 1: {why}.")
+    return out
+
+
 def markdown(title: str, header: Sequence[str], table: pd.DataFrame, parameters: pd.DataFrame,
-             unidentified: Sequence[str], checks: pd.DataFrame, caveats: dict[str, str] | None = None) -> str:
+             unidentified: Sequence[str], checks: pd.DataFrame, caveats: dict[str, str] | None = None,
+             projection: Sequence[str] = ()) -> str:
     """The fit report as Markdown."""
     caveats = caveats or {}
     used = table[table["used"]]
@@ -342,6 +383,8 @@ def markdown(title: str, header: Sequence[str], table: pd.DataFrame, parameters:
                 for _, r in unused_misses.iterrows()]
     if caveats:
         out += ["", "## Caveats", ""] + [f"- **{title}.** {text}" for title, text in caveats.items()]
+    if projection:
+        out += ["", *projection]
     out += ["", "## Parameters", "",
             "How each parameter the calibration considers was set. Baseline / prior centre: the default (the value from the reports before any fitting), or "
             "where the agency's own figures nearly pin the parameter down, the value they give (see how set). "

@@ -209,3 +209,20 @@ def test_calibrate_never_overwrites_a_fit_report_without_force(tmp_path):
     assert out.returncode == 2 and "already exists" in out.stderr and "--force" in out.stderr
     assert "calibration/reports/rotherham-2017-18.md" in out.stderr
     assert not (tmp_path / "rotherham-2017-18.toml").exists()
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_a_baseline_with_no_change_holds_its_level_or_names_what_moves_it(name):
+    """Years 2-5 stay within 10% of year 1 for the measures planners read, unless the baseline has a
+    fitted trend, which its fit report then names beside the measure it moves."""
+    from sim.fit_report import LEVEL_BAND, PROJECTION_KPIS, REPORT_DIR, projection_table
+
+    scenario = load_scenario(name)
+    table = projection_table(run_scenario(scenario, replications=100, years=5, engine="processes").summary)
+    report = (REPORT_DIR / f"{name}.md").read_text(encoding="utf-8")
+    assert "## Projection with no change" in report
+    for kpi in PROJECTION_KPIS:
+        worst = float((table[kpi].iloc[1:] / table[kpi].iloc[0] - 1).abs().max())
+        if worst > LEVEL_BAND + 0.03:  # a little room for chance between this run and the report's
+            assert scenario.trend, f"{kpi} moves {worst:.0%} from year 1 with no trend"
+            assert f"`{kpi}` moves by up to" in report and "fitted trend" in report, kpi
