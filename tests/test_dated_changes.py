@@ -19,8 +19,8 @@ from tests.conftest import small
 CALIBRATED = ("cambridgeshire-peterborough-2022-23", "cambridgeshire-2017-18", "rotherham-2017-18")
 
 
-def _with(scenario: Scenario, **extra) -> Scenario:
-    data = scenario.model_dump()
+def _with(base: Scenario, **extra) -> Scenario:
+    data = base.model_dump()
     data.update(extra)
     return Scenario.model_validate(data)
 
