@@ -2,14 +2,20 @@
 report out.
 
     python -m sim calibrate calibration/targets/FILE.toml [--out scenarios/NAME.toml] [--reps R]
+                            [--report-dir DIR]
 
 writes
 
 - the calibrated scenario (default ``scenarios/<targets file name>.toml``; never overwritten
   without ``--force``), with a ``[calibration]`` section naming the targets file, each
   fitted parameter with the figures it was fitted to, and the parameter sets;
-- ``calibration/fits/NAME-parameter-sets.csv``: the fitted values and plausible sets;
-- ``calibration/reports/NAME.md``, ``NAME.csv`` and ``NAME-parameters.csv``: the fit report.
+- ``NAME-parameter-sets.csv``: the fitted values and plausible sets;
+- ``NAME.md``, ``NAME.csv``, ``NAME-parameters.csv`` and ``NAME-checks.csv``: the fit report;
+
+the last two in ``calibration/fits`` and ``calibration/reports`` for a scenario written to
+``scenarios/``, beside the scenario for one written anywhere else, or in ``--report-dir``.
+It ends with the verdict (:func:`sim.fit_report.verdict`) and exits with status 3 when the fit
+does not reproduce its figures.
 
 See :mod:`sim.calibration` for the method and :mod:`sim.fit_report` for the report.
 """
@@ -44,6 +50,8 @@ class Outcome:
     table: pd.DataFrame
     fit: cal.FitResult
     seconds: float
+    sets_path: Path | None = None
+    verdict: fr.Verdict | None = None
 
     @property
     def used(self) -> int:
@@ -64,7 +72,7 @@ def calibrate(targets_path: str | Path, out: str | Path | None = None, replicati
     """Fit a scenario to ``targets_path`` and write the scenario, parameter sets and fit report."""
     t0 = time.perf_counter()
     for option, value, least in (("--reps", replications, 2), ("--report-reps", report_replications, 20),
-                                 ("--workers", workers or 1, 1)):
+                                 ("--workers", workers or 1, 1), ("--max-iterations", max_iterations, 1)):
         if value < least:
             raise cal.CalibrationError(f"{option}: must be at least {least}, got {value}")
     ts = load_targets(targets_path)
@@ -75,8 +83,7 @@ def calibrate(targets_path: str | Path, out: str | Path | None = None, replicati
         raise cal.CalibrationError(f"{ts.path.name}: no target has use = true (other than the figures held out as "
                                    f"checks), so there is nothing to fit")
     name = out.stem
-    report_dir = Path(report_dir or fr.REPORT_DIR)
-    fits_dir = Path(fits_dir or fr.FITS_DIR)
+    report_dir, fits_dir = output_dirs(out, report_dir, fits_dir)
     written = [out, fits_dir / f"{name}-parameter-sets.csv",
                *(report_dir / f"{name}{end}" for end in (".md", ".csv", "-parameters.csv", "-checks.csv"))]
     existing = [str(path) for path in written if path.exists()]
@@ -84,6 +91,7 @@ def calibrate(targets_path: str | Path, out: str | Path | None = None, replicati
         raise cal.CalibrationError(f"{', '.join(existing)}: already exists (a scenario named {name!r} was "
                                    f"calibrated before); choose another --out or add --force to overwrite")
 
+    cal.plan_agency(ts)  # refuses, before any simulation, a file that cannot set the agency's size
     say(f"{ts.name} {ts.financial_year}: {len(cal.fit_targets(ts))} targets to fit, with {replications} "
         f"replications an evaluation")
     with cal.Simulator(workers) as sim:
@@ -91,22 +99,27 @@ def calibrate(targets_path: str | Path, out: str | Path | None = None, replicati
         start, estimates, priors, left, result = (fitted.start, fitted.estimates, fitted.priors, fitted.left,
                                                   fitted.result)
         before = cal.years_before(ts)
-        say(f"fit: {len(estimates)} parameters estimated directly, {len(result.parameters)} fitted; "
+        say(f"fit: {len(ts.inputs)} parameters given, {len(estimates)} estimated directly, "
+            f"{len(result.parameters)} fitted; "
             f"{result.evaluations} simulations in {result.seconds:.0f} s, objective {result.objective_start:.1f} "
             f"-> {result.objective:.1f} ({result.message})")
         sets_path = fits_dir / f"{name}-parameter-sets.csv"
         draws = cal.draw_parameter_sets(result, n_sets, seed=start.scenario.seed)
         save_parameter_sets(result.values, draws, sets_path)
-        scenario = _calibrated_scenario(ts, start, result, estimates, priors, sets_path)
+        scenario = _calibrated_scenario(ts, start, result, estimates, priors, sets_path, report_dir / f"{name}.md")
         say(f"report: year 1 over {report_replications} replications, with and without parameter uncertainty")
         values, values_pu = sim.window([scenario, _with_uncertainty(scenario)], report_replications, before)
 
     notes = fr.read_notes(name, Path(notes_dir or fr.NOTES_DIR))
+    held = {e.key: (e.value, e.note, cal.CANDIDATE_BY_KEY[e.key].informs)
+            for e in estimates if e.key in cal.CANDIDATE_BY_KEY}
     table = fr.target_table(ts, values, cal.columns(ts), result.targets, values_pu, notes,
-                            fr.generated_reason(ts, result))
-    parameters = _parameter_table(ts, result, estimates, left, draws, priors)
+                            fr.generated_reason(ts, result, held))
+    parameters = _parameter_table(ts, result, estimates, left, draws, priors, start)
     checks = fr.check_table(ts, values, cal.columns(ts), result.targets)
     header = _header(ts, out, result, replications, report_replications, sets_path, scenario, time.perf_counter() - t0)
+    verdict = fr.verdict(table)
+    header.append(f"- Verdict: {verdict.summary()}")
     caveats = {k.removeprefix("caveats:"): v for k, v in notes.items() if k.startswith("caveats:")}
     say("projection with no change: 5 years")
     projected = run_scenario(scenario, replications=report_replications, years=5,
@@ -121,7 +134,18 @@ def calibrate(targets_path: str | Path, out: str | Path | None = None, replicati
     parameters.to_csv(report_dir / f"{name}-parameters.csv", index=False)
     checks.to_csv(report_dir / f"{name}-checks.csv", index=False)
     save_scenario(scenario, out, overwrite=force)
-    return Outcome(scenario, out, report_path, table, result, time.perf_counter() - t0)
+    return Outcome(scenario, out, report_path, table, result, time.perf_counter() - t0, sets_path, verdict)
+
+
+def output_dirs(out: Path, report_dir: Path | None = None, fits_dir: Path | None = None) -> tuple[Path, Path]:
+    """Where the fit report and the parameter sets go: ``calibration/reports`` and ``calibration/fits``
+    for a scenario written to ``scenarios/``; beside the scenario for one written elsewhere (never into
+    the repository unasked); ``report_dir`` (both) or ``fits_dir`` when given."""
+    if report_dir is not None:
+        return Path(report_dir), Path(fits_dir or report_dir)
+    if Path(out).resolve().parent == SCENARIO_DIR.resolve():
+        return fr.REPORT_DIR, Path(fits_dir or fr.FITS_DIR)
+    return Path(out).parent, Path(fits_dir or Path(out).parent)
 
 
 def _with_uncertainty(scenario: Scenario) -> Scenario:
@@ -131,13 +155,13 @@ def _with_uncertainty(scenario: Scenario) -> Scenario:
 
 
 def _calibrated_scenario(ts: TargetSet, start: Scenario, result: cal.FitResult, estimates, priors,
-                         sets_path: Path) -> Scenario:
+                         sets_path: Path, report_path: Path) -> Scenario:
     scenario = with_parameters(start, result.values)
     data = scenario.model_dump()
     data["scenario"]["name"] = f"{ts.name} {ts.financial_year} (calibrated)"
     data["scenario"]["description"] = (
         f"Calibrated to {cal.relative_to_project(ts.path)} ({ts.report}) with python -m sim calibrate; year 1 is "
-        f"{ts.financial_year}. Fit report: calibration/reports/{sets_path.name.removesuffix('-parameter-sets.csv')}.md")
+        f"{ts.financial_year}. Fit report: {cal.relative_to_project(report_path)}")
     trend_notes = cal.trend_notes(ts, result)
     for trend in data["trend"]:
         trend["note"] = trend_notes.get(trend["parameter"], trend["note"])
@@ -150,11 +174,18 @@ def _calibrated_scenario(ts: TargetSet, start: Scenario, result: cal.FitResult, 
     return Scenario.model_validate(data)
 
 
-def _parameter_table(ts: TargetSet, result: cal.FitResult, estimates, left, draws, priors) -> pd.DataFrame:
+def _parameter_table(ts: TargetSet, result: cal.FitResult, estimates, left, draws, priors,
+                     start: Scenario | None = None) -> pd.DataFrame:
     baseline = Scenario()
+    start = start or baseline
     prior_notes = {e.key: e for e in priors}
     ident = {row["parameter"]: row for row in result.identification()}
     rows = []
+    for key, value in ts.inputs.items():
+        section, _, pname = key.partition(".")
+        rows.append({"parameter": key, "baseline": getattr(getattr(baseline, section), pname), "calibrated": value,
+                     "p5": "", "p95": "", "prior_sd": "", "how": "given in the targets file ([inputs])",
+                     "identification": "given"})
     for e in estimates:
         section, _, pname = e.key.partition(".")
         rows.append({"parameter": e.key, "baseline": getattr(getattr(baseline, section), pname),
@@ -173,7 +204,7 @@ def _parameter_table(ts: TargetSet, result: cal.FitResult, estimates, left, draw
                      "identification": f"{i['verdict']} (posterior sd {i['posterior_sd']:.2f}, "
                                        f"{i['sd_ratio']:.0%} of prior)"})
     for p in left:
-        rows.append({"parameter": p.key, "baseline": p.value_of(baseline), "calibrated": p.value_of(baseline),
+        rows.append({"parameter": p.key, "baseline": p.value_of(baseline), "calibrated": p.value_of(start),
                      "p5": "", "p95": "", "prior_sd": p.prior_sd,
                      "how": "not fitted: no used figure informs it (" + ", ".join(p.informs) + ")",
                      "identification": "unidentified"})
@@ -213,23 +244,34 @@ def _header(ts, out, result, reps, report_reps, sets_path, scenario, seconds) ->
 
 
 def command(args) -> int:
-    """``python -m sim calibrate``: errors in the targets file or options exit with status 2."""
+    """``python -m sim calibrate``: errors in the targets file or options exit with status 2; a fit
+    that does not reproduce its figures (see :func:`sim.fit_report.verdict`) is written, and exits
+    with status 3 (:data:`sim.fit_report.FAILED_FIT_STATUS`)."""
     def say(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
     def progress(evaluations: int, objective: float) -> None:
         print(f"  simulations {evaluations:4d}  objective {objective:10.2f}", file=sys.stderr, flush=True)
 
+    report_dir = getattr(args, "report_dir", None)
     try:
         outcome = calibrate(args.targets, out=args.out, replications=args.reps, report_replications=args.report_reps,
-                            workers=args.workers, force=args.force, say=say, progress=progress)
+                            workers=args.workers, force=args.force, say=say, progress=progress,
+                            max_iterations=getattr(args, "max_iterations", 40),
+                            report_dir=Path(report_dir) if report_dir else None)
     except (TargetsError, cal.CalibrationError) as exc:
         raise ScenarioError(str(exc)) from None
-    misses = outcome.table[outcome.table["used"] & outcome.table["miss"]]
+    table, verdict = outcome.table, outcome.verdict
+    used = table[table["used"]]
     print(f"{outcome.inside} of {outcome.used} used targets inside the simulated 90% interval of year 1 "
-          f"({outcome.inside / outcome.used:.0%}); {outcome.seconds:.0f} s")
-    for _, r in misses.iterrows():
-        print(f"  miss {r['figure']}: observed {r['observed']:g}, simulated {r['p5']:.4g}-{r['p95']:.4g}: {r['why']}")
+          f"({outcome.inside / max(outcome.used, 1):.0%}); {outcome.seconds:.0f} s")
+    far = {f for f, _ in verdict.far}
+    for _, r in used.iterrows():
+        label = r["figure"] if r["year"] == table["year"].max() else f"{r['figure']} {r['year']}"
+        if r["miss"] or label in far:
+            print(f"  miss {label}: observed {r['observed']:g}, simulated {r['p5']:.4g}-{r['p95']:.4g} "
+                  f"(mean {r['mean']:.4g}, {r['distance']:+.1f} sd): {r['why'] or 'inside the interval, but far off'}")
     print(f"wrote {outcome.scenario_path}")
-    print(f"wrote {outcome.report_path} (and .csv)")
-    return 0
+    print(f"wrote {outcome.report_path} (and .csv); parameter sets {outcome.sets_path}")
+    print(verdict.summary())
+    return 0 if verdict.ok else fr.FAILED_FIT_STATUS

@@ -1,25 +1,32 @@
 """Calibration: set a scenario's parameters from one agency's report figures.
 
-Two steps, both driven by a targets file (``calibration/targets/*.toml``, read by
-:func:`sim.targets.load_targets`):
+Three steps, all driven by a targets file (``calibration/targets/*.toml``, read by
+:func:`sim.targets.load_targets`), planned by :func:`plan_agency` and run by :func:`fit_agency`:
 
-1. **Direct estimates.**  What one or two figures pin down on their own is set from them:
-   enquiries a month from the year's enquiries, the registration share from registrations
-   over enquiries, the share of plans granted an order from orders against plans declined,
-   the VAA share of interagency placements, and the children entering the adoption track
-   each year from the plans for adoption.
-2. **Fit by simulation.**  The remaining candidate parameters that some used figure informs
+1. **Inputs.**  Parameters the file's ``[inputs]`` table gives (social workers, panels, fees,
+   ...) are set as they are and neither estimated nor fitted.
+2. **Direct estimates and the agency's size.**  What one or two figures pin down on their own
+   is set from them: enquiries a month from the year's enquiries, the registration share from
+   registrations over enquiries, the share of plans granted an order from orders against plans
+   declined, the VAA share of interagency placements, and the children entering the adoption
+   track each year from the plans for adoption.  Where the file gives no enquiries (or no
+   plans), the most direct count or stock it gives on that side sets the inflow through the
+   pipeline's shares and durations (:mod:`sim.agency_size`): an informed prior centre, fitted
+   with the rest; a side with no figure at all is scaled with the other.  The assessing social
+   workers and panels then scale with the agency's volume.
+3. **Fit by simulation.**  The remaining candidate parameters that some used figure informs
    (:data:`CANDIDATES`) are fitted with SciPy's ``least_squares`` on standardised residuals,
    (simulated year-1 mean - observed) / sd, using each target's sd.  Every evaluation runs
    the same replications with the same seed (common random numbers), so the objective moves
    smoothly with the parameters.  Each fitted parameter also has a prior residual,
-   (value - baseline) / prior sd on a log (durations, rates) or logit (shares) scale, which
-   keeps parameters the figures do not pin down near their baseline values.
+   (value - prior centre) / prior sd on a log (durations, rates) or logit (shares) scale, which
+   keeps parameters the figures do not pin down near their baseline values (or the centre the
+   agency's own figures give).
 
 Year 1 of the simulation is the report's financial year (``scenario.start_year`` from the
 targets file), after the default warm-up; counts are the year's, stocks are at 31 March and
-times are means over the children adopted in the year, as in the reports.  The report's
-year-end stocks also give the initial state, so the warm-up starts near the report's level.
+times are means over the children adopted in the year, as in the reports.  The run starts from
+the steady level of every stock (:mod:`sim.initial_state`).
 
 The covariance of the fitted parameters (from the Jacobian of all residuals, priors
 included) gives a sample of plausible parameter sets (:mod:`sim.parameter_sets`), and the
@@ -32,12 +39,14 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.optimize import least_squares
 
+from sim import agency_size as size
 from sim.execution import default_workers
 from sim.kpis import KPI_NAMES
 from sim.model import run_replication
@@ -111,6 +120,13 @@ CHILD_FLOWS = ("plan_changes", "matches", "families_matched", "placements", "sib
                "adoption_orders", "children_waiting_with_po", "children_matched", "children_placed_awaiting_order",
                "children_waiting_over_18_months", *INTERAGENCY, "a2_days")
 
+#: Figures that move with the adopters' inflow (enquiries) and with the children's (entering care).
+ADOPTER_FLOWS = ("enquiries", "registrations", "stage2_starts", "approvals", "households_stage1",
+                 "households_stage2", "adopters_waiting", "withdrawals")
+CHILD_INFLOWS = ("plans_for_adoption", "placement_orders", "plans_declined", "children_with_plan", "matches",
+                 "families_matched", "placements", "adoption_orders", "children_waiting_with_po",
+                 "interagency_placements", "inhouse_placements")
+
 #: Every parameter the fit may set: scale, prior sd (on that scale) and search bounds, and the
 #: figures it moves.  Prior means are the defaults of :mod:`sim.parameters` (values from the reports before fitting).
 #: Priors are wide (1 on a log scale, a factor of 2.7) where the baseline value is an
@@ -154,16 +170,21 @@ CANDIDATES: tuple[FitParameter, ...] = (
     _fp("placement.order_days", LOG, 0.4, 60, 900, "adoption_orders", "orders_within_12_months_pct",
         "children_placed_awaiting_order", *CARE_TO_ORDER, "interagency_fees_gbp"),
     _fp("placement.disruption_share", LOGIT, 1.0, 0.002, 0.3, "disruptions"),
+    # The agency's size: fitted when no figure sets it directly (enquiries, plans for adoption), with
+    # the prior centred where the file's most direct figure puts it through the pipeline's shares
+    # (:mod:`sim.agency_size`); sd 0.4 on the log scale, as conversion and survival shares differ
+    # that much between agencies.  The bounds are set around that centre (:data:`SIZE_BOUND`).
+    _fp("adopters.enquiries_per_month", LOG, 0.4, 0.01, 100_000, *ADOPTER_FLOWS, *SUPPLY),
+    _fp("children.entering_per_year", LOG, 0.4, 0.01, 500_000, *CHILD_INFLOWS, *CHILD_FLOWS,
+        "early_permanence_placements", "children_placed_awaiting_order", "deregistrations", "external_placements",
+        "a1_days", "a10_days"),
 )
+#: The size parameters' search bounds: their prior centre divided or multiplied by this.
+SIZE_BOUND = 5.0
 #: Trends the fit may set where a targets file gives figures for earlier years: the yearly growth
 #: factor (1 = level) of the adopters' and the children's inflow, fitted with the levels.  The
 #: prior (sd 0.25 on the log scale, centred on no trend) lets the figures show a trend of a
 #: few tens of percent a year; the bounds, a halving to a 2.5-fold rise a year.
-ADOPTER_FLOWS = ("enquiries", "registrations", "stage2_starts", "approvals", "households_stage1",
-                 "households_stage2", "adopters_waiting", "withdrawals")
-CHILD_INFLOWS = ("plans_for_adoption", "placement_orders", "plans_declined", "children_with_plan", "matches",
-                 "families_matched", "placements", "adoption_orders", "children_waiting_with_po",
-                 "interagency_placements", "inhouse_placements")
 TREND_CANDIDATES = (
     _fp(TREND_PREFIX + "adopters.enquiries_per_month", LOG, 0.25, 0.5, 2.5, *ADOPTER_FLOWS),
     _fp(TREND_PREFIX + "children.entering_per_year", LOG, 0.25, 0.5, 2.5, *CHILD_INFLOWS),
@@ -198,24 +219,34 @@ class Estimate:
     note: str
 
 
-#: The figure that sets each trended inflow's level directly (see :func:`direct_estimates`).
-LEVEL_FIGURES = {"adopters.enquiries_per_month": "enquiries", "children.entering_per_year": "plans_for_adoption"}
-
-
 def _trends_to_fit(ts: TargetSet) -> list[dict]:
     """A trend (at no change yet) for each inflow whose trend the fit will set, running to the end of
-    the report's year and anchored on the year whose figure sets the inflow's level: the report's,
-    or, where the file uses only earlier years of that figure, the latest of them."""
+    the report's year and anchored on the year of the figure that sets the inflow's level (see
+    :func:`level_figures`): the report's, or, where the file uses only earlier years of that figure, the
+    latest of them."""
     fitting, _ = select_parameters(ts)
-    latest = latest_by_figure(ts.used_targets(), ts.start_year)
+    levels = level_figures(ts)
     out = []
     for c in fitting:
         if not c.is_trend:
             continue
         parameter = c.key.removeprefix(TREND_PREFIX)
-        level = latest.get(LEVEL_FIGURES[parameter])
+        level = levels.get(parameter)
         anchor = level.year if level is not None and level.year else ts.financial_year
         out.append({"parameter": parameter, "percent_per_year": 0.0, "anchor": anchor, "until": ts.financial_year})
+    return out
+
+
+def level_figures(ts: TargetSet, base: Scenario | None = None) -> dict[str, Target]:
+    """For each inflow ("adopters.enquiries_per_month", "children.entering_per_year"), the figure
+    that sets its level: the most direct the file gives (see :mod:`sim.agency_size`)."""
+    used = latest_by_figure(ts.used_targets(), ts.start_year)
+    per = size.figure_per_inflow(base or Scenario())
+    out = {}
+    for side, key in size.INFLOW.items():
+        found = size.size_of_side(side, used, per)
+        if found is not None:
+            out[key] = found.figure
     return out
 
 
@@ -316,34 +347,120 @@ def _fmt(x: float) -> str:
 
 
 def select_parameters(ts: TargetSet, fixed: Sequence[str] = ()) -> tuple[list[FitParameter], list[FitParameter]]:
-    """Candidates some used figure informs (to fit), and the rest (left at their baseline)."""
+    """Candidates some used figure informs (to fit), and the rest (left at their baseline); ``fixed``
+    (parameters set directly or given as inputs) are neither."""
     figures = {t.figure for t in fit_targets(ts)}
     earlier = {t.figure for t in fit_targets(ts) if t.year is not None}
     fit, left = [], []
     for c in CANDIDATES:
-        (fit if figures & set(c.informs) and c.key not in fixed else left).append(c)
+        if c.key in fixed:
+            continue  # set directly or given: neither fitted nor left at the baseline
+        (fit if figures & set(c.informs) else left).append(c)
     for c in TREND_CANDIDATES:  # a trend needs the same figure in two years; no trend is no candidate left out
         if earlier & set(c.informs) and c.key not in fixed:
             fit.append(c)
     return fit, left
 
 
-def starting_scenario(ts: TargetSet, base: Scenario | None = None) -> tuple[Scenario, list[Estimate]]:
-    """The baseline with year 1 set to the report's year and the direct estimates.
+@dataclass
+class AgencyPlan:
+    """What a targets file sets before the fit: its inputs, the direct estimates (the capacity and
+    any inflow scaled with the other side included), the informed prior centres, and the scenario
+    the fit starts from."""
 
-    The run starts from the steady level of every stock (:mod:`sim.initial_state`), not from the
-    report's year-end stocks: those are the state at the end of year 1, which the fit compares
-    with the simulated year end like any other figure."""
+    start: Scenario  # the defaults with year 1, the inputs, the direct estimates and the prior centres
+    estimates: list[Estimate]
+    priors: list[Estimate]  # informed prior centres of fitted parameters (size and timing)
+    sizes: dict[str, size.SideSize | None]  # each side's size as its most direct figure sets it
+    inputs: dict[str, Any]
+
+
+def with_inputs(scenario: Scenario, inputs: dict[str, Any]) -> Scenario:
+    """The scenario with the targets file's known inputs set as they are."""
+    if not inputs:
+        return scenario
+    data = scenario.model_dump()
+    for key, value in inputs.items():
+        section, _, name = key.partition(".")
+        if isinstance(data[section][name], float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        data[section][name] = value
+    return Scenario.model_validate(data)
+
+
+def plan_agency(ts: TargetSet, base: Scenario | None = None) -> AgencyPlan:
+    """Inputs, direct estimates, the agency's size and capacity, and informed prior centres.
+
+    Each side's inflow (enquiries a month; children entering a year) comes from the most direct
+    figure the file gives on that side (:mod:`sim.agency_size`): set directly from enquiries or
+    plans for adoption, otherwise a prior centre that the fit corrects.  A side with no figure at all
+    is scaled with the other, as the defaults balance them; a file with neither is refused (unless it
+    is timing only, when the agency keeps the defaults' size).  The assessing social workers and
+    panels then scale with the volume, unless the file's [inputs] give them.
+    """
     base = base or Scenario()
-    estimates = direct_estimates(ts)
+    fname = ts.path.name
     data = base.model_dump()
     data["scenario"]["start_year"] = ts.start_year
     if years_before(ts) > data["scenario"]["warm_up_years"]:
         data["scenario"]["warm_up_years"] = years_before(ts)
     data["trend"] = _trends_to_fit(ts)
-    scenario = Scenario.model_validate(data)
-    estimates = [Estimate(e.key, _round(e.value), e.note) for e in estimates]
-    return with_parameters(scenario, {e.key: e.value for e in estimates}), estimates
+    scenario = with_inputs(Scenario.model_validate(data), ts.inputs)
+    estimates = [Estimate(e.key, _round(e.value), e.note) for e in direct_estimates(ts) if e.key not in ts.inputs]
+    scenario = with_parameters(scenario, {e.key: e.value for e in estimates})
+    direct = {e.key for e in estimates}
+
+    used = latest_by_figure(ts.used_targets(), ts.start_year)
+    per = size.figure_per_inflow(scenario)
+    sizes = {side: size.size_of_side(side, used, per) for side in size.INFLOW}
+    priors: list[Estimate] = []
+    known: dict[str, tuple[float, str]] = {}  # side: its inflow and where it comes from
+    for side, key in size.INFLOW.items():
+        found = sizes[side]
+        if key in ts.inputs:
+            known[side] = (float(ts.inputs[key]), f"{key} {ts.inputs[key]:g} given in the targets file")
+        elif key in direct:
+            known[side] = (_value(scenario, key), found.describe() if found else key)
+        elif found is not None:
+            priors.append(Estimate(key, _round(found.inflow),
+                                   f"prior centred on the agency's size from {fname}: {found.describe()}"))
+            known[side] = (found.inflow, found.describe())
+    if not known and not ts.timing_only:
+        raise CalibrationError(f"{fname}: no used figure sets the agency's size: {size.WHAT_TO_ADD} (the model "
+                               f"would otherwise keep the defaults' size, Cambridgeshire & Peterborough 2022/23's)")
+    for side, key in size.INFLOW.items():
+        if side in known or not known:
+            continue
+        other = next(iter(known))
+        inflow, how = known[other]
+        k = inflow / _value(base, size.INFLOW[other]) if _value(base, size.INFLOW[other]) > 0 else 1.0
+        estimates.append(Estimate(key, _round(_value(base, key) * k),
+                                  f"estimated from {fname}: no figure on the {size.SIDE_NAME[side]} side, so scaled "
+                                  f"with the {size.SIDE_NAME[other]} side as the defaults balance them (x {k:.3g} the defaults' "
+                                  f"{_value(base, key):g}): {how}"))
+    sized = with_parameters(scenario, {e.key: e.value for e in estimates + priors})
+    for c in size.capacity(scenario, base, size.composite_figures(used), sized):
+        if c.key not in ts.inputs and known:
+            estimates.append(Estimate(c.key, _round(c.value), f"estimated from {fname}: {c.note}"))
+    priors += [e for e in informed_priors(ts, base) if e.key not in ts.inputs]
+    start = with_parameters(scenario, {e.key: e.value for e in estimates + priors})
+    return AgencyPlan(start, estimates, priors, sizes, dict(ts.inputs))
+
+
+def _value(scenario: Scenario, key: str) -> float:
+    section, _, name = key.partition(".")
+    return float(getattr(getattr(scenario, section), name))
+
+
+def starting_scenario(ts: TargetSet, base: Scenario | None = None) -> tuple[Scenario, list[Estimate]]:
+    """The baseline with year 1 set to the report's year, the file's inputs, the direct estimates
+    (the agency's size and capacity included) and the informed prior centres (see :func:`plan_agency`).
+
+    The run starts from the steady level of every stock (:mod:`sim.initial_state`), not from the
+    report's year-end stocks: those are the state at the end of year 1, which the fit compares
+    with the simulated year end like any other figure."""
+    plan = plan_agency(ts, base)
+    return plan.start, plan.estimates
 
 
 # --- simulation of year 1 -------------------------------------------------------------------
@@ -518,8 +635,6 @@ def fit(targets: Sequence[Target], start: Scenario, parameters: Sequence[FitPara
     """
     parameters = list(parameters)
     targets = list(targets)
-    if not parameters:
-        raise CalibrationError("no parameter to fit: no used target informs any candidate parameter")
     if not targets:
         raise CalibrationError("no used targets to fit")
     baseline = Scenario()
@@ -568,6 +683,8 @@ def fit(targets: Sequence[Target], start: Scenario, parameters: Sequence[FitPara
         return r
 
     def jacobian(theta: np.ndarray) -> np.ndarray:
+        if not parameters:
+            return np.zeros((len(targets), 0))
         steps = np.where(theta + h <= hi, h, -h)
         points = [theta.copy() for _ in parameters]
         for j, pt in enumerate(points):
@@ -579,6 +696,8 @@ def fit(targets: Sequence[Target], start: Scenario, parameters: Sequence[FitPara
     try:
         r_start = residuals(start_theta)
         theta, best, message, budget = start_theta, loss(r_start), "", max_iterations
+        if not parameters:  # everything was set directly: nothing to fit
+            restarts, message = -1, "nothing to fit: every parameter the figures inform was set directly"
         # The objective is smooth only up to the simulation's granularity, so a trust region can
         # shrink on noise; restart from the best point while that still gains more than 2%.
         for _ in range(restarts + 1):
@@ -605,7 +724,7 @@ def fit(targets: Sequence[Target], start: Scenario, parameters: Sequence[FitPara
     # fit; the priors are Gaussian.
     weights = np.ones(len(r_end))
     weights[:len(targets)] = 1.0 / np.sqrt(np.sqrt(1.0 + r_end[:len(targets)] ** 2))
-    cov = np.linalg.pinv((jac * weights[:, None]).T @ (jac * weights[:, None]))
+    cov = np.linalg.pinv((jac * weights[:, None]).T @ (jac * weights[:, None])) if parameters else np.zeros((0, 0))
     return FitResult(
         parameters=parameters, targets=targets, theta0=theta0, theta_start=start_theta, theta=theta,
         values={p.key: _round(p.from_theta(x)) for p, x in zip(parameters, theta)},
@@ -638,6 +757,8 @@ def draw_parameter_sets(result: FitResult, n: int = 100, seed: int = 0) -> list[
     """Plausible parameter sets: draws from the fit's normal approximation on the transformed
     scale (mean the fit, covariance from the Jacobian of every residual, priors included),
     kept inside the search bounds."""
+    if not result.parameters:
+        return [{} for _ in range(n)]
     rng = np.random.default_rng(seed)
     lo = np.array([p.to_theta(p.lo) for p in result.parameters])
     hi = np.array([p.to_theta(p.hi) for p in result.parameters])
@@ -668,7 +789,8 @@ def fitted_notes(ts: TargetSet, result: FitResult, estimates: Sequence[Estimate]
                  priors: Sequence[Estimate] = ()) -> dict[str, str]:
     """The [calibration] fitted table: for each parameter, how it was set and from which figures."""
     fname = relative_to_project(ts.path)
-    notes = {e.key: e.note.replace(ts.path.name, fname, 1) for e in estimates}
+    notes = {key: f"given in the targets file {fname} ([inputs]: {value!r})" for key, value in ts.inputs.items()}
+    notes.update({e.key: e.note.replace(ts.path.name, fname, 1) for e in estimates})
     centres = {e.key: e for e in priors}
     for p in result.parameters:
         if p.is_trend:
@@ -689,6 +811,7 @@ class AgencyFit:
     priors: list[Estimate]
     left: list[FitParameter]  # candidates no used figure informs
     result: FitResult
+    inputs: dict[str, Any] = field(default_factory=dict)  # given in the targets file, set as they are
 
     @property
     def scenario(self) -> Scenario:
@@ -698,17 +821,22 @@ class AgencyFit:
 
 def fit_agency(ts: TargetSet, simulator: Simulator, replications: int = 40, max_iterations: int = 40,
                progress: Callable[[int, float], None] | None = None) -> AgencyFit:
-    """Direct estimates, informed priors and the fit by simulation, for one targets file."""
-    start, estimates = starting_scenario(ts)
-    priors = informed_priors(ts)
-    start = with_parameters(start, {e.key: e.value for e in priors})
-    params, left = select_parameters(ts)
-    if not params:
-        raise CalibrationError(f"{ts.path.name}: no used target informs any parameter the calibration can fit")
-    result = fit(fit_targets(ts), start, params, replications=replications, simulator=simulator,
-                 prior_means={e.key: e.value for e in priors}, columns=columns(ts), before=years_before(ts),
+    """Inputs, direct estimates, the agency's size and capacity, informed priors and the fit by
+    simulation, for one targets file."""
+    plan = plan_agency(ts)
+    centres = {e.key: e.value for e in plan.priors}
+    fixed = [*ts.inputs, *(e.key for e in plan.estimates)]
+    params, left = select_parameters(ts, fixed)
+    inflows = set(size.INFLOW.values())
+    # an inflow is fitted only around the centre a figure on its side gives (a timing-only file keeps
+    # the defaults' size), within a factor SIZE_BOUND of it
+    params = [replace(p, lo=max(p.lo, centres[p.key] / SIZE_BOUND), hi=min(p.hi, centres[p.key] * SIZE_BOUND))
+              if p.key in inflows else p for p in params if p.key not in inflows or p.key in centres]
+    left = [p for p in left if p.key not in inflows]
+    result = fit(fit_targets(ts), plan.start, params, replications=replications, simulator=simulator,
+                 prior_means=centres, columns=columns(ts), before=years_before(ts),
                  max_iterations=max_iterations, progress=progress)
-    return AgencyFit(start, estimates, priors, left, result)
+    return AgencyFit(plan.start, plan.estimates, plan.priors, left, result, plan.inputs)
 
 
 def trend_notes(ts: TargetSet, result: FitResult) -> dict[str, str]:

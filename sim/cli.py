@@ -5,12 +5,13 @@
     python -m sim compare A B ... [--year K]
     python -m sim params [SCENARIO]
     python -m sim bench [--json PATH] [--quick]
-    python -m sim calibrate TARGETS.toml [--out scenarios/NAME.toml] [--reps R] [--force]
+    python -m sim calibrate TARGETS.toml [--out scenarios/NAME.toml] [--reps R] [--force] [--report-dir DIR]
     python -m sim warmup [SCENARIO] [--reps R] [--years N]
     python -m sim backtest TARGETS.toml ... [--reps R] [--csv PATH]
 
 Errors in a scenario or an option are reported in one clear message and exit status 2,
-never a traceback.
+never a traceback.  ``calibrate`` exits with status 3 when its fit does not reproduce the
+figures it was fitted to (the misses are named; see ``sim.fit_report.verdict``).
 """
 
 from __future__ import annotations
@@ -87,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     calib.add_argument("--workers", type=int, help="processes to use (default: all cores)")
     calib.add_argument("--force", action="store_true",
                        help="overwrite an existing --out file and its fit report and parameter sets")
+    calib.add_argument("--max-iterations", type=int, default=40,
+                       help="most least-squares iterations of the fit (default 40; fewer for a quick look)")
+    calib.add_argument("--report-dir", help="folder for the fit report and parameter sets (default: "
+                       "calibration/reports and calibration/fits for a scenario in scenarios/, else beside --out)")
     return parser
 
 

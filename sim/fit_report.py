@@ -152,9 +152,12 @@ def target_table(ts, values: np.ndarray, kpi_index: dict[str, int], fitted: Sequ
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def generated_reason(ts, fit_result) -> Callable[[object, dict], str]:
+def generated_reason(ts, fit_result, set_directly: dict | None = None) -> Callable[[object, dict], str]:
     """A reason for a miss when no note was written: the report's figures disagree, no fitted
-    parameter moves the figure, or the parameters that move it are held by other figures."""
+    parameter moves the figure (naming the parameters set directly from other figures that do:
+    ``set_directly`` maps a parameter to its value, note and the figures it moves), or the
+    parameters that move it are held by other figures."""
+    set_directly = set_directly or {}
     used = list(fit_result.targets) if fit_result is not None else ts.used_targets()
     index = {t.key: i for i, t in enumerate(used)}
 
@@ -170,6 +173,10 @@ def generated_reason(ts, fit_result) -> Callable[[object, dict], str]:
         j = fit_result.jac_data[index[t.key]]
         movers = [(abs(j[k]), p.key) for k, p in enumerate(fit_result.parameters) if abs(j[k]) > 0.2]
         if not movers:
+            held = [f"{key} = {value:g}, set directly ({note.split(': ', 1)[-1]})"
+                    for key, (value, note, informs) in set_directly.items() if t.figure in informs]
+            if held:
+                return f"{head}; no fitted parameter moves it much: it is held by " + "; ".join(held)
             return f"{head}; no fitted parameter moves it much, so the model reproduces it only through its fixed " \
                    f"assumptions"
         movers.sort(reverse=True)
@@ -189,6 +196,67 @@ def generated_reason(ts, fit_result) -> Callable[[object, dict], str]:
         return f"{head}; the parameters that move it ({', '.join(keys)}) are held by {held}"
 
     return reason
+
+
+# --- the verdict ----------------------------------------------------------------------------
+
+#: A fit fails when its used figures lie inside their 90% intervals clearly less often than 90% of
+#: the time (a one-sided binomial test at ALPHA, or under MIN_INSIDE of them with at least 4
+#: figures), or when any used figure lies more than FAR_SD of its sd from the simulated mean.
+ALPHA = 0.05
+MIN_INSIDE = 0.75
+FAR_SD = 3.0
+#: Exit status of ``python -m sim calibrate`` when the fit fails (2 is a refused file or option).
+FAILED_FIT_STATUS = 3
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a fit reproduces its figures: how many used figures lie inside their year-1 90%
+    interval, how likely so few would be if each had a 90% chance, and the figures far off."""
+
+    used: int
+    inside: int
+    p_value: float  # P(as few inside or fewer | each inside with probability 0.9)
+    far: tuple[tuple[str, float], ...]  # (figure, distance in sd) beyond FAR_SD
+    misses: tuple[str, ...]
+
+    @property
+    def too_few_inside(self) -> bool:
+        return self.used > 0 and (self.p_value < ALPHA or (self.used >= 4 and self.inside < MIN_INSIDE * self.used))
+
+    @property
+    def ok(self) -> bool:
+        return not self.too_few_inside and not self.far
+
+    def summary(self) -> str:
+        head = (f"{self.inside} of {self.used} used figures inside their simulated 90% interval of year 1 "
+                f"({self.inside / max(self.used, 1):.0%}; so few or fewer has probability {self.p_value:.2g} if "
+                f"each had a 90% chance)")
+        if self.ok:
+            return f"the fit holds: {head}, none more than {FAR_SD:g} sd away."
+        why = []
+        if self.too_few_inside:
+            why.append(f"too few inside (under {MIN_INSIDE:.0%} of at least 4, or a binomial test at {ALPHA:.0%})")
+        if self.far:
+            why.append("more than " + f"{FAR_SD:g} sd away: " + ", ".join(f"{f} ({d:+.1f} sd)" if not math.isnan(d) else f"{f} (no simulated value)"
+                                                                for f, d in self.far))
+        return f"the fit FAILS: {head}; " + "; ".join(why) + "."
+
+
+def _binomial_cdf(k: int, n: int, p: float) -> float:
+    return float(sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(0, k + 1)))
+
+
+def verdict(table: pd.DataFrame) -> Verdict:
+    """The verdict on a fit from its target table (:func:`target_table`)."""
+    used = table[table["used"].astype(bool)]
+    inside = int((~used["miss"].astype(bool)).sum())
+    label = [f if y == table["year"].max() else f"{f} {y}" for f, y in zip(used["figure"], used["year"])]
+    far = tuple((f, float(d)) for f, d in zip(label, used["distance"]) if not pd.isna(d) and abs(d) > FAR_SD)
+    far += tuple((f, math.nan) for f, d in zip(label, used["distance"]) if pd.isna(d))
+    misses = tuple(f for f, m in zip(label, used["miss"].astype(bool)) if m)
+    return Verdict(len(used), inside, _binomial_cdf(inside, len(used), 0.9), far, misses)
 
 
 # --- checks ---------------------------------------------------------------------------------

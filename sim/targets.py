@@ -7,6 +7,11 @@ no KPI for is kept as ``[[unmodelled]]`` so that the transcription stays complet
 files go wrong in quiet ways (a misspelt KPI name is silently never fitted, a percentage typed
 as a fraction fits the wrong thing), so :func:`load_targets` refuses anything it cannot vouch
 for, and says in which file, entry and field the problem is and what would be accepted.
+
+A target's ``kind`` (count, stock, mean_days, percent, gbp) may be left out: it is the KPI's.
+Beside its figures a file may give known inputs, ``[inputs]`` with ``"section.name" = value``
+for parameters of the scenario (``"adopters.assessing_social_workers" = 10.5``, ``"panel.panels_per_month"
+= 2.0``, fees): the calibration sets them as they are instead of estimating or fitting them.
 """
 
 from __future__ import annotations
@@ -18,7 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from sim.kpis import KPI_BY_NAME, KPI_NAMES, MEAN_DAYS, PERCENT
+from sim.parameters import PARAMETER_SECTIONS, SECTIONS
 
 #: Keys allowed in each part of a targets file, and which of them must be present.
 _AGENCY_KEYS = {"name", "financial_year", "start_year", "report", "timing_only", "note"}
@@ -27,9 +35,11 @@ _TARGET_KEYS = {"figure", "value", "kind", "source", "sd", "use", "note", "year"
 #: How many financial years before the report's own a target may be for (reports set the year
 #: before beside the year; the fit's warm-up must cover the earliest).
 EARLIER_YEARS = 3
-_TARGET_REQUIRED = ("figure", "value", "kind", "source", "sd", "use")
+_TARGET_REQUIRED = ("figure", "value", "source", "sd", "use")  # kind: the KPI's when left out
 _UNMODELLED_KEYS = {"description", "value", "source", "note"}
-_TOP_LEVEL = {"agency": "table", "target": "array of tables", "unmodelled": "array of tables"}
+_TOP_LEVEL = {"agency": "table", "target": "array of tables", "unmodelled": "array of tables", "inputs": "table"}
+#: Sections of the scenario whose parameters an [inputs] table may give.
+INPUT_SECTIONS = tuple(s for s in PARAMETER_SECTIONS if s != "scenario")
 
 #: Kinds a timing-only file (a scorecard with no volumes) may fit.
 _TIMING_KINDS = (MEAN_DAYS, PERCENT)
@@ -85,6 +95,7 @@ class TargetSet:
     note: str | None = None
     targets: list[Target] = field(default_factory=list)
     unmodelled: list[Unmodelled] = field(default_factory=list)
+    inputs: dict[str, Any] = field(default_factory=dict)  # "section.name": value, set as given
 
     def used_targets(self) -> list[Target]:
         """The targets the fit should use (``use = true``), in file order."""
@@ -108,7 +119,8 @@ def load_targets(path: str | Path) -> TargetSet:
     for key in data:
         if key not in _TOP_LEVEL:
             raise TargetsError(
-                f"{fname}: top level: unknown table or key {key!r}; allowed: [agency], [[target]], [[unmodelled]]"
+                f"{fname}: top level: unknown table or key {key!r}; allowed: [agency], [[target]], [[unmodelled]], "
+                f"[inputs]"
             )
     if not isinstance(data.get("agency"), dict):
         raise TargetsError(f"{fname}: top level: the [agency] table is missing or not a table; it is required")
@@ -120,7 +132,47 @@ def load_targets(path: str | Path) -> TargetSet:
     targets = [_target(fname, i, entry, agency) for i, entry in enumerate(data.get("target", []), start=1)]
     unmodelled = [_unmodelled(fname, i, entry, agency) for i, entry in enumerate(data.get("unmodelled", []), start=1)]
     _one_used_entry_per_figure(fname, targets)
-    return TargetSet(path=path, targets=targets, unmodelled=unmodelled, **agency)
+    if "inputs" in data and not isinstance(data["inputs"], dict):
+        raise TargetsError(f"{fname}: top level: 'inputs' must be a table, written [inputs]")
+    inputs = _inputs(fname, data.get("inputs", {}))
+    return TargetSet(path=path, targets=targets, unmodelled=unmodelled, inputs=inputs, **agency)
+
+
+def _inputs(fname: str, table: dict[str, Any]) -> dict[str, Any]:
+    """Known inputs: ``"section.name" = value`` (or ``[inputs.section]`` with ``name = value``), each
+    a parameter of the scenario with a value its section accepts."""
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, dict) and "." not in key:  # [inputs.adopters] name = value
+            flat.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            flat[key] = value
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        where = f"{fname}: [inputs] {key!r}"
+        section, _, name = key.partition(".")
+        if section not in INPUT_SECTIONS:
+            raise TargetsError(f"{where}: unknown section {section!r}; allowed: 'section.name' with section one of "
+                               f"{', '.join(INPUT_SECTIONS)} (e.g. \"adopters.assessing_social_workers\" = 10.5)")
+        fields = SECTIONS[section].model_fields
+        if name not in fields:
+            close = difflib.get_close_matches(name, list(fields), n=3, cutoff=0.5)
+            hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+            raise TargetsError(f"{where}: unknown parameter {name!r} in [{section}]{hint}; allowed: "
+                               f"{', '.join(fields)}")
+        try:
+            SECTIONS[section].model_validate({name: value})
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            meta = fields[name].json_schema_extra or {}
+            lo = hi = None
+            for m in fields[name].metadata:
+                lo, hi = getattr(m, "ge", lo), getattr(m, "le", hi)
+            allowed = f"{lo:g} to {hi:g} {meta.get('unit', '')}".strip() if lo is not None and hi is not None \
+                else meta.get("unit", "a value of the parameter's type")
+            raise TargetsError(f"{where}: {err['msg']}, got {value!r} (allowed: {allowed})") from None
+        out[key] = value
+    return out
 
 
 def _agency(fname: str, table: dict[str, Any]) -> dict[str, Any]:
@@ -155,7 +207,7 @@ def _target(fname: str, index: int, entry: dict[str, Any], agency: dict[str, Any
         close = difflib.get_close_matches(figure, KPI_NAMES, n=3, cutoff=0.5)
         hint = "close names: " + ", ".join(f'"{c}"' for c in close) if close else "no close names"
         raise TargetsError(f'{where}: field "figure": unknown KPI {figure!r}; {hint}; allowed: a name in sim/kpis.py')
-    kind = _string(where, entry, "kind")
+    kind = _string(where, entry, "kind") if "kind" in entry else kpi.kind
     if kind != kpi.kind:
         raise TargetsError(f'{where}: field "kind" is "{kind}" but KPI "{figure}" is measured as "{kpi.kind}"; '
                            f'allowed: "{kpi.kind}"')

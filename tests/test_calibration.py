@@ -99,7 +99,7 @@ def test_fitted_parameters_name_their_figures(name):
     for key, note in fitted.items():
         assert sources[key] == note
         assert note.startswith(("fitted to calibration/targets/", "estimated from calibration/targets/",
-                                "set from calibration/targets/"))
+                                "set from calibration/targets/", "given in the targets file calibration/targets/"))
 
 
 def test_unknown_report_name():
@@ -203,9 +203,9 @@ def test_bad_parameter_sets_are_refused(tmp_path):
 
 
 def test_calibrate_never_overwrites_a_fit_report_without_force(tmp_path):
-    """A new --out whose name matches a committed fit report is refused: the report would be replaced."""
+    """A new --out whose report would go where a committed fit report is (--report-dir) is refused."""
     out = _sim("calibrate", "calibration/targets/rotherham-2017-18.toml",
-               "--out", str(tmp_path / "rotherham-2017-18.toml"))
+               "--out", str(tmp_path / "rotherham-2017-18.toml"), "--report-dir", "calibration/reports")
     assert out.returncode == 2 and "already exists" in out.stderr and "--force" in out.stderr
     assert "calibration/reports/rotherham-2017-18.md" in out.stderr
     assert not (tmp_path / "rotherham-2017-18.toml").exists()

@@ -211,3 +211,34 @@ def test_unmodelled_entry_needs_a_note(tmp_path):
     entry = f'\n[[unmodelled]]\ndescription = "Information sessions"\nvalue = 14\nsource = "{REPORT} §4.6"\n'
     text = AGENCY + ENQUIRIES + entry
     refused(write(tmp_path, text), "unmodelled 1", '"note"', "missing")
+
+
+# --- kind inferred, known inputs ---------------------------------------------------------
+
+
+def test_kind_left_out_is_the_kpis(tmp_path):
+    text = AGENCY + ENQUIRIES.replace('kind = "count"\n', "") + target("a2_days", 200.0, "mean_days", sd=30.0)\
+        .replace('kind = "mean_days"\n', "")
+    ts = load_targets(write(tmp_path, text, "good.toml"))
+    assert [t.kind for t in ts.targets] == ["count", "mean_days"]
+
+
+def test_inputs_are_read_in_either_form(tmp_path):
+    text = AGENCY + ENQUIRIES + ('\n[inputs]\n"adopters.assessing_social_workers" = 10.5\n'
+                                 '"panel.panels_per_month" = 2\n\n[inputs.fees]\nvaa_one_child_gbp = 36000.0\n')
+    ts = load_targets(write(tmp_path, text, "good.toml"))
+    assert ts.inputs == {"adopters.assessing_social_workers": 10.5, "panel.panels_per_month": 2,
+                         "fees.vaa_one_child_gbp": 36000.0}
+    assert load_targets(write(tmp_path, AGENCY + ENQUIRIES, "plain.toml")).inputs == {}
+
+
+@pytest.mark.parametrize("entry,fragments", [
+    ('"adopters.assessing_social_worker" = 10.5', ("[inputs]", "unknown parameter", "assessing_social_workers")),
+    ('"staff.social_workers" = 10.5', ("[inputs]", "unknown section 'staff'", "adopters")),
+    ('"scenario.seed" = 3', ("[inputs]", "unknown section 'scenario'",)),
+    ('"adopters.stage1_days" = -3.0', ("[inputs]", "'adopters.stage1_days'", "1 to 730 days")),
+    ('"panel.cases_per_panel" = 6.5', ("[inputs]", "valid integer")),
+    ('"adopters.registration_share" = 14.2', ("[inputs]", "0 to 1 probability")),
+])
+def test_bad_inputs_refused(tmp_path, entry, fragments):
+    refused(write(tmp_path, AGENCY + ENQUIRIES + f"\n[inputs]\n{entry}\n"), *fragments)
