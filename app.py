@@ -5,8 +5,10 @@
 Choose a baseline (the built-in one, a scenario file, or a file of your own), move the
 levers and run: headline figures against the baseline with their 90% intervals, charts with
 uncertainty bands, scenarios side by side, a recruitment target finder, the finance view and
-downloads.  Runs are done in the background and cached by scenario, so touching a control
-while a run is going does not lose it, and returning to a scenario is instant.
+downloads.  Moved levers act from a date (by default the first year after the base year):
+they become the scenario's dated changes, and history runs on the baseline.  Runs are done
+in the background and cached by scenario, so touching a control while a run is going does
+not lose it, and returning to a scenario is instant.
 
 The logic lives in small modules of ``sim`` (levers, comparison, target_finder, finance,
 charts, export, jobs, upload, model_notes); this file only lays out the page.
@@ -29,7 +31,8 @@ import streamlit as st
 from sim import charts, comparison, export, finance
 from sim.jobs import JobStore
 from sim.kpis import KPI_BY_NAME, KPIS, THRESHOLDS_DAYS
-from sim.levers import GROUPS, LEVERS, changed_levers, lever_info, lever_values, apply_levers
+from sim.levers import (CAMPAIGN, GROUPS, LEVERS, apply_levers, changed_levers, default_start, in_force,
+                        lever_info, lever_values, start_index)
 from sim.model_notes import calibration_report, readme_section
 from sim.parameters import Scenario, parameter_table
 from sim.runner import Results, run_scenario
@@ -43,6 +46,8 @@ DEFAULT_YEARS = int(os.environ.get("ADOPTION_APP_YEARS", "5"))
 ENGINE = os.environ.get("ADOPTION_APP_ENGINE", "processes")
 BUILT_IN = "Built-in baseline"
 HORIZON = "Average over the horizon"
+EVERY_YEAR = "every year from"
+FINAL_YEAR = "the final year"
 SESSION_RESULTS = 40  # results kept in a session (older ones are rerun, or come from the cache)
 
 HEADLINE = [
@@ -138,9 +143,14 @@ def baseline_scenario(choice: str) -> Scenario:
 
 
 def reset_levers(scenario: Scenario, label: str) -> None:
-    """Put every lever (and the name) at the baseline's values."""
+    """Put every lever (and the name) at the baseline's values, acting from the first year after
+    its base year."""
     for key, value in lever_values(scenario).items():
         state[f"lever:{key}"] = float(value)
+        state[f"from:{key}"] = ""
+    state["levers_from"] = default_start(scenario)
+    state["campaign_months"] = 0
+    state["target_from"] = default_start(scenario)
     state["scenario_name"] = f"What-if on {label}"
     state["scenario_description"] = ""
     state.pop("current", None)  # the new baseline is shown until the next run
@@ -224,8 +234,11 @@ def on_run() -> None:
     state.pop("run_error", None)
     try:
         base, _, base_label = chosen_baseline()
-        scenario = apply_levers(base, {lever.key: state[f"lever:{lever.key}"] for lever in LEVERS})
-    except (ScenarioError, ValueError) as exc:  # a combination the scenario checks refuse
+        scenario = apply_levers(base, {lever.key: state[f"lever:{lever.key}"] for lever in LEVERS},
+                                start=state.get("levers_from"),
+                                starts={lever.key: state.get(f"from:{lever.key}") or "" for lever in LEVERS},
+                                campaign_months=int(state.get("campaign_months") or 0))
+    except (ScenarioError, ValueError) as exc:  # a bad date, or a combination the scenario checks refuse
         state["run_error"] = str(exc)
         return
     name = (state.get("scenario_name") or "").strip() or "What-if"
@@ -254,16 +267,30 @@ except ScenarioError as exc:
 
 
 # --------------------------------------------------------------------------- page: levers
+def base_year_label(scenario: Scenario) -> str:
+    run = scenario.scenario
+    return f"{run.start_year}-{(run.start_year + 1) % 100:02d}"
+
+
 def _format(value: float, step: float) -> str:
     decimals = next((d for d in range(5) if abs(round(value, d) - value) < 1e-9), 4)
     step_decimals = next((d for d in range(5) if abs(round(step, d) - step) < 1e-9), 4)
     return f"%.{max(decimals, step_decimals)}f"
 
 
+FROM_HELP = ("A financial year 'YYYY-YY' (from its April) or a month 'YYYY-MM'. History (the warm-up and the base "
+             "year) always runs on the baseline, so the earliest is {earliest}; moved levers become dated changes "
+             "from this date (saved as [[change]] in the scenario file), and replace the baseline's own changes to "
+             "the same parameter from then on.")
+
 with st.sidebar, st.form("levers"):
     st.header("Levers")
     st.text_input("Scenario name", key="scenario_name")
     st.text_input("Description (why, and the source)", key="scenario_description")
+    st.text_input("Changes start from (financial year or month)", key="levers_from",
+                  placeholder=default_start(baseline), help=FROM_HELP.format(earliest=default_start(baseline)))
+    st.caption(f"The base year {base_year_label(baseline)} runs on the baseline. A lever may have its own date "
+               "('YYYY-YY' or 'YYYY-MM') in the box under it.")
     for group in GROUPS:
         with st.expander(group, expanded=group == GROUPS[0]):
             for lever in (lv for lv in LEVERS if lv.group == group):
@@ -271,6 +298,12 @@ with st.sidebar, st.form("levers"):
                 st.number_input(f"{lever.label} ({lever.unit})", min_value=float(lever.lo),
                                 max_value=float(lever.hi), step=float(lever.step), key=f"lever:{lever.key}",
                                 format=_format(float(info["baseline"]), lever.step), help=info["meaning"])
+                st.text_input(f"{lever.label}: from", key=f"from:{lever.key}", label_visibility="collapsed",
+                              placeholder="from: as above")
+                if lever.key == CAMPAIGN:
+                    st.number_input("Campaign length (months; 0 = to the end of the run)", min_value=0,
+                                    max_value=600, step=1, key="campaign_months",
+                                    help="A campaign for six months, say: enquiries go back to their level after it.")
                 st.caption(f"Baseline {info['baseline']:,.6g} · {info['source']}")
     with st.expander("Horizon and replications"):
         st.number_input("Financial years to simulate", min_value=1, max_value=30, step=1, key="years",
@@ -299,11 +332,17 @@ both = {baseline_label: base_res} if same else {baseline_label: base_res, label:
 
 
 # --------------------------------------------------------------------------- page: headline
-def period_choice(results: Results, key: str) -> int | None:
+def period_choice(results: Results, key: str, default: int, marker: str) -> int | None:
+    """A year (1 = the base year) or None for the horizon average; it opens on ``default`` each
+    time ``marker`` (what is shown) changes, and keeps the user's choice otherwise."""
     options = results.years + [HORIZON]
-    choice = st.selectbox("Figures for", options, index=len(options) - 2, key=key,
-                          help="A financial year (stocks at its 31 March), or each replication's average "
-                               "over the years.")
+    if state.get(f"{key}:for") != marker or state.get(key) not in options:
+        state[key] = options[min(default, len(results.years)) - 1]
+        state[f"{key}:for"] = marker
+    choice = st.selectbox("Figures for", options, key=key,
+                          help="A financial year (stocks at its 31 March), or each replication's average over the "
+                               "years. It opens on the first year a change can show: the financial year in which "
+                               "the earliest change starts (without one, the first forecast year).")
     return None if choice == HORIZON else options.index(choice) + 1
 
 
@@ -315,9 +354,19 @@ if current.get("description"):
     st.write(current["description"])
 moved = changed_levers(baseline, scenario)
 if moved:
-    st.write("Changed: " + "; ".join(f"{lv.label} {a:,.6g} → {b:,.6g} {lv.unit}" for lv, a, b in moved))
+    st.write("Changed: " + "; ".join(ch.text() for ch in moved))
+first_change = comparison.first_change(scenario, None if same else baseline)
+if first_change is not None:
+    st.caption(f"Changes start {first_change.start}. History (the warm-up and {base_res.years[0]}, the base year) "
+               "runs on the baseline, with the same random numbers, so until a change starts the figures are the "
+               "baseline's (change 0); its effect then shows with the pipeline's lags.")
+    if (comparison.change_year(scenario, None if same else baseline) or 0) > len(scen_res.years):
+        st.warning(f"The changes start ({first_change.start}) after the last year simulated ({scen_res.years[-1]}): "
+                   "they do not show. Simulate more years (Horizon and replications) or choose an earlier date.")
 
-year = period_choice(scen_res, "period")
+year = period_choice(scen_res, "period",
+                     comparison.default_year(scenario, None if same else baseline, len(scen_res.years)),
+                     marker=f"{label}|{run_key(run_text(scenario), reps, years)}")
 table = comparison.change_table(base_res, scen_res, [k for k, _, _ in HEADLINE], year)
 cols = st.columns(len(HEADLINE))
 for col, (kpi, short, lower_better), row in zip(cols, HEADLINE, table.itertuples()):
@@ -390,8 +439,13 @@ def draw_compare() -> None:
         if compared:
             c1, c2 = st.columns(2)
             reference = c1.selectbox("Reference", list(compared), key="compare_reference")
+            ref_scenario = compared[reference].scenario
+            starts = [comparison.change_year(r.scenario, ref_scenario) for n, r in compared.items() if n != reference]
+            starts = [y for y in starts if y is not None] or [comparison.change_year(ref_scenario) or 2]
             with c2:
-                cyear = period_choice(base_res, "compare_period")
+                cyear = period_choice(compared[reference], "compare_period",
+                                      max(1, min(min(starts), len(compared[reference].years))),
+                                      marker="|".join([reference, *compared, str(reps), str(years)]))
             side = comparison.side_by_side(compared, TABLE_KPIS, cyear, reference)
             state["compare_table"] = side
             st.dataframe(comparison.wide_table(side), width="stretch")
@@ -417,24 +471,51 @@ def draw_compare() -> None:
             st.altair_chart(charts.flows_chart(compared))
 
 # --------------------------------------------------------------------------- recruitment target
-def on_find(kpi: str) -> None:
+def on_find(kpi: str, year_labels: list[str]) -> None:
     """Start the search when asked (a callback, so a redraw cannot lose the request)."""
     run = state["current"]
+    state.pop("target_error", None)
+    start = (state.get("target_from") or "").strip() or default_start(run["scenario"])
+    try:
+        start_index(run["scenario"], start, "Recruitment from")
+    except ScenarioError as exc:
+        state["target_error"] = str(exc)
+        state.pop("target_request", None)
+        return
+    when = state["target_when"]
+    every = year_labels.index(state["target_every"]) + 1 if when == EVERY_YEAR else None
+    try:  # today's level: the baseline's enquiries a month at that date
+        base = chosen_baseline()[0]
+        today = float(in_force(base, start_index(base, start)).adopters.enquiries_per_month)
+    except ScenarioError:
+        today = None
     state["target_request"] = {
-        "kpi": kpi, "limit": float(state[f"target_limit:{kpi}"]),
-        "year": run["years"] if state["target_when"] == "the final year" else None,
+        "kpi": kpi, "limit": float(state[f"target_limit:{kpi}"]), "start": start, "every": every, "today": today,
+        "year": run["years"] if when == FINAL_YEAR else None,
         "search_max": float(state["target_max"]), "text": run_text(run["scenario"]),
-        "reps": run["reps"], "years": run["years"], "label": run["label"]}
+        "reps": run["reps"], "years": run["years"], "label": run["label"], "year_labels": tuple(year_labels)}
 
 
 def draw_target() -> None:
     st.write("The fewest enquiries a month (and so approvals a year) that keep a measure within a limit, found by "
-             f"simulation: runs of '{label}' at different levels of enquiries, all with the same random numbers, "
-             "bisected for the level where the measure meets the limit.")
+             f"simulation: runs of '{label}' with enquiries set from a date (a dated change; the base year runs on "
+             "the baseline), all with the same random numbers, bisected for the level where the measure meets the "
+             "limit.")
     labels = {KPI_BY_NAME[k].label + f" ({KPI_BY_NAME[k].unit})": k for k in MEASURES}
     c1, c2, c3 = st.columns(3)
     measure_label = c1.selectbox("Keep", list(labels), key="target_measure")
     target_kpi = labels[measure_label]
+    year_labels = list(scen_res.years)
+    start = (state.get("target_from") or "").strip() or default_start(scenario)
+    try:
+        from_year = start_index(scenario, start) // 12 - scenario.scenario.warm_up_years + 1
+    except ScenarioError:
+        from_year = 2
+    default_every = year_labels[max(0, min(from_year + 1, len(year_labels)) - 1)]
+    if state.get("target_every") not in year_labels:
+        state["target_every"] = default_every
+    if "target_from" not in state:
+        state["target_from"] = default_start(scenario)
     with st.form("target"):
         c1, c2, c3 = st.columns(3)
         step = 10_000.0 if KPI_BY_NAME[target_kpi].unit == "£" else 1.0
@@ -443,17 +524,33 @@ def draw_target() -> None:
                         key=f"target_limit:{target_kpi}",
                         help=("The scorecard threshold." if target_kpi in THRESHOLDS_DAYS else
                               "A starting point, not a published threshold: set your own limit."))
-        c2.selectbox("in", ["the final year", HORIZON.lower()], key="target_when")
-        c3.number_input("Search up to (enquiries per month)", min_value=1.0, max_value=SEARCH_MAX,
+        c2.selectbox("in", [EVERY_YEAR, FINAL_YEAR, HORIZON.lower()], key="target_when",
+                     help="Every year from the year beside it to the end of the horizon (each year's mean, and "
+                          "separately each year's 95th percentile, within the limit); the final year; or each "
+                          "replication's average over the years.")
+        c3.selectbox("year (for every year from)", year_labels, key="target_every",
+                     help="Enquiries take a year or more to become approvals and placements (stages 1 and 2, "
+                          "matching), so the year recruitment starts rarely moves a measure: the default is the "
+                          "year after.")
+        c1, c2, _ = st.columns(3)
+        c1.text_input("Recruitment from (financial year or month)", key="target_from",
+                      placeholder=default_start(scenario),
+                      help=f"When the target's enquiries a month start: 'YYYY-YY' or 'YYYY-MM', "
+                           f"{default_start(scenario)} at the earliest (the base year runs on the baseline).")
+        c2.number_input("Search up to (enquiries per month)", min_value=1.0, max_value=SEARCH_MAX,
                         value=float(min(SEARCH_MAX, max(20.0, 4 * scenario.adopters.enquiries_per_month))),
                         step=5.0, key="target_max")
-        st.form_submit_button("Find the recruitment target", key="find", on_click=on_find, args=(target_kpi,))
+        st.form_submit_button("Find the recruitment target", key="find", on_click=on_find,
+                              args=(target_kpi, year_labels))
+    if state.get("target_error"):
+        st.error(state["target_error"])
     request = state.get("target_request")
     if request:
         key = "target:" + hashlib.sha1(repr(sorted(request.items())).encode()).hexdigest()
         job = job_store().submit(key, lambda p, r=request: find_recruitment_target(
             parse_scenario(r["text"], "scenario"), r["kpi"], r["limit"], r["year"], r["reps"], r["years"],
-            search_max=r["search_max"], engine=ENGINE, progress=p))
+            search_max=r["search_max"], engine=ENGINE, progress=p, start=r["start"], every_year_from=r["every"],
+            today=r["today"]))
         if not job.finished:
             bar = st.progress(0.0, text="Searching")
             while not job.finished:
@@ -464,10 +561,35 @@ def draw_target() -> None:
             st.error(f"The search failed: {job.error}")
         else:
             found = job.result
+            state["target_result"] = found
             k = KPI_BY_NAME[found.kpi]
-            period = "in the final year" if found.year else "on average over the horizon"
-            st.markdown(f"**{k.label} at or below {comparison.format_figure(found.limit, k.unit)} {period}** "
-                        f"(scenario '{request['label']}', now {found.baseline_enquiries:g} enquiries a month).")
+            fy = request["year_labels"]
+            if found.every_year_from is not None:
+                period = f"in every year from {fy[found.every_year_from - 1]}"
+            elif found.year:
+                period = f"in the final year ({fy[found.year - 1]})"
+            else:
+                period = "on average over the horizon"
+            st.markdown(f"**{k.label} at or below {comparison.format_figure(found.limit, k.unit)} {period}**, with "
+                        f"enquiries set from {found.start} (scenario '{request['label']}'; today "
+                        f"{found.baseline_enquiries:g} enquiries a month, the baseline's).")
+            today = found.today
+            worst = f" (worst year {today.measure['worst_year']})" if "worst_year" in today.measure else ""
+            if found.today_meets_mean:
+                both_ways = found.today_meets_p95
+                st.info(f"**Today's level already meets the limit**"
+                        f"{', on average and at the 95th percentile' if both_ways else ' on average'}: "
+                        f"{found.baseline_enquiries:.1f} enquiries a month give {k.label} "
+                        f"{comparison.format_figure(today.measure['mean'], k.unit)} on average{worst} (90%: "
+                        f"{comparison.format_figure(today.measure['p5'], k.unit)} to "
+                        f"{comparison.format_figure(today.measure['p95'], k.unit)}): no extra recruitment is needed"
+                        + ("." if both_ways else " on average; allowing for uncertainty, see the 95th percentile "
+                                                 "below."))
+            else:
+                st.write(f"Today's level, {found.baseline_enquiries:.1f} enquiries a month, gives {k.label} "
+                         f"{comparison.format_figure(today.measure['mean'], k.unit)} on average{worst} (90%: "
+                         f"{comparison.format_figure(today.measure['p5'], k.unit)} to "
+                         f"{comparison.format_figure(today.measure['p95'], k.unit)}): above the limit.")
             for what, level, note in (
                     ("mean", found.mean_level, "on average the service is within the limit"),
                     ("95th percentile", found.p95_level, "in 95 of 100 simulated futures it is within the limit")):
@@ -476,23 +598,27 @@ def draw_target() -> None:
                     st.warning(f"Where the {what} meets the limit: not reached with up to {found.search_max:g} "
                                "enquiries a month. Recruitment alone does not get there; look at the other levers "
                                "(assessing social workers and panels limit approvals; family finding and "
-                               "proceedings limit waits).")
+                               "proceedings limit waits), or at a later year: enquiries take a year or more to "
+                               "show.")
                 else:
+                    in_worst = f" in its worst year ({ev.measure['worst_year']})" if "worst_year" in ev.measure else ""
                     st.success(
-                        f"Where the **{what}** meets the limit ({note}): **{level:.1f} enquiries a month** "
-                        f"({level * 12:.0f} a year; ±{found.tolerance:.2f} a month), giving "
+                        f"Where the **{what}** meets the limit ({note}): **{level:.1f} enquiries a month** from "
+                        f"{found.start} ({level * 12:.0f} a year; ±{found.tolerance:.2f} a month; today "
+                        f"{found.baseline_enquiries:.1f}), giving "
                         f"**{ev.approvals['mean']:.0f} approvals a year** (90%: {ev.approvals['p5']:.0f} to "
                         f"{ev.approvals['p95']:.0f}); there {k.label} is "
-                        f"{comparison.format_figure(ev.measure['mean'], k.unit)} on average (90%: "
+                        f"{comparison.format_figure(ev.measure['mean'], k.unit)} on average{in_worst} (90%: "
                         f"{comparison.format_figure(ev.measure['p5'], k.unit)} to "
                         f"{comparison.format_figure(ev.measure['p95'], k.unit)}).")
             st.altair_chart(charts.target_chart(found.table(), found.limit, k.label,
                                                 {"mean meets the limit": found.mean_level,
-                                                 "95th percentile meets it": found.p95_level}), width="stretch")
+                                                 "95th percentile meets it": found.p95_level},
+                                                today=found.baseline_enquiries), width="stretch")
             st.caption("The answer is where the mean over replications meets the limit; the second answer allows "
-                       "for uncertainty. Bisection assumes the measure falls as recruitment rises; with finite "
-                       "replications the curve is not perfectly smooth, so read the answer as a level to within "
-                       "the stated tolerance.")
+                       "for uncertainty. The dotted line is today's level. Bisection assumes the measure falls as "
+                       "recruitment rises; with finite replications the curve is not perfectly smooth, so read the "
+                       "answer as a level to within the stated tolerance.")
 
 # --------------------------------------------------------------------------- finance
 def draw_finance() -> None:
@@ -527,10 +653,14 @@ def draw_finance() -> None:
     else:
         saved = finance.savings(base_res, scen_res)
         state["savings_table"] = saved
+        if first_change is not None:
+            st.caption(f"Changes start {first_change.start}: in the years before, the scenario is the baseline, "
+                       "replication by replication, so it saves nothing there (0, interval [0, 0]).")
         st.dataframe(saved.assign(saving=[money(r.saving_gbp, r.saving_p5, r.saving_p95) for r in saved.itertuples()])
                      .pivot(index="financial_year", columns="measure", values="saving")
                      .loc[list(dict.fromkeys(saved["financial_year"]))], width="stretch")
-    st.markdown("**Fee schedule** (by provider and financial year, uprated as set in the levers)")
+    st.markdown("**Fee schedule** (by provider and financial year, uprated as set in the levers; a fee lever "
+                "acts from its date)")
     schedule = finance.schedule_table(scen_res)
     st.dataframe(pd.DataFrame({
         "financial year": schedule["financial_year"], "provider": schedule["provider"],
@@ -584,10 +714,14 @@ def draw_notes() -> None:
     st.caption("Scorecard thresholds: " + ", ".join(f"{KPI_BY_NAME[k].label} {v} days"
                                                     for k, v in THRESHOLDS_DAYS.items()))
     st.markdown(f"### Parameters of '{label}', with units and sources")
+    st.caption("The values of the base year; dated changes, below, move some of them from a date.")
     params = pd.DataFrame(parameter_table(scenario))
     params["value"] = params["value"].map(str)
     params["default"] = params["default"].map(str)
     st.dataframe(params, hide_index=True, width="stretch")
+    if scenario.change or scenario.trend:
+        st.markdown(f"### Dated changes and trends of '{label}'")
+        st.dataframe(export.changes_frame(scenario), hide_index=True, width="stretch")
 
 
 # --------------------------------------------------------------------------- the views

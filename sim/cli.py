@@ -2,7 +2,7 @@
 
     python -m sim run [SCENARIO] [--years N] [--reps R] [--seed S] [--json PATH|-] [--csv DIR]
                       [--engine serial|processes|dask] [--scheduler tcp://HOST:8786]
-    python -m sim compare A B ... [--year K]
+    python -m sim compare A B ... [--year K | --horizon]
     python -m sim params [SCENARIO]
     python -m sim bench [--json PATH] [--quick]
     python -m sim calibrate TARGETS.toml [--out scenarios/NAME.toml] [--reps R] [--force] [--report-dir DIR]
@@ -24,7 +24,8 @@ from pathlib import Path
 from sim.execution import ENGINES, SCHEDULER_ENV
 from sim.kpis import KPI_BY_NAME, KPI_NAMES
 from sim.parameters import parameter_table, parameters_markdown
-from sim.report_table import side_by_side, years_table
+from sim.comparison import change_year, comparability_warnings, is_paired
+from sim.report_table import paired_side_by_side, years_table
 from sim.runner import run_scenario
 from sim.scenario_file import ScenarioError, load_scenario
 
@@ -61,7 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_ = sub.add_parser("compare", help="run scenarios and show them side by side")
     cmp_.add_argument("scenarios", nargs="+", help="scenario names or TOML paths ('baseline' for the built-in)")
     _add_run_options(cmp_)
-    cmp_.add_argument("--year", type=int, default=1, help="which simulated year to compare (default 1)")
+    when = cmp_.add_mutually_exclusive_group()
+    when.add_argument("--year", type=int, help="which reported year to compare, 1 = the base year (default: the "
+                                               "first year a change can show, the financial year in which the "
+                                               "earliest change against the first scenario starts; without one, "
+                                               "year 2, the first forecast year)")
+    when.add_argument("--horizon", action="store_true", help="compare each replication's average over the years")
     params = sub.add_parser("params", help="list every parameter with its value, unit, range and source")
     params.add_argument("scenario", nargs="?", help="scenario (default: the built-in baseline)")
     params.add_argument("--markdown", action="store_true", help="print a Markdown table (as in the README)")
@@ -171,21 +177,45 @@ def cmd_run(args) -> int:
 
 def cmd_compare(args) -> int:
     kpis = _kpi_list(args.kpis)
-    columns = {}
+    runs = {}
     for name in args.scenarios:
         results = _run(name, args)
-        columns[name if name not in columns else f"{name} ({len(columns) + 1})"] = results.summary
-    years = next(iter(columns.values()))["year"].max()
-    if not 1 <= args.year <= years:
-        raise ScenarioError(f"--year: must be between 1 and {years}")
-    years_shown = {name: summary.loc[summary["year"] == args.year, "financial_year"].iloc[0]
-                   for name, summary in columns.items()}
-    if len(set(years_shown.values())) == 1:
-        print(f"{next(iter(years_shown.values()))} (year {args.year}): mean [90% interval]")
-    else:  # scenarios starting in different years: say which financial year each column is
-        print(f"Year {args.year} of each run ({', '.join(f'{n}: {y}' for n, y in years_shown.items())}): "
-              f"mean [90% interval]")
-    print(side_by_side(columns, kpis, args.year))
+        runs[name if name not in runs else f"{name} ({len(runs) + 1})"] = results
+    names = list(runs)
+    reference = runs[names[0]]
+    years = min(len(r.years) for r in runs.values())
+    note = ""
+    if args.horizon:
+        year = None
+    elif args.year is not None:
+        if not 1 <= args.year <= years:
+            raise ScenarioError(f"--year: must be between 1 and {years}")
+        year = args.year
+    else:  # the first year a change can show: where one differs from the first scenario, or the first's own
+        found = [y for y in (change_year(runs[n].scenario, reference.scenario) for n in names[1:]) if y is not None]
+        found = found or [y for y in [change_year(reference.scenario)] if y is not None]
+        year = max(1, min(min(found) if found else 2, years))
+        if found and year == min(found):
+            note = ", the first year a change can show"
+        elif not found and year == 2:
+            note = ", the first forecast year"
+    if year is None:
+        print("Average over the years of each run: mean [90% interval]", end="")
+    else:
+        shown = {name: r.years[year - 1] for name, r in runs.items()}
+        if len(set(shown.values())) == 1:
+            print(f"{next(iter(shown.values()))} (year {year}{note}): mean [90% interval]", end="")
+        else:  # scenarios starting in different years: say which financial year each column is
+            print(f"Year {year} of each run{note} ({', '.join(f'{n}: {y}' for n, y in shown.items())}): "
+                  f"mean [90% interval]", end="")
+    print(f"; change against {names[0]}, paired replication by replication, mean [90% interval]"
+          if len(names) > 1 else "")
+    print(paired_side_by_side(runs, kpis, year))
+    for name in names[1:]:
+        for text in comparability_warnings(names[0], reference, name, runs[name]):
+            print(f"note: {text}")
+        if not is_paired(reference, runs[name]):
+            print(f"note: '{name}' has another seed than '{names[0]}': not paired, so its interval is wider")
     return 0
 
 

@@ -12,6 +12,10 @@ A *period* is either a financial year (1 = the first reported year) or ``None`` 
 whole horizon, where each replication's figure is its average over the years (a count a
 year, a year-end stock on average, an average wait).  Finance totals over the horizon use
 :func:`horizon_total`.
+
+A what-if's dated changes start after the base year (year 1), whose figures are the
+baseline's, replication by replication: the change there is 0 with the interval [0, 0].
+:func:`default_year` is the year headline figures open on, the first a change can show.
 """
 
 from __future__ import annotations
@@ -19,7 +23,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.calendar import start_month
+from sim.changes import Change
 from sim.kpis import KPI_BY_NAME, THRESHOLDS_DAYS
+from sim.parameters import Scenario
 from sim.runner import Results
 
 PERCENTILES = (5, 95)
@@ -82,6 +89,38 @@ def comparability_warnings(reference_name: str, reference: Results, name: str, o
                    f"{reference.years[-1]}: each column shows the same year of its own run, so the financial years "
                    f"differ.")
     return out
+
+
+def _start(scenario: Scenario, c: Change) -> int:
+    run = scenario.scenario
+    return start_month(c.start, run.start_year - run.warm_up_years)
+
+
+def first_change(scenario: Scenario, reference: Scenario | None = None) -> Change | None:
+    """The earliest dated change in which ``scenario`` and ``reference`` differ (one has it, the
+    other not); with no reference, or none differing, the earliest of ``scenario``'s own; None
+    if it has none."""
+    differ = [] if reference is None else (
+        [c for c in scenario.change if c not in reference.change]
+        + [c for c in reference.change if c not in scenario.change])
+    changes = differ or list(scenario.change)
+    return min(changes, key=lambda c: _start(scenario, c)) if changes else None
+
+
+def change_year(scenario: Scenario, reference: Scenario | None = None) -> int | None:
+    """The reported year (1 = the base year) in which :func:`first_change` starts, or None."""
+    c = first_change(scenario, reference)
+    if c is None:
+        return None
+    return _start(scenario, c) // 12 - scenario.scenario.warm_up_years + 1
+
+
+def default_year(scenario: Scenario, reference: Scenario | None = None, years: int | None = None) -> int:
+    """The year figures open on: the first a change can show (the financial year in which the
+    earliest change starts), or without a change year 2, the first forecast year; within the
+    ``years`` reported (default: the scenario's)."""
+    year = change_year(scenario, reference) or 2
+    return max(1, min(year, years or scenario.scenario.years))
 
 
 def paired_differences(base_values: pd.Series, scenario_values: pd.Series) -> pd.Series:

@@ -57,13 +57,16 @@ def excel_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
 
 
 def results_excel(runs: dict[str, Results], extra: dict[str, pd.DataFrame] | None = None) -> bytes:
-    """A workbook with, for each scenario, its summary and its parameters, plus any extra tables."""
+    """A workbook with, for each scenario, its summary and its parameters (and its dated changes,
+    if it has any), plus any extra tables."""
     sheets: dict[str, pd.DataFrame] = {}
     for name, results in runs.items():
         sheets[f"summary {name}"] = results.summary
     sheets.update(extra or {})
     for name, results in runs.items():
         sheets[f"parameters {name}"] = parameters_frame(results.scenario)
+        if results.scenario.change or results.scenario.trend:
+            sheets[f"changes {name}"] = changes_frame(results.scenario)
     return excel_bytes(sheets)
 
 
@@ -73,6 +76,15 @@ def parameters_frame(scenario: Scenario) -> pd.DataFrame:
     table["value"] = table["value"].map(str)
     table["default"] = table["default"].map(str)
     return table
+
+
+def changes_frame(scenario: Scenario) -> pd.DataFrame:
+    """A scenario's dated changes and trends, one row each: what moves, from when, by how much, why."""
+    rows = [{"kind": "change", "parameter": c.parameter, "start": c.start, "end": c.end or "",
+             "what": c.describe(), "note": c.note} for c in scenario.change]
+    rows += [{"kind": "trend", "parameter": t.parameter, "start": t.start or "", "end": t.until or "",
+              "what": t.describe(), "note": t.note} for t in scenario.trend]
+    return pd.DataFrame(rows, columns=["kind", "parameter", "start", "end", "what", "note"])
 
 
 def scenario_toml(scenario: Scenario, name: str | None = None, description: str | None = None,

@@ -6,15 +6,23 @@ months without an order) and counts placements by provider (VAA or another LA/RA
 does not keep fees by provider.  The split of the fees paid between VAA and LA/RAA shown
 here is therefore an *estimate*: each year's fees shared in proportion to that year's
 placements with each provider, weighted by the provider's one-child fee in that year.
+
+Fees follow the scenario's dated changes: the schedule shows the fees in force in each year
+(a row more for the part of a year after a change that starts mid-year), as the model
+charges them.  Savings against the baseline are paired by year, so they are zero in the
+years before a what-if's first change.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from sim.calendar import financial_year_label, month_label
 from sim.comparison import by_replication, change_by_year, describe, total_change
 from sim.interagency_fee import LA, VAA, fee_schedule, placement_fee
+from sim.parameters import Fees
 from sim.runner import Results
+from sim.timeline import Timeline
 
 MONEY_KPIS = ("interagency_fees_gbp", "interagency_income_gbp", "interagency_net_gbp")
 
@@ -24,16 +32,41 @@ def _years(results: Results) -> list[int]:
     return [run.start_year + i for i in range(run.years)]
 
 
+def fees_by_month(results: Results) -> list[Fees]:
+    """The fees in force in each month of the reported years (after the scenario's dated changes)."""
+    scenario = results.scenario
+    run = scenario.scenario
+    months = range(run.warm_up_years * 12, (run.warm_up_years + run.years) * 12)
+    if not (scenario.change or scenario.trend):
+        return [scenario.fees for _ in months]
+    timeline = Timeline(scenario)
+    return [timeline.in_month(m).fees for m in months]
+
+
 def schedule_table(results: Results) -> pd.DataFrame:
-    """The fee schedule over the horizon: one row per financial year and provider."""
-    years = _years(results)
-    return pd.DataFrame(fee_schedule(results.scenario.fees, range(years[0], years[-1] + 1)))
+    """The fee schedule over the horizon: one row per financial year and provider, and a row
+    more for the part of a year after fees change mid-year ("2024-25 from 2024-10")."""
+    run = results.scenario.scenario
+    by_month = fees_by_month(results)
+    first_year = run.start_year - run.warm_up_years
+    rows = []
+    for i, year in enumerate(_years(results)):
+        previous = None
+        for k in range(12):
+            fees = by_month[i * 12 + k]
+            if fees == previous:
+                continue
+            label = financial_year_label(year) if k == 0 else \
+                f"{financial_year_label(year)} from {month_label((run.warm_up_years + i) * 12 + k, first_year)}"
+            rows += [dict(row, financial_year=label) for row in fee_schedule(fees, range(year, year + 1))]
+            previous = fees
+    return pd.DataFrame(rows)
 
 
 def spend_by_year(results: Results) -> pd.DataFrame:
     """Per financial year: placements by provider, fees paid (and the estimated split by
     provider), fees received and net spend, each as a mean with its 90% interval."""
-    fees = results.scenario.fees
+    by_month = fees_by_month(results)
     paid = by_replication(results, "interagency_fees_gbp")
     n_vaa = by_replication(results, "interagency_placements_vaa")
     n_la = by_replication(results, "interagency_placements_la")
@@ -41,6 +74,7 @@ def spend_by_year(results: Results) -> pd.DataFrame:
     rows = []
     for i, year in enumerate(paid.columns):
         calendar_year = _years(results)[i]
+        fees = by_month[i * 12]  # in force at the start of the year
         w_vaa = n_vaa[year] * placement_fee(fees, VAA, 1, calendar_year)
         w_la = n_la[year] * placement_fee(fees, LA, 1, calendar_year)
         weight = (w_vaa + w_la).where(lambda w: w > 0)

@@ -6,6 +6,20 @@ simulation: it runs the scenario at different levels of enquiries a month, every
 the same seed (common random numbers, so the levels differ by the lever and not by chance),
 and bisects for the smallest level at which the measure meets the limit.
 
+The planner's target is a dated change: enquiries a month *from* a date (a financial year or
+a month, by default the first year after the base year), the base year and the warm-up
+running on the baseline as always (:func:`sim.levers.set_from`).  The limit is met
+
+* in one financial year (``year``), or
+* on average over the horizon (``year=None``), or
+* in **every** year from a given year (``every_year_from``): then the measure a level is
+  judged by is its worst year's (the highest mean, and separately the highest 95th
+  percentile), and approvals are their average over those years.
+
+Today's level (by default the scenario's enquiries a month at the from date; the app gives
+its baseline's, where the agency is now) is run too, held from that date: the result says
+when it already meets the limit, so no extra recruitment is needed.
+
 Two answers are given:
 
 * where the **mean** over replications meets the limit (on average the service is within it);
@@ -28,10 +42,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.comparison import describe, period_values
+from sim.comparison import by_replication, describe, period_values
 from sim.kpis import KPI_BY_NAME
+from sim.levers import ENQUIRIES, default_start, in_force, set_from, start_index
 from sim.parameters import Scenario, field_info
-from sim.runner import run_scenario
+from sim.runner import Results, run_scenario
 
 #: The most enquiries a month the finder searches up to: the most a scenario may have.
 SEARCH_MAX: float = float(field_info("adopters", "enquiries_per_month")["max"])
@@ -50,7 +65,7 @@ MEASURES: dict[str, float] = {
 @dataclass
 class Evaluation:
     enquiries_per_month: float
-    measure: dict  # mean, p5, p95, n of the measure
+    measure: dict  # mean, p5, p95, n of the measure (and worst_year, in every-year mode)
     approvals: dict  # mean, p5, p95, n of approvals a year
 
 
@@ -61,10 +76,23 @@ class TargetResult:
     year: int | None
     tolerance: float
     search_max: float
-    baseline_enquiries: float
+    baseline_enquiries: float  # today's level: the scenario's enquiries a month at the from date
     mean_level: float | None  # smallest enquiries a month where the mean meets the limit
     p95_level: float | None  # ... where the 95th percentile meets it
     evaluations: list[Evaluation] = field(default_factory=list)
+    start: str = ""  # from when the target's enquiries apply
+    every_year_from: int | None = None  # every year from this one (1 = the base year)
+    today: Evaluation | None = None  # at today's level (baseline_enquiries)
+
+    @property
+    def today_meets_mean(self) -> bool:
+        """Today's level already meets the limit on average: no extra recruitment needed."""
+        return self.today is not None and _within(self.today.measure["mean"], self.limit)
+
+    @property
+    def today_meets_p95(self) -> bool:
+        """... and in 95 of 100 simulated futures."""
+        return self.today is not None and _within(self.today.measure["p95"], self.limit)
 
     def at(self, level: float | None) -> Evaluation | None:
         for e in self.evaluations:
@@ -85,49 +113,83 @@ class TargetResult:
         return pd.DataFrame(rows).sort_values("enquiries_per_month").reset_index(drop=True)
 
 
-def _with_enquiries(scenario: Scenario, enquiries: float) -> Scenario:
-    data = scenario.model_dump()
-    data["adopters"]["enquiries_per_month"] = float(enquiries)
-    return Scenario.model_validate(data)
+def _within(value: float, limit: float) -> bool:
+    return bool(not np.isnan(value) and value <= limit)
+
+
+def _with_enquiries(scenario: Scenario, enquiries: float, start: str) -> Scenario:
+    """The scenario with ``enquiries`` a month from ``start`` (a dated change)."""
+    return set_from(scenario, ENQUIRIES, float(enquiries), start, note="recruitment target")
+
+
+def _every_year(results: Results, kpi: str, first: int) -> dict:
+    """The worst year from year ``first`` on: the highest mean (with that year's interval) and,
+    separately, the highest 95th percentile."""
+    table = by_replication(results, kpi)
+    per_year = [(results.years[y - 1], describe(table[y])) for y in table.columns if y >= first]
+    worst_label, worst = max(per_year, key=lambda p: -np.inf if np.isnan(p[1]["mean"]) else p[1]["mean"])
+    p95s = [d["p95"] for _, d in per_year if not np.isnan(d["p95"])]
+    return {**worst, "p95": max(p95s) if p95s else np.nan, "worst_year": worst_label}
+
+
+def _approvals_from(results: Results, first: int) -> dict:
+    """Approvals a year, each replication's average over the years from ``first``."""
+    table = by_replication(results, "approvals")
+    return describe(table[[y for y in table.columns if y >= first]].mean(axis=1))
 
 
 def find_recruitment_target(scenario: Scenario, kpi: str, limit: float, year: int | None = None,
                             replications: int | None = None, years: int | None = None,
                             search_max: float | None = None, tolerance: float | None = None,
                             engine: str = "serial",
-                            progress: Callable[[int, int], None] | None = None) -> TargetResult:
-    """Bisect enquiries a month in [0, ``search_max``] for the smallest level at which the
-    measure's mean (and, separately, its 95th percentile) is at or below ``limit``.
+                            progress: Callable[[int, int], None] | None = None,
+                            start: str | None = None, every_year_from: int | None = None,
+                            today: float | None = None) -> TargetResult:
+    """Bisect enquiries a month from ``start`` in [0, ``search_max``] for the smallest level at
+    which the measure's mean (and, separately, its 95th percentile) is at or below ``limit``.
 
-    ``year`` is a reported financial year (1 = first) or ``None`` for the average over the
-    horizon.  ``search_max`` defaults to four times the scenario's enquiries (at most
-    :data:`SEARCH_MAX`, the most enquiries a month a scenario may have);
-    ``tolerance`` to 2% of the scenario's enquiries (at least 0.25 a month).
+    ``start`` is when the target's enquiries apply (a financial year "2023-24" or a month
+    "2023-10"; default the first year after the base year).  ``year`` is a reported financial
+    year (1 = the base year) or ``None`` for the average over the horizon; ``every_year_from``
+    (a year, overriding ``year``) asks for the limit in every year from that one to the end.
+    ``today`` is today's enquiries a month (default: the scenario's at ``start``), run too to
+    say whether the limit is already met.  ``search_max`` defaults to four times today's
+    enquiries (at most :data:`SEARCH_MAX`, the most a scenario may have); ``tolerance`` to 2% of them (at least 0.25 a month).
     """
     if kpi not in KPI_BY_NAME:
         raise ValueError(f"unknown measure {kpi!r}")
-    base = scenario.adopters.enquiries_per_month
+    start = (start or "").strip() or default_start(scenario)
+    month = start_index(scenario, start, "Recruitment target")
+    horizon = years or scenario.scenario.years
+    if every_year_from is not None and not 1 <= every_year_from <= horizon:
+        raise ValueError(f"every year from year {every_year_from}: outside the horizon (1 to {horizon})")
+    base = float(today if today is not None else in_force(scenario, month).adopters.enquiries_per_month)
     hi = float(search_max if search_max is not None else min(SEARCH_MAX, max(4.0 * base, 20.0)))
     tol = float(tolerance if tolerance is not None else max(0.25, 0.02 * base))
     # bisection steps for each answer, plus the two ends: an upper bound for the progress bar
     steps = int(np.ceil(np.log2(max(hi / tol, 2.0))))
-    budget = 2 + 2 * steps
+    budget = 3 + 2 * steps
     cache: dict[float, Evaluation] = {}
+
+    def judge(level: float, res: Results) -> Evaluation:
+        if every_year_from is not None:
+            return Evaluation(level, _every_year(res, kpi, every_year_from), _approvals_from(res, every_year_from))
+        return Evaluation(level, describe(period_values(res, kpi, year)), describe(period_values(res, "approvals", year)))
 
     def evaluate(level: float) -> Evaluation:
         level = round(level, 6)
         if level not in cache:
-            res = run_scenario(_with_enquiries(scenario, level), replications=replications, years=years,
+            res = run_scenario(_with_enquiries(scenario, level, start), replications=replications, years=years,
                                engine=engine)
-            cache[level] = Evaluation(level, describe(period_values(res, kpi, year)),
-                                      describe(period_values(res, "approvals", year)))
+            cache[level] = judge(level, res)
             if progress:
                 progress(min(len(cache), budget), budget)
         return cache[level]
 
     def meets(level: float, stat: str) -> bool:
-        value = evaluate(level).measure[stat]
-        return bool(not np.isnan(value) and value <= limit)
+        return _within(evaluate(level).measure[stat], limit)
+
+    now = evaluate(base)
 
     def smallest(stat: str, lo: float, hi_: float) -> float | None:
         if not meets(hi_, stat):
@@ -148,6 +210,7 @@ def find_recruitment_target(scenario: Scenario, kpi: str, limit: float, year: in
         else None
     if progress:
         progress(budget, budget)
-    return TargetResult(kpi=kpi, limit=float(limit), year=year, tolerance=tol, search_max=hi,
-                        baseline_enquiries=base, mean_level=mean_level, p95_level=p95_level,
-                        evaluations=sorted(cache.values(), key=lambda e: e.enquiries_per_month))
+    return TargetResult(kpi=kpi, limit=float(limit), year=None if every_year_from is not None else year,
+                        tolerance=tol, search_max=hi, baseline_enquiries=base, mean_level=mean_level,
+                        p95_level=p95_level, evaluations=sorted(cache.values(), key=lambda e: e.enquiries_per_month),
+                        start=start, every_year_from=every_year_from, today=now)

@@ -1,5 +1,5 @@
-"""The app driven through Streamlit's AppTest: choose a baseline, move levers, run, compare,
-load a bad scenario file, find a recruitment target.
+"""The app driven through Streamlit's AppTest: choose a baseline, move levers (from a date),
+run, compare, load a bad scenario file, find a recruitment target, finance.
 
 Runs are kept small (a few replications over two years, in this process) through the app's
 settings for tests (ADOPTION_APP_REPS, ADOPTION_APP_YEARS, ADOPTION_APP_ENGINE).
@@ -71,7 +71,9 @@ def test_levers_change_the_scenario_and_show_paired_changes(app):
     assert app.subheader[0].value == f"Campaign +30% against {BUILT_IN_NAME}"
     changed = [m.value for m in app.markdown if m.value.startswith("Changed:")]
     stage2 = load_scenario().adopters.stage2_days  # the calibrated value
-    assert changed and "Enquiries per month 25.67 → 33.371" in changed[0] and f"Stage 2 length {stage2:g} → 120" in changed[0]
+    assert changed and f"Stage 2 length {stage2:g} → 120 days from 2023-24" in changed[0]
+    assert "Recruitment campaign: extra enquiries +30% from 2023-24 (enquiries 25.67 → 33.371 a month)" in changed[0]
+    assert app.selectbox(key="period").value == "2023-24"  # the first year the change can show
     approvals = _metrics(app)["Approvals"]
     assert approvals.delta is not None and approvals.delta.startswith("+")
     assert "change" in " ".join(c.value for c in app.caption)
@@ -84,9 +86,73 @@ def test_levers_change_the_scenario_and_show_paired_changes(app):
 def test_choose_a_scenario_file_as_baseline(app):
     app.selectbox(key="baseline_choice").set_value("raise-recruitment-65").run()
     _no_exception(app)
-    assert app.number_input(key="lever:enquiries_per_month").value == pytest.approx(33.37)
+    # the lever shows the value in force when the forecast starts, and says from when the file sets it
+    assert app.number_input(key="lever:enquiries_per_month").value == pytest.approx(25.67 * 1.3)
     assert app.subheader[0].value.startswith("Raise recruitment by 30%")
-    assert any("set by the scenario 'raise-recruitment-65'" in c.value for c in app.caption)
+    assert any("from 2023-24: 33.371 (+30%), set by the scenario 'raise-recruitment-65'" in c.value for c in app.caption)
+    assert app.text_input(key="levers_from").value == "2023-24"
+
+
+def _spec_text(at) -> str:
+    """Every chart's specification and data, as text."""
+    import pyarrow as pa
+
+    texts = []
+    for chart in at.get("vega_lite_chart"):
+        texts.append(chart.proto.spec)
+        for dataset in chart.proto.datasets:
+            texts.append(pa.ipc.open_stream(dataset.data.data).read_pandas().to_csv())
+    return " ".join(texts)
+
+
+def test_levers_act_from_a_date_and_figures_open_on_its_year(app):
+    app.text_input(key="scenario_name").set_value("Social workers from 2024")
+    app.number_input(key="years").set_value(3)
+    app.text_input(key="levers_from").set_value("2024-25")
+    _run(app, assessing_social_workers=8.0)
+    assert app.subheader[0].value == f"Social workers from 2024 against {BUILT_IN_NAME}"
+    changed = [m.value for m in app.markdown if m.value.startswith("Changed:")]
+    assert changed and "Assessing social workers 5 → 8 FTE social workers from 2024-25" in changed[0]
+    assert app.selectbox(key="period").value == "2024-25"  # headline figures open on the change's year
+    assert any(c.value.startswith("Changes start 2024-25.") for c in app.caption)
+    assert "changes from 2024-25" in _spec_text(app)  # the charts mark it
+    # any year can be chosen; before the change the figures are the baseline's
+    app.selectbox(key="period").set_value("2023-24").run()
+    _no_exception(app)
+    assert all(m.delta.startswith(("+0.0", "+£0")) for m in app.metric), [m.delta for m in app.metric]
+    app.selectbox(key="period").set_value("Average over the horizon").run()
+    _no_exception(app)
+    # compare: the what-if against the baseline, change 0 with interval [0, 0] in the base year
+    _open(app, "Compare scenarios")
+    assert app.selectbox(key="compare_period").value == "2024-25"
+    app.selectbox(key="compare_period").set_value("2022-23").run()
+    _no_exception(app)
+    table = app.session_state["compare_table"]
+    what_if = table[table["scenario"] == "Social workers from 2024"]
+    assert len(what_if) > 10
+    assert (what_if[["change", "change_p5", "change_p95"]] == 0).all().all()
+    # finance: paired savings by year, zero before the change
+    _open(app, "Finance")
+    saved = app.session_state["savings_table"]
+    before = saved[saved["financial_year"].isin(["2022-23", "2023-24"])]
+    assert len(before) == 6 and (before[["saving_gbp", "saving_p5", "saving_p95"]] == 0).all().all()
+    assert "2024-25" in set(saved["financial_year"])
+
+
+def test_a_lever_before_the_forecast_is_refused_with_a_clear_message(app):
+    app.text_input(key="levers_from").set_value("2022-23")
+    _run(app, stage2_days=120.0)
+    errors = " ".join(e.value for e in app.error)
+    assert "Stage 2 length: from 2022-23 is before the first forecast year" in errors and "2023-24" in errors
+    assert app.subheader[0].value == BUILT_IN_NAME  # the baseline is still shown
+    # a lever's own date, and a campaign for six months from October
+    app.text_input(key="levers_from").set_value("2023-24")
+    app.text_input(key="from:campaign_pct").set_value("2023-10")
+    app.number_input(key="campaign_months").set_value(6)
+    _run(app, campaign_pct=40.0)
+    changed = [m.value for m in app.markdown if m.value.startswith("Changed:")]
+    assert changed and "+40% from 2023-10 to 2024-03" in changed[0]
+    assert not app.error
 
 
 def test_compare_two_scenarios_side_by_side(app):
@@ -153,6 +219,29 @@ def test_pasted_scenario_checked_the_same_way(app):
     _no_exception(app)
     assert app.selectbox(key="baseline_choice").value == "Uploaded: pasted scenario"
     assert app.number_input(key="lever:inhouse_search_days").value == 30.0
+
+
+def test_recruitment_target_finder_every_year_and_already_met(app):
+    _open(app, "Recruitment target")
+    assert app.text_input(key="target_from").value == "2023-24"
+    app.selectbox(key="target_measure").set_value("Interagency fees paid (£)").run()
+    app.number_input(key="target_limit:interagency_fees_gbp").set_value(50_000_000.0)
+    app.selectbox(key="target_when").set_value("every year from")
+    app.selectbox(key="target_every").set_value("2023-24")
+    app.button(key="find").click().run()
+    _no_exception(app)
+    assert any(m.value.startswith("**Interagency fees paid at or below £50.00m in every year from 2023-24**, with "
+                                  "enquiries set from 2023-24") for m in app.markdown)
+    info = " ".join(i.value for i in app.info)
+    assert "Today's level already meets the limit" in info and "no extra recruitment is needed" in info
+    assert "today: 25.7 a month" in _spec_text(app)  # the chart marks today's level
+    found = app.session_state["target_result"]
+    assert found.every_year_from == 2 and found.today_meets_mean
+    # a date before the forecast is refused
+    app.text_input(key="target_from").set_value("2022-10")
+    app.button(key="find").click().run()
+    _no_exception(app)
+    assert any("before the first forecast year" in e.value for e in app.error)
 
 
 def test_recruitment_target_finder(app):

@@ -12,12 +12,13 @@ import pytest
 
 from sim import charts, comparison, export, finance
 from sim.jobs import JobStore
-from sim.levers import LEVER_BY_KEY, LEVERS, apply_levers, changed_levers, lever_info, lever_values
+from sim.levers import (LEVER_BY_KEY, LEVERS, LeverError, apply_levers, changed_levers, default_start, in_force,
+                        lever_info, lever_values)
 from sim.model_notes import calibration_report, readme_section
 from sim.parameters import Scenario
 from sim.runner import run_scenario
 from sim.scenario_file import ScenarioError, load_scenario, parse_scenario
-from sim.target_finder import find_recruitment_target
+from sim.target_finder import _with_enquiries, find_recruitment_target
 from sim.upload import read_scenario_text
 from tests.conftest import small
 
@@ -29,12 +30,90 @@ def pair():
     return run_scenario(base), run_scenario(campaign)
 
 
+def _changes(scenario):
+    return [(c.parameter, c.start, c.end, c.value, c.percent) for c in scenario.change]
+
+
+def _at(scenario, month_text):
+    """The scenario in force in a month ('2023-10') of the run."""
+    run = scenario.scenario
+    year, month = map(int, month_text.split("-"))
+    return in_force(scenario, (year - (run.start_year - run.warm_up_years)) * 12 + month - 4)
+
+
 # --- levers -------------------------------------------------------------------------
 def test_unchanged_levers_give_exactly_the_baseline():
     for name in ("baseline", "raise-recruitment-65", "sibling-campaign"):
         base = load_scenario(name)
         assert apply_levers(base, lever_values(base)) == base
+        assert apply_levers(base, lever_values(base), start="2025-10", campaign_months=6) == base
         assert changed_levers(base, base) == []
+    # a scenario with dated changes shows the values in force when the forecast starts
+    assert lever_values(load_scenario("raise-recruitment-65"))["enquiries_per_month"] == pytest.approx(25.67 * 1.3)
+
+
+def test_moved_levers_become_dated_changes_from_the_first_forecast_year():
+    base = load_scenario()  # base year 2022-23
+    assert default_start(base) == "2023-24"
+    s = apply_levers(base, {"stage2_days": 120.0, "assessing_social_workers": 7.0})
+    assert _changes(s) == [("adopters.stage2_days", "2023-24", None, 120.0, None),
+                           ("adopters.assessing_social_workers", "2023-24", None, 7.0, None)]
+    # history is the baseline's: the static values, and what is in force in the base year, are unchanged
+    assert s.adopters == base.adopters
+    assert _at(s, "2023-03").adopters.stage2_days == base.adopters.stage2_days
+    assert _at(s, "2023-04").adopters.stage2_days == 120.0
+    # the form's date, and a lever's own date (a month or a financial year)
+    s = apply_levers(base, {"stage2_days": 120.0, "panels_per_month": 4.0, "dual_approved_share": 60.0},
+                     start="2024-25", starts={"panels_per_month": "2023-10", "stage2_days": " "})
+    assert {c.parameter: c.start for c in s.change} == {
+        "adopters.stage2_days": "2024-25", "panel.panels_per_month": "2023-10", "adopters.dual_approved_share": "2024-25"}
+    assert next(c for c in s.change if c.parameter == "adopters.dual_approved_share").value == pytest.approx(0.6)
+
+
+def test_a_lever_before_the_first_forecast_year_or_without_a_date_is_refused():
+    base = load_scenario()
+    with pytest.raises(LeverError, match="Stage 2 length: from 2022-23 is before the first forecast year.*2023-24"):
+        apply_levers(base, {"stage2_days": 120.0}, start="2022-23")
+    with pytest.raises(LeverError, match="Stage 2 length: 'from' 'next April' is not a date"):
+        apply_levers(base, {"stage2_days": 120.0}, starts={"stage2_days": "next April"})
+    assert apply_levers(base, {}, start="nonsense") == base  # nothing moved: the date is not needed
+
+
+def test_campaign_is_a_percent_change_optionally_time_limited():
+    base = load_scenario()
+    s = apply_levers(base, {"campaign_pct": 30.0})
+    assert _changes(s) == [("adopters.enquiries_per_month", "2023-24", None, None, 30.0)]
+    # a campaign for six months from October 2023: enquiries go back to their level after it
+    s = apply_levers(base, {"campaign_pct": 30.0}, starts={"campaign_pct": "2023-10"}, campaign_months=6)
+    assert _changes(s) == [("adopters.enquiries_per_month", "2023-10", "2024-03", None, 30.0)]
+    enquiries = base.adopters.enquiries_per_month
+    for month, expected in (("2023-09", enquiries), ("2023-10", enquiries * 1.3), ("2024-03", enquiries * 1.3),
+                            ("2024-04", enquiries)):
+        assert _at(s, month).adopters.enquiries_per_month == pytest.approx(expected), month
+    text = [c.text() for c in changed_levers(base, s)]
+    assert text == ["Recruitment campaign: extra enquiries +30% from 2023-10 to 2024-03 "
+                    f"(enquiries {enquiries:g} → {enquiries * 1.3:g} a month)"]
+
+
+def test_campaign_on_top_of_the_enquiries_lever():
+    base = load_scenario()
+    # the same date: one level, the campaign on top of the new enquiries, then the new enquiries
+    s = apply_levers(base, {"enquiries_per_month": 30.0, "campaign_pct": 10.0}, campaign_months=6)
+    assert [(_at(s, m).adopters.enquiries_per_month) for m in ("2023-03", "2023-04", "2023-09", "2023-10", "2027-03")] \
+        == pytest.approx([base.adopters.enquiries_per_month, 33.0, 33.0, 30.0, 30.0])
+    # the campaign later: enquiries from one date, +x% on top of them from another
+    s = apply_levers(base, {"enquiries_per_month": 30.0, "campaign_pct": 10.0}, starts={"campaign_pct": "2024-25"})
+    assert _changes(s) == [("adopters.enquiries_per_month", "2023-24", None, 30.0, None),
+                           ("adopters.enquiries_per_month", "2024-25", None, None, 10.0)]
+    assert _at(s, "2024-04").adopters.enquiries_per_month == pytest.approx(33.0)
+
+
+def test_shares_in_users_terms():
+    s = apply_levers(Scenario(), {"registration_share": 20.0, "dual_approved_share": 60.0})
+    assert s.adopters == Scenario().adopters  # history unchanged
+    later = _at(s, "2023-04").adopters
+    assert later.registration_share == pytest.approx(0.2) and later.dual_approved_share == pytest.approx(0.6)
+    assert lever_values(s)["registration_share"] == pytest.approx(20.0)
 
 
 def test_every_lever_shows_unit_baseline_and_source():
@@ -45,19 +124,13 @@ def test_every_lever_shows_unit_baseline_and_source():
         assert info["lo"] <= info["baseline"] <= info["hi"], lever.key
 
 
-def test_campaign_and_shares_in_users_terms():
-    s = apply_levers(Scenario(), {"campaign_pct": 30.0, "registration_share": 20.0, "dual_approved_share": 60.0})
-    assert s.adopters.enquiries_per_month == pytest.approx(25.7 * 1.3)
-    assert s.adopters.registration_share == pytest.approx(0.2)
-    assert s.adopters.dual_approved_share == pytest.approx(0.6)
-    # the campaign applies on top of a changed enquiries lever
-    s = apply_levers(Scenario(), {"enquiries_per_month": 30.0, "campaign_pct": 10.0})
-    assert s.adopters.enquiries_per_month == pytest.approx(33.0)
-
-
-def test_children_mix_keeps_distributions_valid():
+def test_children_mix_is_a_dated_change_of_the_whole_distribution():
     s = apply_levers(Scenario(), {"sibling_group_share": 40.0, "older_share": 25.0})
-    sib, age = s.children.sibling_group_probs, s.children.age_band_probs
+    changes = {c.parameter: c for c in s.change}
+    assert set(changes) == {"children.sibling_group_probs", "children.age_band_probs"}
+    assert all(c.start == "2023-24" and isinstance(c.value, list) for c in changes.values())
+    assert s.children == Scenario().children  # history unchanged
+    sib, age = changes["children.sibling_group_probs"].value, changes["children.age_band_probs"].value
     assert sum(sib) == pytest.approx(1) and sum(age) == pytest.approx(1)
     assert sib[0] == pytest.approx(0.6) and sib[1] / sib[2] == pytest.approx(0.2 / 0.04, rel=1e-3)
     assert age[3] == pytest.approx(0.25) and age[0] / age[1] == pytest.approx(0.45 / 0.2, rel=1e-3)
@@ -65,21 +138,66 @@ def test_children_mix_keeps_distributions_valid():
 
 
 def test_lever_source_names_the_scenario_that_set_it():
-    base = load_scenario("raise-recruitment-65")
+    base = load_scenario("raise-recruitment-65")  # +30% enquiries from 2023-24, a [[change]]
     info = lever_info(LEVER_BY_KEY["enquiries_per_month"], base, "raise-recruitment-65")
-    assert "set by the scenario 'raise-recruitment-65'" in info["source"] and "§4.6" in info["source"]
+    assert info["source"].startswith(f"from 2023-24: {25.67 * 1.3:g} (+30%), set by the scenario "
+                                     "'raise-recruitment-65' (Hampshire's +30% recruitment target")
+    assert "In 2022-23 (the base year): 25.67, calibrated" in info["source"] and "§4.6" in info["source"]
+    assert info["baseline"] == pytest.approx(25.67 * 1.3) and info["base_year"] == pytest.approx(25.67)
     fitted = Scenario.model_validate({"calibration": {"fitted": {"adopters.stage1_days": "A21 36 approvals"}}})
     assert "calibrated in 'cp'" in lever_info(LEVER_BY_KEY["stage1_days"], fitted, "cp")["source"]
+    # a value some other file sets throughout, history included
+    other = Scenario.model_validate({"adopters": {"stage1_days": 80.0}})
+    assert lever_info(LEVER_BY_KEY["stage1_days"], other, "mine")["source"].startswith(
+        "set by the scenario 'mine' (built-in baseline")
 
 
-def test_a_moved_lever_is_no_longer_fitted():
+def test_a_moved_lever_keeps_the_base_year_fitted_and_says_from_when():
     base = load_scenario()  # the calibrated built-in baseline
     moved = apply_levers(base, {"campaign_pct": 20.0, "stage2_days": 120.0, "older_share": 30.0})
-    gone = set(base.calibration.fitted) - set(moved.calibration.fitted)
-    assert gone == {"adopters.enquiries_per_month", "adopters.stage2_days"}  # age mix was not fitted
+    assert moved.calibration.fitted == base.calibration.fitted  # the base year still runs on the fitted values
     info = lever_info(LEVER_BY_KEY["stage2_days"], moved, "what-if")
-    assert info["source"].startswith(f"set by the scenario 'what-if' (built-in baseline {base.adopters.stage2_days:g}: "
-                                     "fitted to")
+    assert info["source"].startswith("from 2023-24: 120, set by the scenario 'what-if' (set in the app: Stage 2 length). "
+                                     f"In 2022-23 (the base year): {base.adopters.stage2_days:g}, calibrated in 'what-if'")
+    assert info["baseline"] == 120.0
+
+
+def test_a_lever_replaces_the_scenarios_own_change_from_its_date():
+    base = load_scenario("raise-recruitment-65")  # +30% enquiries from 2023-24
+    level = 25.67 * 1.3
+    # from the same date: the lever's value replaces the scenario's change
+    s = apply_levers(base, {"enquiries_per_month": 40.0})
+    assert _changes(s) == [("adopters.enquiries_per_month", "2023-24", None, 40.0, None)]
+    # later: the scenario's change runs until the lever's date
+    s = apply_levers(base, {"enquiries_per_month": 40.0}, start="2024-25")
+    assert [_at(s, m).adopters.enquiries_per_month for m in ("2023-04", "2024-04")] == pytest.approx([level, 40.0])
+    # a campaign goes on top of the level the form shows, whichever date it starts
+    for start in ("2023-24", "2024-25"):
+        s = apply_levers(base, {"campaign_pct": 10.0}, start=start)
+        assert _at(s, "2025-04").adopters.enquiries_per_month == pytest.approx(level * 1.1, rel=1e-5), start
+    # a lever may not start while one of the scenario's changes is time-limited or phasing in
+    limited = apply_levers(load_scenario(), {"campaign_pct": 20.0}, campaign_months=12)
+    with pytest.raises(LeverError, match="still running then; start the lever from 2024-04 or later"):
+        apply_levers(limited, {"enquiries_per_month": 30.0}, start="2023-10")
+
+
+def test_scenario_saved_from_the_app_writes_its_changes():
+    base = load_scenario()
+    s = apply_levers(base, {"campaign_pct": 30.0, "stage2_days": 120.0}, campaign_months=6)
+    text = export.scenario_toml(s, name="Campaign", replications=50, years=5).decode()
+    assert text.count("[[change]]") == 2 and 'start = "2023-24"' in text and 'end = "2023-09"' in text
+    again = parse_scenario(text, "download.toml")
+    assert again.change == s.change and again.scenario.name == "Campaign"
+    assert apply_levers(again, lever_values(again)) == again  # loaded as a baseline, its form is unchanged
+
+
+def test_first_year_a_change_can_show():
+    base = load_scenario()
+    assert comparison.first_change(base) is None and comparison.default_year(base) == 2
+    s = apply_levers(base, {"stage2_days": 120.0}, start="2024-10")
+    assert comparison.change_year(s, base) == 3 and comparison.default_year(s, base) == 3
+    assert comparison.default_year(s, base, years=2) == 2  # within the horizon
+    assert comparison.default_year(load_scenario("raise-recruitment-65"), base) == 2
 
 
 def test_unknown_lever_refused():
@@ -104,6 +222,19 @@ def test_paired_change_is_mean_of_differences_and_narrower_than_unpaired(pair):
     assert row["change_p5"] <= row["change"] <= row["change_p95"]
     # common random numbers: the spread of differences is below that of the runs themselves
     assert (c - b).std() < math.sqrt(b.var() + c.var())
+
+
+def test_what_if_equals_its_baseline_before_its_changes_start(pair):
+    base, camp = pair  # a campaign from 2023-24, year 2
+    table = comparison.change_table(base, camp, ["enquiries", "approvals", "adopters_waiting", "a2_days",
+                                                 "interagency_fees_gbp", "children_waiting_with_po"], year=1)
+    assert (table["change"] == 0).all() and (table["change_p5"] == 0).all() and (table["change_p95"] == 0).all()
+    assert (table["baseline"] == table["scenario"]).all()
+    assert comparison.change(base, camp, "enquiries", 2)["change_p5"] > 0  # then the change shows
+    saved = finance.savings(base, camp)
+    year1 = saved[saved["financial_year"] == base.years[0]]
+    assert (year1[["saving_gbp", "saving_p5", "saving_p95"]] == 0).all().all()
+    assert comparison.default_year(camp.scenario, base.scenario) == 2
 
 
 def test_horizon_average_and_totals(pair):
@@ -142,10 +273,10 @@ def test_figures_formatted_for_boards():
 
 # --- recruitment target finder ------------------------------------------------------------
 def test_finder_brackets_the_limit_for_mean_and_p95():
-    s = small(years=2, reps=6, seed=5)
+    s = small(years=3, reps=6, seed=5)  # enquiries from 2023-24 (year 2) show in year 3
     base = run_scenario(s)
-    limit = comparison.describe(comparison.period_values(base, "interagency_fees_gbp", 2))["mean"] * 0.8
-    found = find_recruitment_target(s, "interagency_fees_gbp", limit, year=2, tolerance=1.0)
+    limit = comparison.describe(comparison.period_values(base, "interagency_fees_gbp", 3))["mean"] * 0.8
+    found = find_recruitment_target(s, "interagency_fees_gbp", limit, year=3, tolerance=1.0)
     assert found.mean_level is not None
     at = found.at(found.mean_level)
     assert at.measure["mean"] <= limit
@@ -162,7 +293,42 @@ def test_finder_says_when_recruitment_cannot_reach_the_limit():
     s = small(years=2, reps=4, seed=5)
     found = find_recruitment_target(s, "a2_days", 1.0, search_max=60.0, tolerance=5.0)
     assert found.mean_level is None and found.p95_level is None
-    assert len(found.evaluations) == 1  # only the top of the range was needed
+    assert len(found.evaluations) == 2  # only today's level and the top of the range were needed
+
+
+def test_finder_sets_enquiries_from_a_date_and_says_when_today_already_meets_the_limit():
+    s = small(years=3, reps=4, seed=5)
+    found = find_recruitment_target(s, "interagency_fees_gbp", 1e9, tolerance=5.0)
+    assert found.start == "2023-24" and found.baseline_enquiries == pytest.approx(s.adopters.enquiries_per_month)
+    assert found.today_meets_mean and found.today_meets_p95 and found.mean_level == 0.0
+    lower = find_recruitment_target(s, "interagency_fees_gbp", 1e9, tolerance=5.0, today=20.0)  # the baseline's
+    assert lower.baseline_enquiries == 20.0 and lower.today.enquiries_per_month == 20.0
+    level = _with_enquiries(s, 40.0, "2024-25")
+    assert [(c.parameter, c.start, c.value) for c in level.change] == [("adopters.enquiries_per_month", "2024-25", 40.0)]
+    assert level.adopters == s.adopters  # the history is the scenario's
+    with pytest.raises(ScenarioError, match="before the first forecast year"):
+        find_recruitment_target(s, "a2_days", 100.0, start="2022-23")
+
+
+def test_finder_every_year_from_a_year():
+    s = small(years=4, reps=6, seed=5)
+    today = run_scenario(s)
+    by_year = comparison.by_replication(today, "interagency_fees_gbp").mean(axis=0)
+    limit = float(by_year.loc[[3, 4]].max()) * 0.8  # today misses it in years 3 and 4
+    found = find_recruitment_target(s, "interagency_fees_gbp", limit, tolerance=2.0, every_year_from=3)
+    assert found.every_year_from == 3 and not found.today_meets_mean
+    assert found.today.measure["mean"] == pytest.approx(by_year.loc[[3, 4]].max())  # judged by its worst year
+    assert found.today.measure["worst_year"] in today.years[2:]
+    assert found.mean_level is not None and found.mean_level > found.baseline_enquiries
+    at = run_scenario(_with_enquiries(s, found.mean_level, found.start))
+    means = comparison.by_replication(at, "interagency_fees_gbp").mean(axis=0)
+    assert (means.loc[[3, 4]] <= limit + 1e-6).all()  # within the limit in every year from year 3
+    below = [e for e in found.evaluations if e.enquiries_per_month < found.mean_level]
+    assert any(e.measure["mean"] > limit for e in below)
+    for e in found.evaluations:  # the worst year decides
+        assert e.measure["worst_year"] in today.years[2:]
+    with pytest.raises(ValueError, match="outside the horizon"):
+        find_recruitment_target(s, "a2_days", 100.0, every_year_from=5)
 
 
 def test_finder_reports_progress():
@@ -204,6 +370,15 @@ def test_fee_schedule_over_the_horizon(pair):
     assert (la["one_child_gbp"] == 27000).all()  # unchanged since 2011
 
 
+def test_fee_schedule_follows_a_fee_lever_from_its_date():
+    s = apply_levers(small(years=3, reps=2, seed=3), {"la_one_child_gbp": 30000.0}, start="2024-10")
+    res = run_scenario(s)
+    schedule = finance.schedule_table(res)
+    la = schedule[schedule["provider"] == "LA"].set_index("financial_year")["one_child_gbp"]
+    assert la.to_dict() == {"2022-23": 27000, "2023-24": 27000, "2024-25": 27000, "2024-25 from 2024-10": 30000}
+    assert len(finance.spend_by_year(res)) == 3
+
+
 # --- charts -------------------------------------------------------------------------------
 def _marks(spec):
     out = []
@@ -225,6 +400,19 @@ def test_charts_have_mean_line_band_and_thresholds(pair):
     assert (frame["p5"] <= frame["mean"] + 1e-9).all() and (frame["mean"] <= frame["p95"] + 1e-9).all()
     cum = charts.band_frame({"campaign": camp}, ["interagency_net_gbp"], cumulative=True)
     assert len(cum) == 3
+    # a dotted rule, labelled, at the year the campaign starts
+    marks = charts.change_marks(runs)
+    assert marks.to_dict("records") == [{"financial_year": "2023-24", "text": "changes from 2023-24"}]
+    assert charts.change_marks({"baseline": base}).empty
+    for chart in (charts.gap_chart(runs), charts.spend_chart(runs)):
+        layers = chart.to_dict()["layer"]
+        rules = [layer for layer in layers if layer["mark"]["type"] == "rule" and layer["encoding"]["x"]["field"] ==
+                 "financial_year"]
+        assert rules and any(layer["mark"]["type"] == "text" for layer in layers)
+    for chart in (charts.waits_chart(runs), charts.flows_chart(runs)):
+        spec = chart.to_dict()
+        assert any(layer["mark"]["type"] == "rule" and "x" in layer["encoding"] for layer in spec["spec"]["layer"])
+    assert "rule" not in _marks(charts.gap_chart({"baseline": base}).to_dict())
     for chart in (charts.spend_chart(runs), charts.spend_chart(runs, cumulative=True), charts.flows_chart(runs)):
         assert chart.to_dict()
 
@@ -238,7 +426,8 @@ def test_csv_and_excel_downloads(pair):
     data = export.results_excel({"Baseline: C&P 2022/23": base, "Campaign": camp},
                                 {"spend by year": finance.spend_by_year(camp)})
     book = openpyxl.load_workbook(io.BytesIO(data))
-    assert len(book.sheetnames) == 5 and "summary Campaign" in book.sheetnames
+    assert len(book.sheetnames) == 6 and "summary Campaign" in book.sheetnames
+    assert [r[0].value for r in book["changes Campaign"].iter_rows()][:2] == ["kind", "change"]
     assert book["summary Campaign"]["A1"].value == "year"
     assert all(len(name) <= 31 for name in book.sheetnames)
     assert "spend by year" in book.sheetnames

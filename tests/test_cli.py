@@ -1,6 +1,7 @@
 """The command line, run as a user would run it."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -46,6 +47,7 @@ def test_csv_tables(tmp_path):
     (["run", "--seed", "-1"], "--seed: must be a whole number 0 or more"),
     (["run", "--event-log"], "--event-log: the event log is written with the tables; add --csv DIR"),
     (["run", "--kpis", "a2"], "unknown KPI a2"),
+    (["compare", "baseline", "--years", "2", "--reps", "2", "--year", "3"], "--year: must be between 1 and 2"),
 ])
 def test_errors_are_clear_and_without_traceback(args, fragment):
     out = _sim(*args)
@@ -81,6 +83,26 @@ def test_compare_side_by_side():
     assert out.returncode == 0, out.stderr
     assert "Approvals" in out.stdout and "A2" in out.stdout
     assert out.stdout.startswith("2022-23 (year 1): mean [90% interval]")
+
+
+def test_compare_shows_the_paired_change_from_the_first_year_a_change_can_show():
+    out = _sim("compare", "baseline", "raise-recruitment-65", "--years", "3", "--reps", "4", "--kpis",
+               "enquiries,approvals")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    # the campaign starts in 2023-24, year 2: figures open there, and say so
+    assert lines[0].startswith("2023-24 (year 2, the first year a change can show): mean [90% interval]; "
+                               "change against baseline, paired replication by replication")
+    changes = [line for line in lines if line.startswith("  change (paired)")]
+    assert len(changes) == 2
+    mean, lo, hi = re.search(r"([+-][\d.]+) \[([+-][\d.]+) to ([+-][\d.]+)\]", changes[0]).groups()
+    assert float(lo) > 0 and float(lo) <= float(mean) <= float(hi)  # 30% more enquiries, with its interval
+    # the base year runs on the baseline: no change, interval [0, 0]
+    out = _sim("compare", "baseline", "raise-recruitment-65", "--years", "3", "--reps", "4", "--kpis", "enquiries",
+               "--year", "1")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("2022-23 (year 1): mean [90% interval]")
+    assert "+0.0 [+0.0 to +0.0]" in out.stdout
 
 
 def test_compare_says_which_financial_year_each_column_is():
