@@ -144,8 +144,8 @@ def _column_range(path: str, line: int, column: int, name: str) -> tuple[float, 
     if section == "scenario" or isinstance(default, bool) or not isinstance(default, (int, float)) or (
             trend and section not in CHANGEABLE_SECTIONS):
         raise ParameterSetsError(f"{path}: line {line}, column {column}: {name!r} is not a numeric model parameter; "
-                                 "allowed: the numeric parameters of [adopters], [children], [panel], [matching], "
-                                 "[placement], [fees]" + ("" if trend else " and [initial_state]"))
+                                 f"allowed: the numeric parameters of [adopters], [children], [panel], [matching], "
+                                 "[placement] and [fees]")
     if trend:
         lo = hi = 0.0
         for meta in Trend.model_fields["percent_per_year"].metadata:  # -90% to +500% a year
