@@ -59,6 +59,7 @@ the model applies at the start of each month (:mod:`sim.timeline`).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -268,7 +269,18 @@ def _trend_path(t: Trend, base: float, months: int, run) -> list[float]:
     growth = 1.0 + t.percent_per_year / 100.0
     # mean of growth**((m + 0.5 - anchor) / 12) over the anchor year's months is 1: divide by it
     norm = sum(growth ** ((k + 0.5 - 6.0) / 12.0) for k in range(12)) / 12.0
-    return [base * growth ** ((min(max(m, lo), hi) + 0.5 - anchor) / 12.0) / norm for m in range(months)]
+    return [_grown(base, growth, (min(max(m, lo), hi) + 0.5 - anchor) / 12.0) / norm for m in range(months)]
+
+
+def _grown(base: float, growth: float, years: float) -> float:
+    """``base * growth ** years``; infinite where that overflows (an anchor thousands of years
+    from the run), so that the range check refuses it."""
+    if base == 0:
+        return 0.0
+    try:
+        return base * growth ** years
+    except OverflowError:
+        return math.copysign(math.inf, base)
 
 
 def month_index_mid(year: int, first_year: int) -> float:
@@ -331,7 +343,7 @@ def monthly_values(scenario, months: int) -> dict[tuple[str, str], list[Any]]:
     for (section, name), path in paths.items():
         default = SECTIONS[section].model_fields[name].default
         if isinstance(default, int) and not isinstance(default, bool):
-            paths[(section, name)] = path = [int(round(v)) for v in path]
+            paths[(section, name)] = path = [int(round(v)) if math.isfinite(v) else v for v in path]
         info = field_info(section, name)
         for m, v in enumerate(path):
             if isinstance(v, (int, float)) and not isinstance(v, bool) and (

@@ -277,3 +277,12 @@ def test_a_rate_too_small_to_count_runs_as_none():
     """5e-324 children a year gives a rate a day that rounds to 0 (it divided by zero)."""
     results = run_scenario(small(years=1, reps=2, children={"entering_per_year": 5e-324}))
     assert (results.kpi("plans_for_adoption")["mean"] == 0).all()
+
+
+@pytest.mark.parametrize("trend", [
+    "percent_per_year = -90.0\nanchor = '9000-01'",  # 0.1 ** -84,000 overflowed
+    "percent_per_year = 500.0\nanchor = '1000-01'\nuntil = '2030-04'",
+])
+def test_a_trend_anchored_thousands_of_years_away_is_refused(tmp_path, trend):
+    refused(tmp_path, f"[[trend]]\nparameter = 'panel.cases_per_panel'\n{trend}\n", "trend 1 (panel.cases_per_panel)",
+            "outside its valid range")
