@@ -128,7 +128,12 @@ class Change(_Entry):
     @field_validator("value", mode="before")
     @classmethod
     def _ints_as_floats(cls, v: Any) -> Any:
-        return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+        if isinstance(v, int) and not isinstance(v, bool):
+            if abs(v) > 2**1023:  # too large for a float: refused as a value error, not an OverflowError
+                raise ValueError(f"a number of about {int(v.bit_length() * 0.30103) + 1} digits, too large for "
+                                 "any parameter")
+            return float(v)
+        return v
 
     @model_validator(mode="after")
     def _one_kind(self) -> "Change":

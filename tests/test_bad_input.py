@@ -286,3 +286,8 @@ def test_a_rate_too_small_to_count_runs_as_none():
 def test_a_trend_anchored_thousands_of_years_away_is_refused(tmp_path, trend):
     refused(tmp_path, f"[[trend]]\nparameter = 'panel.cases_per_panel'\n{trend}\n", "trend 1 (panel.cases_per_panel)",
             "outside its valid range")
+
+
+def test_a_change_to_a_number_of_400_digits_is_refused(tmp_path):
+    text = f"[[change]]\nparameter = 'adopters.enquiries_per_month'\nstart = '2023-24'\nvalue = {'1' * 400}\n"
+    refused(tmp_path, text, "change 1, field 'value'", "too large")
