@@ -51,7 +51,7 @@ from sim.execution import default_workers
 from sim.kpis import KPI_NAMES
 from sim.model import run_replication
 from sim.parameter_sets import PROJECT_DIR, TREND_PREFIX, trend_factor, with_parameters
-from sim.parameters import SECTIONS, Scenario
+from sim.parameters import SECTIONS, Scenario, field_info
 from sim.targets import Target, TargetSet
 
 LOG, LOGIT = "log", "logit"
@@ -217,6 +217,7 @@ class Estimate:
     key: str
     value: float
     note: str
+    figures: tuple[str, ...] = ()  # the figures (KPI names) it comes from
 
 
 def _trends_to_fit(ts: TargetSet) -> list[dict]:
@@ -269,27 +270,30 @@ def direct_estimates(ts: TargetSet) -> list[Estimate]:
 
     if "enquiries" in used:
         out.append(Estimate("adopters.enquiries_per_month", used["enquiries"].value / 12,
-                            f"estimated from {fname}: enquiries / 12 months; {cite('enquiries')}"))
+                            f"estimated from {fname}: enquiries / 12 months; {cite('enquiries')}", ("enquiries",)))
     if "enquiries" in used and "registrations" in used and used["enquiries"].value > 0:
         out.append(Estimate("adopters.registration_share",
                             min(1.0, used["registrations"].value / used["enquiries"].value),
-                            f"estimated from {fname}: registrations / enquiries; {cite('registrations', 'enquiries')}"))
+                            f"estimated from {fname}: registrations / enquiries; {cite('registrations', 'enquiries')}",
+                            ("registrations", "enquiries")))
     if "placement_orders" in used and "plans_declined" in used:
         po, declined = used["placement_orders"].value, used["plans_declined"].value
         if po + declined > 0:
             out.append(Estimate("children.order_granted_share", _share(po, po + declined),
                                 f"estimated from {fname}: orders / (orders + plans declined); "
-                                f"{cite('placement_orders', 'plans_declined')}"))
+                                f"{cite('placement_orders', 'plans_declined')}",
+                                ("placement_orders", "plans_declined")))
     if "plans_for_adoption" in used:
         out.append(Estimate("children.entering_per_year", used["plans_for_adoption"].value,
                             f"estimated from {fname}: every child on the adoption track receives a plan; "
-                            f"{cite('plans_for_adoption')}"))
+                            f"{cite('plans_for_adoption')}", ("plans_for_adoption",)))
     vaa = used.get("interagency_placements_vaa")
     la = used.get("interagency_placements_la")
     if vaa is not None and la is not None and vaa.value + la.value > 0:
         out.append(Estimate("matching.vaa_share", _share(vaa.value, vaa.value + la.value),
                             f"estimated from {fname}: VAA / (VAA + LA) interagency placements; "
-                            f"{cite('interagency_placements_vaa', 'interagency_placements_la')}"))
+                            f"{cite('interagency_placements_vaa', 'interagency_placements_la')}",
+                            ("interagency_placements_vaa", "interagency_placements_la")))
     else:
         vaa_any = next((t for t in ts.targets if t.figure == "interagency_placements_vaa"), None)
         total = used.get("interagency_placements")
@@ -298,7 +302,8 @@ def direct_estimates(ts: TargetSet) -> list[Estimate]:
                                 f"estimated from {fname}: VAA / all interagency placements, with the figure for "
                                 f"VAA (not used in the fit: it may count matches rather than placements) standing in "
                                 f"for VAA placements, as the report gives no other split; interagency_placements_vaa "
-                                f"{_fmt(vaa_any.value)} ({vaa_any.source}); {cite('interagency_placements')}"))
+                                f"{_fmt(vaa_any.value)} ({vaa_any.source}); {cite('interagency_placements')}",
+                                ("interagency_placements_vaa", "interagency_placements")))
     return out
 
 
@@ -321,20 +326,23 @@ def informed_priors(ts: TargetSet, base: Scenario | None = None) -> list[Estimat
     if "a20_days" in used:
         a20 = used["a20_days"]
         out.append(Estimate("children.proceedings_weeks", a20.value / 7,
-                            f"prior centred on A20 from {fname}: {a20.value:g} days ({a20.source})"))
+                            f"prior centred on A20 from {fname}: {a20.value:g} days ({a20.source})", ("a20_days",)))
     elif "a1_days" in used and "a2_days" in used and used["a1_days"].value - used["a2_days"].value > intro + 7:
         a1, a2 = used["a1_days"], used["a2_days"]
         out.append(Estimate("children.proceedings_weeks", (a1.value - a2.value - intro) / 7,
                             f"prior centred on A1 - A2 - {intro:g} days of introductions from {fname}: "
-                            f"{a1.value:g} ({a1.source}) - {a2.value:g} ({a2.source})"))
+                            f"{a1.value:g} ({a1.source}) - {a2.value:g} ({a2.source})", ("a1_days", "a2_days")))
     if "non_ep_care_to_order_days" in used and "a1_days" in used:
         ne, a1 = used["non_ep_care_to_order_days"], used["a1_days"]
         challenge = base.placement.challenge_share * base.placement.challenge_delay_days
         if ne.value - a1.value - challenge > 60:
             out.append(Estimate("placement.order_days", ne.value - a1.value - challenge,
                                 f"prior centred on care-to-order days less A1 less {challenge:g} days of challenges "
-                                f"from {fname}: {ne.value:g} ({ne.source}) - {a1.value:g} ({a1.source})"))
-    return [Estimate(e.key, _round(e.value), e.note) for e in out]
+                                f"from {fname}: {ne.value:g} ({ne.source}) - {a1.value:g} ({a1.source})",
+                                ("non_ep_care_to_order_days", "a1_days")))
+    out = [Estimate(e.key, _round(e.value), e.note, e.figures) for e in out]
+    _check_in_range(ts, out, "the prior centre of")
+    return out
 
 
 def _share(k: float, n: float) -> float:
@@ -406,7 +414,9 @@ def plan_agency(ts: TargetSet, base: Scenario | None = None) -> AgencyPlan:
         data["scenario"]["warm_up_years"] = years_before(ts)
     data["trend"] = _trends_to_fit(ts)
     scenario = with_inputs(Scenario.model_validate(data), ts.inputs)
-    estimates = [Estimate(e.key, _round(e.value), e.note) for e in direct_estimates(ts) if e.key not in ts.inputs]
+    estimates = [Estimate(e.key, _round(e.value), e.note, e.figures) for e in direct_estimates(ts)
+                 if e.key not in ts.inputs]
+    _check_in_range(ts, estimates, "the direct estimate of")
     scenario = with_parameters(scenario, {e.key: e.value for e in estimates})
     direct = {e.key for e in estimates}
 
@@ -443,6 +453,7 @@ def plan_agency(ts: TargetSet, base: Scenario | None = None) -> AgencyPlan:
         if c.key not in ts.inputs and known:
             estimates.append(Estimate(c.key, _round(c.value), f"estimated from {fname}: {c.note}"))
     priors += [e for e in informed_priors(ts, base) if e.key not in ts.inputs]
+    _check_in_range(ts, estimates + priors, "the estimate of")
     start = with_parameters(scenario, {e.key: e.value for e in estimates + priors})
     return AgencyPlan(start, estimates, priors, sizes, dict(ts.inputs))
 
@@ -461,6 +472,29 @@ def starting_scenario(ts: TargetSet, base: Scenario | None = None) -> tuple[Scen
     with the simulated year end like any other figure."""
     plan = plan_agency(ts, base)
     return plan.start, plan.estimates
+
+
+def _check_in_range(ts: TargetSet, estimates: Sequence[Estimate], what: str) -> None:
+    """Refuse a parameter set from the figures outside the range a scenario allows, naming the
+    targets file, the entries and the figures it comes from."""
+    for e in estimates:
+        info = field_info(*e.key.split(".", 1))
+        lo, hi = info["min"], info["max"]
+        if lo <= e.value <= hi:
+            continue
+        behind = [t for f, t in latest_by_figure(ts.used_targets(), ts.start_year).items() if f in e.figures]
+        entries = [(i, t) for i, t in enumerate(ts.targets, 1) if any(t is b for b in behind)]
+        where = " and ".join(f'target {i} (figure "{t.figure}")' for i, t in entries)
+        values = ", ".join(f"{t.figure} {_num(t.value)}" for _, t in entries)
+        raise CalibrationError(
+            f'{ts.path.name}: {where}: field "value" ({values}) gives {what} {e.key} = {_num(e.value)}, outside '
+            f"its range; allowed: figures giving {_num(lo)} to {_num(hi)} {info['unit']} (check the figure and its "
+            "units)")
+
+
+def _num(x: float) -> str:
+    """A figure as a reader writes it: 416,700, 428.6, 0.4286."""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
 
 
 # --- simulation of year 1 -------------------------------------------------------------------

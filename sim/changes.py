@@ -59,6 +59,7 @@ the model applies at the start of each month (:mod:`sim.timeline`).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -127,7 +128,12 @@ class Change(_Entry):
     @field_validator("value", mode="before")
     @classmethod
     def _ints_as_floats(cls, v: Any) -> Any:
-        return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+        if isinstance(v, int) and not isinstance(v, bool):
+            if abs(v) > 2**1023:  # too large for a float: refused as a value error, not an OverflowError
+                raise ValueError(f"a number of about {int(v.bit_length() * 0.30103) + 1} digits, too large for "
+                                 "any parameter")
+            return float(v)
+        return v
 
     @model_validator(mode="after")
     def _one_kind(self) -> "Change":
@@ -268,7 +274,18 @@ def _trend_path(t: Trend, base: float, months: int, run) -> list[float]:
     growth = 1.0 + t.percent_per_year / 100.0
     # mean of growth**((m + 0.5 - anchor) / 12) over the anchor year's months is 1: divide by it
     norm = sum(growth ** ((k + 0.5 - 6.0) / 12.0) for k in range(12)) / 12.0
-    return [base * growth ** ((min(max(m, lo), hi) + 0.5 - anchor) / 12.0) / norm for m in range(months)]
+    return [_grown(base, growth, (min(max(m, lo), hi) + 0.5 - anchor) / 12.0) / norm for m in range(months)]
+
+
+def _grown(base: float, growth: float, years: float) -> float:
+    """``base * growth ** years``; infinite where that overflows (an anchor thousands of years
+    from the run), so that the range check refuses it."""
+    if base == 0:
+        return 0.0
+    try:
+        return base * growth ** years
+    except OverflowError:
+        return math.copysign(math.inf, base)
 
 
 def month_index_mid(year: int, first_year: int) -> float:
@@ -331,7 +348,7 @@ def monthly_values(scenario, months: int) -> dict[tuple[str, str], list[Any]]:
     for (section, name), path in paths.items():
         default = SECTIONS[section].model_fields[name].default
         if isinstance(default, int) and not isinstance(default, bool):
-            paths[(section, name)] = path = [int(round(v)) for v in path]
+            paths[(section, name)] = path = [int(round(v)) if math.isfinite(v) else v for v in path]
         info = field_info(section, name)
         for m, v in enumerate(path):
             if isinstance(v, (int, float)) and not isinstance(v, bool) and (

@@ -8,11 +8,17 @@ drawn set) in ``calibration/fits/``, and the calibrated scenario names it in
 ``[calibration] parameter_uncertainty = true`` every replication runs with one of those sets,
 chosen from the scenario seed and the replication number alone, so the 90% intervals show
 what the reports leave uncertain as well as chance, and serial and parallel runs still agree.
+
+The file is checked when it is read, before any replication uses it: every column a numeric
+model parameter, every value a finite number inside that parameter's range (a problem is
+reported with the file, line, column and what is allowed), UTF-8 text (a leading byte order
+mark accepted).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.parameters import PARAMETER_SECTIONS, SECTIONS, Scenario
+from sim.changes import CHANGEABLE_SECTIONS, Trend
+from sim.parameters import PARAMETER_SECTIONS, SECTIONS, Scenario, field_info
 from sim.scenario_file import ScenarioError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -39,8 +46,11 @@ def resolve_sets_path(path: str | Path) -> Path:
     if p.is_absolute():
         return p
     for base in (PROJECT_DIR, Path.cwd()):
-        if (base / p).is_file():
-            return base / p
+        try:
+            if (base / p).is_file():
+                return base / p
+        except (OSError, ValueError):  # a name too long for the system
+            pass
     return PROJECT_DIR / p
 
 
@@ -72,38 +82,96 @@ def load_parameter_sets(path: str | Path) -> ParameterSets:
     p = resolve_sets_path(path)
     try:
         stamp = p.stat().st_mtime_ns
-    except OSError:
+    except (OSError, ValueError):
         raise ParameterSetsError(f"{path}: parameter sets file not found") from None
     return _load(str(p), stamp)
 
 
 @lru_cache(maxsize=8)
 def _load(path: str, _stamp: int) -> ParameterSets:
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    if not rows or "set" not in rows[0]:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise ParameterSetsError(f"{path}: cannot be read ({exc})") from None
+    try:
+        text = data.decode("utf-8-sig")  # a leading byte order mark is dropped
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ParameterSetsError(f"{path}: line {line}, byte {column} of the line: not UTF-8 text ({exc.reason}); "
+                                 "allowed: a CSV file in UTF-8, as the calibration writes it") from None
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        rows = [(reader.line_num, row) for row in reader if row]
+    except csv.Error as exc:
+        raise ParameterSetsError(f"{path}: line {reader.line_num}: not a readable CSV file ({exc})") from None
+    if not rows or "set" not in rows[0][1]:
         raise ParameterSetsError(f"{path}: no parameter sets (expected a 'set' column and one row per set)")
-    names = [n for n in rows[0] if n != "set"]
-    for name in names:
-        section, _, field = name.removeprefix(TREND_PREFIX).partition(".")
-        if section not in PARAMETER_SECTIONS or field not in SECTIONS[section].model_fields:
-            raise ParameterSetsError(f"{path}: column {name!r} is not a parameter (write 'section.name', or "
-                                     f"'trend.section.name' for a trend's yearly growth factor)")
+    first, header = rows[0]
+    columns = [(j, name, _column_range(path, first, j, name)) for j, name in enumerate(header, 1) if name != "set"]
+    if len(set(header)) < len(header):
+        twice = sorted({n for n in header if header.count(n) > 1})
+        raise ParameterSetsError(f"{path}: line {first}: column {_short(twice[0])} appears twice; allowed: each "
+                                 "parameter once")
+    at = header.index("set")
     fit, draws = None, []
-    for i, row in enumerate(rows, 2):
-        try:
-            values = {n: float(row[n]) for n in names}
-        except (TypeError, ValueError):
-            raise ParameterSetsError(f"{path}: line {i}: every value must be a number") from None
-        if not all(math.isfinite(v) for v in values.values()):
-            raise ParameterSetsError(f"{path}: line {i}: every value must be finite")
-        if row["set"] == "fit":
+    for line, row in rows[1:]:
+        if len(row) != len(header):
+            raise ParameterSetsError(f"{path}: line {line}: {len(row)} values for {len(header)} columns; allowed: "
+                                     "one value for each column")
+        values = {name: _value(path, line, j, name, row[j - 1], bounds) for j, name, bounds in columns}
+        if row[at] == "fit":
             fit = values
         else:
             draws.append(values)
     if not draws:
         raise ParameterSetsError(f"{path}: no drawn parameter sets, only the fit")
     return ParameterSets(fit=fit or {}, draws=draws)
+
+
+def _column_range(path: str, line: int, column: int, name: str) -> tuple[float, float, str, bool]:
+    """The range, unit and integer-ness of the parameter a column holds (for a trend's column, of
+    its yearly growth factor); a column that is not a numeric model parameter is refused."""
+    trend = name.startswith(TREND_PREFIX)
+    section, _, field = name.removeprefix(TREND_PREFIX).partition(".")
+    if section not in PARAMETER_SECTIONS or field not in SECTIONS[section].model_fields:
+        raise ParameterSetsError(f"{path}: line {line}, column {column}: {_short(name)} is not a parameter; allowed: "
+                                 "'section.name', e.g. 'adopters.stage1_days', or 'trend.section.name' for a trend's "
+                                 "yearly growth factor")
+    info = field_info(section, field)
+    default = info["default"]
+    if section == "scenario" or isinstance(default, bool) or not isinstance(default, (int, float)) or (
+            trend and section not in CHANGEABLE_SECTIONS):
+        raise ParameterSetsError(f"{path}: line {line}, column {column}: {name!r} is not a numeric model parameter; "
+                                 f"allowed: the numeric parameters of [adopters], [children], [panel], [matching], "
+                                 "[placement] and [fees]")
+    if trend:
+        lo = hi = 0.0
+        for meta in Trend.model_fields["percent_per_year"].metadata:  # -90% to +500% a year
+            lo, hi = getattr(meta, "ge", lo), getattr(meta, "le", hi)
+        return 1.0 + lo / 100.0, 1.0 + hi / 100.0, "yearly growth factor", False
+    return info["min"], info["max"], info["unit"], isinstance(default, int)
+
+
+def _value(path: str, line: int, column: int, name: str, text: str, bounds: tuple) -> float:
+    """One value of a parameter set, checked as a scenario would check it."""
+    lo, hi, unit, whole = bounds
+    where = f"{path}: line {line}, column {column} ({name})"
+    allowed = f"allowed: a number from {lo:g} to {hi:g} {unit}".rstrip()
+    try:
+        value = float(text)
+    except ValueError:
+        raise ParameterSetsError(f"{where}: {_short(text)} is not a number; {allowed}") from None
+    if not math.isfinite(value):
+        raise ParameterSetsError(f"{where}: {text.strip()} is not a finite number; {allowed}")
+    if not lo <= (round(value) if whole else value) <= hi:
+        raise ParameterSetsError(f"{where}: {value:g} is out of range; {allowed}")
+    return value
+
+
+def _short(text: str) -> str:
+    return repr(text if len(text) <= 60 else text[:60] + "...")
 
 
 def set_index(seed: int, replication: int, n_sets: int) -> int:

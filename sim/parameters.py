@@ -42,13 +42,14 @@ def param(default: Any, lo: float | None, hi: float | None, unit: str, source: s
 
 
 class Section(BaseModel):
-    """A block of parameters; unknown names and wrong types are refused."""
+    """A block of parameters; unknown names, wrong types and numbers that are NaN or infinite
+    are refused."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True, allow_inf_nan=False)
 
 
 def _check_probabilities(values: list[float], what: str) -> None:
-    if any(v < 0 or v > 1 for v in values):
+    if not all(0 <= v <= 1 for v in values):  # written so that NaN fails too
         raise ValueError(f"{what}: every probability must lie in [0, 1], got {values}")
     if abs(sum(values) - 1.0) > 1e-6:
         raise ValueError(f"{what}: probabilities must add up to 1, they add up to {sum(values):.6g}")
@@ -376,8 +377,10 @@ def without_fitted(data: dict[str, Any], keys) -> dict[str, Any]:
     A scenario that changes a fitted parameter no longer holds the fitted value, so the
     parameter's source is no longer the fit.
     """
-    fitted, keys = data.get("calibration", {}).get("fitted"), set(keys)
-    if not fitted or not keys & set(fitted):
+    calibration = data.get("calibration")
+    fitted = calibration.get("fitted") if isinstance(calibration, dict) else None
+    keys = set(keys)
+    if not isinstance(fitted, dict) or not keys & set(fitted):
         return data
     calibration = dict(data["calibration"], fitted={k: v for k, v in fitted.items() if k not in keys})
     return dict(data, calibration=calibration)

@@ -12,12 +12,17 @@ A target's ``kind`` (count, stock, mean_days, percent, gbp) may be left out: it 
 Beside its figures a file may give known inputs, ``[inputs]`` with ``"section.name" = value``
 for parameters of the scenario (``"adopters.assessing_social_workers" = 10.5``, ``"panel.panels_per_month"
 = 2.0``, fees): the calibration sets them as they are instead of estimating or fitting them.
+
+Whatever the file holds (bytes that are not UTF-8, tables nested hundreds deep, a number of
+400 digits, NaN, a figure of 1e308 or an sd of 1e-300) ends in a :class:`TargetsError`,
+never a traceback; a leading byte order mark is accepted, as in scenario files.
 """
 
 from __future__ import annotations
 
 import difflib
 import math
+import reprlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +30,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sim.kpis import KPI_BY_NAME, KPI_NAMES, MEAN_DAYS, PERCENT
-from sim.parameters import PARAMETER_SECTIONS, SECTIONS
+from sim.kpis import COUNT, KPI_BY_NAME, KPI_NAMES, MEAN_DAYS, MONEY, PERCENT, STOCK
+from sim.parameters import PARAMETER_SECTIONS, SECTIONS, field_info
 
 #: Keys allowed in each part of a targets file, and which of them must be present.
 _AGENCY_KEYS = {"name", "financial_year", "start_year", "report", "timing_only", "note"}
@@ -43,6 +48,15 @@ INPUT_SECTIONS = tuple(s for s in PARAMETER_SECTIONS if s != "scenario")
 
 #: Kinds a timing-only file (a scorecard with no volumes) may fit.
 _TIMING_KINDS = (MEAN_DAYS, PERCENT)
+
+#: The largest figure of each kind a report can give (far above England as a whole: a year's
+#: events or a year-end stock of 10 million, a mean of 100 years, £100 billion); a signed
+#: percentage (the adopter gap) up to 1,000,000%.
+_MAX_VALUE = {COUNT: 1e7, STOCK: 1e7, MEAN_DAYS: 36_500.0, PERCENT: 100.0, MONEY: 1e11}
+_MAX_SIGNED_PERCENT = 1_000_000.0
+#: The smallest sd accepted, in the figure's own units: a smaller one would make the fit's
+#: standardised residuals overflow, and no transcribed figure is that certain.
+_MIN_SD = 0.001
 
 
 class TargetsError(Exception):
@@ -107,20 +121,26 @@ def load_targets(path: str | Path) -> TargetSet:
     path = Path(path)
     fname = path.name
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = path.read_text(encoding="utf-8-sig")  # a leading byte order mark is dropped
+    except UnicodeDecodeError as exc:
+        raise TargetsError(f"{fname}: cannot read the file: not UTF-8 text ({exc.reason} at byte "
+                           f"{exc.start}); allowed: a TOML text file in UTF-8") from None
+    except OSError as exc:
         raise TargetsError(f"{fname}: cannot read the file ({exc})") from exc
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except RecursionError:
+        raise TargetsError(f"{fname}: not valid for a targets file: tables or arrays nested hundreds of levels "
+                           f"deep; allowed: [agency], [[target]] and [[unmodelled]] tables of values") from None
+    except ValueError as exc:  # TOMLDecodeError, or an integer of thousands of digits
         # tomllib's message ends with "(at line N, column M)".
-        raise TargetsError(f"{fname}: not valid TOML: {exc}") from exc
+        raise TargetsError(f"{fname}: not valid TOML: {_cut(str(exc), 300)}") from None
 
     for key in data:
         if key not in _TOP_LEVEL:
             raise TargetsError(
-                f"{fname}: top level: unknown table or key {key!r}; allowed: [agency], [[target]], [[unmodelled]], "
-                f"[inputs]"
+                f"{fname}: top level: unknown table or key {_short(key)}; allowed: [agency], [[target]], "
+                f"[[unmodelled]], [inputs]"
             )
     if not isinstance(data.get("agency"), dict):
         raise TargetsError(f"{fname}: top level: the [agency] table is missing or not a table; it is required")
@@ -183,7 +203,11 @@ def _agency(fname: str, table: dict[str, Any]) -> dict[str, Any]:
     financial_year = _string(where, table, "financial_year")
     start_year = table["start_year"]
     if not isinstance(start_year, int) or isinstance(start_year, bool):
-        raise TargetsError(f'{where}: field "start_year" must be a whole year such as 2022, not {start_year!r}')
+        raise TargetsError(f'{where}: field "start_year" must be a whole year such as 2022, not {_short(start_year)}')
+    lo, hi = (field_info("scenario", "start_year")[k] for k in ("min", "max"))
+    if not lo <= start_year <= hi:
+        raise TargetsError(f'{where}: field "start_year" is {_short(start_year)}; allowed: a year from {lo} to {hi} '
+                           f"(the years a scenario can start in)")
     expected = f"{start_year}-{(start_year + 1) % 100:02d}"
     if financial_year != expected:
         # The financial year runs April to March, so it starts in start_year.
@@ -199,24 +223,31 @@ def _agency(fname: str, table: dict[str, Any]) -> dict[str, Any]:
 
 def _target(fname: str, index: int, entry: dict[str, Any], agency: dict[str, Any]) -> Target:
     figure = entry.get("figure")
-    where = f'{fname}: target {index} (figure "{figure}")' if isinstance(figure, str) else f"{fname}: target {index}"
+    where = (f'{fname}: target {index} (figure "{_cut(figure)}")' if isinstance(figure, str)
+             else f"{fname}: target {index}")
     _check_keys(where, entry, _TARGET_KEYS, _TARGET_REQUIRED)
     figure = _string(where, entry, "figure")
     kpi = KPI_BY_NAME.get(figure)
     if kpi is None:
         close = difflib.get_close_matches(figure, KPI_NAMES, n=3, cutoff=0.5)
         hint = "close names: " + ", ".join(f'"{c}"' for c in close) if close else "no close names"
-        raise TargetsError(f'{where}: field "figure": unknown KPI {figure!r}; {hint}; allowed: a name in sim/kpis.py')
+        raise TargetsError(f'{where}: field "figure": unknown KPI {_short(figure)}; {hint}; allowed: a name in '
+                           f"sim/kpis.py")
     kind = _string(where, entry, "kind") if "kind" in entry else kpi.kind
     if kind != kpi.kind:
-        raise TargetsError(f'{where}: field "kind" is "{kind}" but KPI "{figure}" is measured as "{kpi.kind}"; '
+        raise TargetsError(f'{where}: field "kind" is "{_cut(kind)}" but KPI "{figure}" is measured as "{kpi.kind}"; '
                            f'allowed: "{kpi.kind}"')
     value = _number(where, entry, "value")
     _check_range(where, value, kpi)
     source = _source(where, entry, agency["report"])
     sd = _number(where, entry, "sd")
+    top = _most(kpi)
     if sd <= 0:
-        raise TargetsError(f'{where}: field "sd" is {sd}; allowed: a positive uncertainty in the figure\'s units')
+        raise TargetsError(f'{where}: field "sd" is {sd}; allowed: a positive uncertainty in the figure\'s units, '
+                           f"from {_MIN_SD:g} to {top:,.0f}")
+    if not _MIN_SD <= sd <= top:
+        raise TargetsError(f'{where}: field "sd" is {sd:g}; allowed: an uncertainty in the figure\'s units from '
+                           f"{_MIN_SD:g} to {top:,.0f}")
     use = _boolean(where, entry, "use")
     note = _string(where, entry, "note") if "note" in entry else None
     year = _year(where, entry, agency) if "year" in entry else None
@@ -232,15 +263,17 @@ def _year(where: str, entry: dict[str, Any], agency: dict[str, Any]) -> str | No
     """An earlier financial year the figure is for ("2016-17"); the report's own year is None."""
     text = _string(where, entry, "year")
     start = agency["start_year"]
-    earliest = start - EARLIER_YEARS
+    # the fit simulates the earlier years as years of a scenario, which cannot start before 2000
+    earliest = max(start - EARLIER_YEARS, field_info("scenario", "start_year")["min"])
     allowed = (f'a financial year "YYYY-YY" from {earliest}-{(earliest + 1) % 100:02d} to the report\'s '
                f'{agency["financial_year"]}')
-    if len(text) != 7 or text[4] != "-" or not (text[:4] + text[5:]).isdigit() or \
+    digits = text[:4] + text[5:]
+    if len(text) != 7 or text[4] != "-" or not (digits.isascii() and digits.isdigit()) or \
             int(text[5:]) != (int(text[:4]) + 1) % 100:
-        raise TargetsError(f'{where}: field "year" is {text!r}; allowed: {allowed}')
+        raise TargetsError(f'{where}: field "year" is {_short(text)}; allowed: {allowed}')
     if not earliest <= int(text[:4]) <= start:
         raise TargetsError(f'{where}: field "year" is {text!r}; allowed: {allowed} (the fit simulates at most '
-                           f"{EARLIER_YEARS} years before the report's)")
+                           f"{EARLIER_YEARS} years before the report's, and none before 2000)")
     return None if int(text[:4]) == start else text
 
 
@@ -255,7 +288,7 @@ def _source(where: str, entry: dict[str, Any], report: str) -> str:
     """Every figure must be traceable: its source names the agency's report and then the section."""
     source = _string(where, entry, "source")
     if not source.startswith(report + " "):
-        raise TargetsError(f'{where}: field "source" is {source!r}; allowed: the report file "{report}" '
+        raise TargetsError(f'{where}: field "source" is {_short(source)}; allowed: the report file "{report}" '
                            f'followed by the section, e.g. "{report} §4.6"')
     return source
 
@@ -271,16 +304,25 @@ def _check_range(where: str, value: float, kpi: Any) -> None:
             raise TargetsError(f'{where}: field "value" is {value}, which looks like a fraction; allowed: a '
                                f"percentage from 0 to 100 (write 26% as 26.0, not 0.26; a figure under 1% as 0 or 1)")
     elif kpi.unit == "%":
-        if value < -100:
-            raise TargetsError(f'{where}: field "value" is {value}; allowed: a percentage of at least -100')
+        if not -100 <= value <= _MAX_SIGNED_PERCENT:
+            raise TargetsError(f'{where}: field "value" is {value:g}; allowed: a percentage of at least -100 '
+                               f"(and at most {_MAX_SIGNED_PERCENT:,.0f})")
     elif value < 0:
         raise TargetsError(f'{where}: field "value" is {value}; allowed: a number of at least 0 for a {kpi.kind}')
+    elif value > _MAX_VALUE[kpi.kind]:
+        raise TargetsError(f'{where}: field "value" is {value:g}; allowed: a number from 0 to '
+                           f"{_MAX_VALUE[kpi.kind]:,.0f} for a {kpi.kind}")
+
+
+def _most(kpi: Any) -> float:
+    """The largest value (and sd) a figure of this KPI may have."""
+    return _MAX_SIGNED_PERCENT if kpi.kind != PERCENT and kpi.unit == "%" else _MAX_VALUE[kpi.kind]
 
 
 def _check_keys(where: str, table: dict[str, Any], allowed: set[str], required: tuple[str, ...]) -> None:
     for key in table:
         if key not in allowed:
-            raise TargetsError(f"{where}: unknown field {key!r}; allowed: {', '.join(sorted(allowed))}")
+            raise TargetsError(f"{where}: unknown field {_short(key)}; allowed: {', '.join(sorted(allowed))}")
     for key in required:
         if key not in table:
             raise TargetsError(f'{where}: field "{key}" is missing; required: {", ".join(required)}')
@@ -289,21 +331,25 @@ def _check_keys(where: str, table: dict[str, Any], allowed: set[str], required: 
 def _string(where: str, table: dict[str, Any], key: str) -> str:
     value = table[key]
     if not isinstance(value, str) or not value.strip():
-        raise TargetsError(f'{where}: field "{key}" must be a non-empty string, not {value!r}')
+        raise TargetsError(f'{where}: field "{key}" must be a non-empty string, not {_short(value)}')
     return value
 
 
 def _number(where: str, table: dict[str, Any], key: str) -> float:
     value = table[key]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise TargetsError(f'{where}: field "{key}" must be a finite number, not {value!r}')
-    return float(value)
+    try:
+        number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+    except OverflowError:  # an integer too large for a float (hundreds of digits)
+        number = math.nan
+    if not math.isfinite(number):
+        raise TargetsError(f'{where}: field "{key}" must be a finite number, not {_short(value)}')
+    return number
 
 
 def _boolean(where: str, table: dict[str, Any], key: str) -> bool:
     value = table[key]
     if not isinstance(value, bool):
-        raise TargetsError(f'{where}: field "{key}" must be true or false, not {value!r}')
+        raise TargetsError(f'{where}: field "{key}" must be true or false, not {_short(value)}')
     return value
 
 
@@ -321,3 +367,21 @@ def _one_used_entry_per_figure(fname: str, targets: list[Target]) -> None:
                 f"the others use = false with a note"
             )
         first[target.key] = index
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+_REPR.maxlist = _REPR.maxdict = 6
+_REPR.maxlevel = 3
+
+
+def _short(value: Any) -> str:
+    """``repr`` of a value from the file, cut short so that a message stays readable."""
+    try:
+        return _REPR.repr(value)
+    except (ValueError, RecursionError):  # an integer of thousands of digits
+        return f"a {type(value).__name__} too long to show"
+
+
+def _cut(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"

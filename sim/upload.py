@@ -2,14 +2,14 @@
 
 Whatever arrives — wrong encoding, not TOML, unknown fields, values out of range — becomes
 a :class:`~sim.scenario_file.ScenarioError` naming the file and the field, never a traceback.
+The rules are those of a file on the command line (:mod:`sim.scenario_file`): the same size
+limit, and a leading byte order mark accepted in both.
 """
 
 from __future__ import annotations
 
 from sim.parameters import Scenario
-from sim.scenario_file import ScenarioError, parse_scenario
-
-MAX_BYTES = 200_000
+from sim.scenario_file import MAX_BYTES, ScenarioError, parse_scenario
 
 
 def read_scenario_text(data: bytes | str, source: str = "uploaded file") -> Scenario:

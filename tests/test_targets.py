@@ -242,3 +242,134 @@ def test_inputs_are_read_in_either_form(tmp_path):
 ])
 def test_bad_inputs_refused(tmp_path, entry, fragments):
     refused(write(tmp_path, AGENCY + ENQUIRIES + f"\n[inputs]\n{entry}\n"), *fragments)
+
+
+# --- files that once gave tracebacks -------------------------------------------------------
+
+
+@pytest.mark.parametrize("year", [1999, 2101, -5, 10**400], ids=["1999", "2101", "-5", "400-digits"])
+def test_start_year_outside_the_scenario_years_refused(tmp_path, year):
+    text = AGENCY.replace("start_year = 2022", f"start_year = {year}") + ENQUIRIES
+    message = refused(write(tmp_path, text), "[agency]", '"start_year"', "allowed: a year from 2000 to 2100")
+    assert len(message) < 300
+
+
+@pytest.mark.parametrize("figure, kind, value, allowed", [
+    ("enquiries", "count", "1e308", "from 0 to 10,000,000 for a count"),
+    ("enquiries", "count", "1e8", "from 0 to 10,000,000 for a count"),
+    ("adopters_waiting", "stock", "1e300", "from 0 to 10,000,000 for a stock"),
+    ("a20_days", "mean_days", "1e6", "from 0 to 36,500 for a mean_days"),
+    ("interagency_fees_gbp", "gbp", "1e300", "from 0 to 100,000,000,000 for a gbp"),
+    ("adopter_gap", "stock", "1e300", "at most 1,000,000"),
+])
+def test_values_beyond_any_report_refused(tmp_path, figure, kind, value, allowed):
+    refused(write(tmp_path, AGENCY + target(figure, value, kind, sd=30.0)),
+            f'target 1 (figure "{figure}")', '"value"', allowed)
+
+
+@pytest.mark.parametrize("sd", ["1e-300", "0.0001", "1e308", "inf", "nan"])
+def test_sd_too_small_or_too_large_refused(tmp_path, sd):
+    refused(write(tmp_path, AGENCY + ENQUIRIES.replace("sd = 17.5", f"sd = {sd}")), T1, '"sd"')
+
+
+@pytest.mark.parametrize("field", ["value", "sd"])
+def test_a_400_digit_integer_refused(tmp_path, field):
+    old = "value = 308.0" if field == "value" else "sd = 17.5"
+    message = refused(write(tmp_path, AGENCY + ENQUIRIES.replace(old, f"{field} = {'1' * 400}")),
+                      T1, f'"{field}"', "finite number")
+    assert len(message) < 300
+
+
+def test_a_400_digit_integer_in_an_unmodelled_figure_refused(tmp_path):
+    entry = f'\n[[unmodelled]]\ndescription = "x"\nvalue = {"9" * 400}\nsource = "{REPORT} §4.6"\nnote = "n"\n'
+    refused(write(tmp_path, AGENCY + ENQUIRIES + entry), "unmodelled 1", '"value"', "finite number")
+
+
+def test_an_integer_of_thousands_of_digits_is_not_toml(tmp_path):
+    refused(write(tmp_path, AGENCY + ENQUIRIES.replace("value = 308.0", f"value = {'1' * 5000}")), "not valid TOML")
+
+
+@pytest.mark.parametrize("nested", ["[" * 500 + "]" * 500, "{a = " * 500 + "1" + "}" * 500],
+                         ids=["arrays", "inline-tables"])
+def test_deep_nesting_refused(tmp_path, nested):
+    refused(write(tmp_path, AGENCY + ENQUIRIES.replace("value = 308.0", f"value = {nested}")), "nested")
+
+
+def test_bytes_that_are_not_utf8_refused(tmp_path):
+    path = tmp_path / "latin.toml"
+    path.write_bytes((AGENCY + ENQUIRIES).replace("§", "\xa7").encode("latin-1"))
+    refused(path, "cannot read", "not UTF-8", "allowed: a TOML text file in UTF-8")
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + (AGENCY + ENQUIRIES).encode("utf-8"))
+    assert load_targets(path).targets[0].value == 308.0
+
+
+def test_long_names_are_cut_short(tmp_path):
+    message = refused(write(tmp_path, AGENCY + ENQUIRIES.replace('"enquiries"', '"' + "e" * 5000 + '"')),
+                      '"figure"', "unknown KPI")
+    assert len(message) < 500
+
+
+# --- figures that imply a parameter outside its range (sim.calibration) ---------------------
+
+
+def calibration_refused(path: Path, *fragments: str) -> str:
+    """Loading passes; setting the scenario's parameters from the figures is refused, naming the
+    file, entry, field and figure, before anything is simulated."""
+    from sim import calibration as cal
+
+    ts = load_targets(path)
+    with pytest.raises(cal.CalibrationError) as info:
+        start, _ = cal.starting_scenario(ts)
+        cal.informed_priors(ts, start)
+    message = str(info.value)
+    for fragment in (path.name, '"value"', "allowed: figures giving", *fragments):
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+    return message
+
+
+@pytest.mark.parametrize("entries, fragments", [
+    (target("enquiries", 5_000_000.0, "count", sd=2200.0),
+     ['target 1 (figure "enquiries")', "enquiries 5,000,000", "adopters.enquiries_per_month = 416,700",
+      "0 to 100,000 households/month"]),
+    (target("plans_for_adoption", 600_000.0, "count", sd=800.0),
+     ['target 1 (figure "plans_for_adoption")', "children.entering_per_year = 600,000", "0 to 500,000"]),
+    (target("a20_days", 3000.0, "mean_days", sd=450.0),
+     ['target 1 (figure "a20_days")', "children.proceedings_weeks = 428.6", "1 to 260 weeks"]),
+    (target("a20_days", 3.0, "mean_days", sd=1.0), ['target 1 (figure "a20_days")', "proceedings_weeks = 0.4286"]),
+    (target("a1_days", 9000.0, "mean_days", sd=900.0) + target("a2_days", 10.0, "mean_days", sd=2.0),
+     ['target 1 (figure "a1_days") and target 2 (figure "a2_days")', "a1_days 9,000, a2_days 10"]),
+    (target("a1_days", 100.0, "mean_days", sd=15.0) + target("non_ep_care_to_order_days", 30_000.0, "mean_days",
+                                                              sd=4500.0),
+     ['target 2 (figure "non_ep_care_to_order_days")', "placement.order_days"]),
+], ids=["enquiries", "plans", "a20-long", "a20-short", "a1-a2", "care-to-order"])
+def test_figures_implying_a_parameter_out_of_range_refused(tmp_path, entries, fragments):
+    size = target("approvals", 30.0, "count", sd=5.0)  # a figure that sets the agency's size
+    calibration_refused(write(tmp_path, AGENCY + entries + size), *fragments)
+
+
+def test_calibrate_refuses_such_figures_before_simulating(tmp_path):
+    from sim.calibrate import calibrate
+    from sim.calibration import CalibrationError
+
+    path = write(tmp_path, AGENCY + target("enquiries", 5_000_000.0, "count", sd=2200.0)
+                 + target("approvals", 30.0, "count", sd=5.0))
+    with pytest.raises(CalibrationError, match=r'bad-file\.toml: target 1 \(figure "enquiries"\)'):
+        calibrate(path, out=tmp_path / "x.toml", report_dir=tmp_path, fits_dir=tmp_path, workers=1)
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_an_earlier_year_before_2000_refused(tmp_path):
+    """The fit simulates an earlier year as a scenario's year, and no scenario starts before 2000."""
+    agency = AGENCY.replace('"2022-23"', '"2001-02"').replace("start_year = 2022", "start_year = 2001")
+    text = agency + ENQUIRIES + target("enquiries", 250.0, "count", sd=16.0, extra='year = "1999-00"\n')
+    refused(write(tmp_path, text), 'target 2 (figure "enquiries")', '"year"', "from 2000-01", "none before 2000")
+
+
+@pytest.mark.parametrize("year", ["202²-23", "٢٠٢١-٢٢"])
+def test_a_year_in_other_digits_refused(tmp_path, year):
+    text = AGENCY + ENQUIRIES + target("enquiries", 250.0, "count", sd=16.0, extra=f'year = "{year}"\n')
+    refused(write(tmp_path, text), 'target 2 (figure "enquiries")', '"year"', 'a financial year "YYYY-YY"')
