@@ -31,13 +31,30 @@ import streamlit as st
 from sim import charts, comparison, export, finance
 from sim.jobs import JobStore
 from sim.kpis import KPI_BY_NAME, KPIS, THRESHOLDS_DAYS
-from sim.levers import (CAMPAIGN, GROUPS, LEVERS, apply_levers, changed_levers, default_start, in_force,
-                        lever_info, lever_values, start_index)
+from sim.levers import (
+    CAMPAIGN,
+    GROUPS,
+    LEVERS,
+    apply_levers,
+    changed_levers,
+    default_start,
+    in_force,
+    lever_info,
+    lever_values,
+    start_index,
+)
 from sim.model_notes import calibration_report, readme_section
 from sim.parameters import Scenario, parameter_table
 from sim.runner import Results, run_scenario
-from sim.scenario_file import (BUILT_IN_FILE, ScenarioError, built_in_baseline, load_scenario, parse_scenario,
-                               scenario_names, to_toml)
+from sim.scenario_file import (
+    BUILT_IN_FILE,
+    ScenarioError,
+    built_in_baseline,
+    load_scenario,
+    parse_scenario,
+    scenario_names,
+    to_toml,
+)
 from sim.target_finder import MEASURES, SEARCH_MAX, find_recruitment_target
 from sim.upload import read_scenario_text
 

@@ -338,7 +338,7 @@ def monthly_values(scenario, months: int) -> dict[tuple[str, str], list[Any]]:
             raise DatedChangeError(f"change ({section}.{name}): this parameter takes a new 'value', not a percent or "
                                    "an amount")
         path = list(paths.get(key, [base] * months))
-        for i, c in sorted(entries, key=lambda e: start_month(e[1].start, first_year)):
+        for _, c in sorted(entries, key=lambda e: start_month(e[1].start, first_year)):
             lo = start_month(c.start, first_year)
             hi = end_month(c.end, first_year) if c.end is not None else months - 1
             for m in range(max(lo, 0), min(hi, months - 1) + 1):

@@ -21,10 +21,10 @@ import json
 import sys
 from pathlib import Path
 
+from sim.comparison import change_year, comparability_warnings, is_paired
 from sim.execution import ENGINES, SCHEDULER_ENV
 from sim.kpis import KPI_BY_NAME, KPI_NAMES
 from sim.parameters import parameter_table, parameters_markdown
-from sim.comparison import change_year, comparability_warnings, is_paired
 from sim.report_table import paired_side_by_side, years_table
 from sim.runner import run_scenario
 from sim.scenario_file import ScenarioError, load_scenario

@@ -6,8 +6,8 @@ child is a group of one).  Households record what they can offer a child once ap
 
 from __future__ import annotations
 
-from sim.census import CHILD, HOUSEHOLD
 from sim.calendar import YEAR_DAYS
+from sim.census import CHILD, HOUSEHOLD
 
 OLDER_AGE = 5.0  # years: children aged 5 and over are harder to place (DOMAIN primer)
 

@@ -22,7 +22,6 @@ from operator import attrgetter
 
 from sim.entities import OLDER_AGE
 
-
 BY_ORDER_DATE = attrgetter("order_t")
 
 

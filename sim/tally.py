@@ -13,7 +13,6 @@ from sim.calendar import YEAR_DAYS
 from sim.kpis import COUNT, KPIS, MONEY, STOCK
 
 
-
 class Tally:
     """Accumulates one replication's KPIs by reported financial year."""
 

@@ -12,8 +12,17 @@ import pytest
 
 from sim import charts, comparison, export, finance
 from sim.jobs import JobStore
-from sim.levers import (LEVER_BY_KEY, LEVERS, LeverError, apply_levers, changed_levers, default_start, in_force,
-                        lever_info, lever_values)
+from sim.levers import (
+    LEVER_BY_KEY,
+    LEVERS,
+    LeverError,
+    apply_levers,
+    changed_levers,
+    default_start,
+    in_force,
+    lever_info,
+    lever_values,
+)
 from sim.model_notes import calibration_report, readme_section
 from sim.parameters import Scenario
 from sim.runner import run_scenario
@@ -491,7 +500,7 @@ def test_failed_job_reports_and_is_retried():
 def test_old_finished_jobs_are_dropped():
     store = JobStore(keep=2)
     for key in "abc":
-        store.submit(key, lambda p: key).wait(5)
+        store.submit(key, lambda p, key=key: key).wait(5)
     assert len(store) <= 3 and store.get("c") is not None
 
 

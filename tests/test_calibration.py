@@ -11,11 +11,25 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.calibration import (KPI_INDEX, LOG, FitParameter, Simulator, fit, fit_targets, fit_window, simulated_means,
-                             years_before)
+from sim.calibration import (
+    KPI_INDEX,
+    LOG,
+    FitParameter,
+    Simulator,
+    fit,
+    fit_targets,
+    fit_window,
+    simulated_means,
+    years_before,
+)
 from sim.fit_report import FitReportError, fit_checks, fit_parameters, fit_report, fit_report_path
-from sim.parameter_sets import (load_parameter_sets, replication_scenario, save_parameter_sets, set_index,
-                                with_parameters)
+from sim.parameter_sets import (
+    load_parameter_sets,
+    replication_scenario,
+    save_parameter_sets,
+    set_index,
+    with_parameters,
+)
 from sim.parameters import parameter_table
 from sim.runner import run_scenario
 from sim.scenario_file import ScenarioError, load_scenario, scenario_from_dict

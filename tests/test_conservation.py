@@ -3,8 +3,8 @@ counts at each stage reconcile."""
 
 from collections import defaultdict
 
-from sim.kpis import COUNT, KPI_BY_NAME, KPI_NAMES
 from sim.census import CHILD, HOUSEHOLD, STATES
+from sim.kpis import COUNT, KPI_BY_NAME, KPI_NAMES
 from sim.model import run_replication
 from tests.conftest import small
 
@@ -13,7 +13,7 @@ def _replay(log):
     """Rebuild each entity's state from the event log, checking every change starts where
     the entity was."""
     where = {}
-    for t, kind, eid, size, old, new in log:
+    for t, kind, eid, _size, old, new in log:
         key = (kind, eid)
         if old is None:
             assert key not in where or eid == -1, f"{key} entered twice"

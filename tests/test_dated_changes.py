@@ -201,7 +201,7 @@ def test_any_dated_change_is_either_valid_or_refused_clearly(entries):
         return
     months = run_months(s)
     earliest = (s.scenario.warm_up_years + 1) * 12  # April of year 2
-    for (section, name), path in monthly_values(s, months).items():
+    for path in monthly_values(s, months).values():
         assert len(path) == months
         assert all(v == v for v in path if isinstance(v, float))  # no NaN reaches the model
         assert all(v == path[0] for v in path[:earliest])  # history runs on the baseline

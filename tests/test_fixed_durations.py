@@ -25,7 +25,7 @@ def _times(log, kind):
     """Each entity's states and when it entered them, for entities that arrived during the run
     (those present at the start begin part-way through a stage)."""
     out, at_start = {}, set()
-    for t, k, eid, size, old, new in log:
+    for t, k, eid, _size, old, new in log:
         if k == kind and eid != -1:
             if t == 0.0 and old is None:
                 at_start.add(eid)

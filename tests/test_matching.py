@@ -57,7 +57,7 @@ def test_rounds_link_as_the_full_rule_does():
                 else:
                     linked = matcher.add_child(c)
                     ref_waiting.append(c)
-                linked.callbacks.append(lambda e, c=c: made.append((c.id, e.value.id)))
+                linked.callbacks.append(lambda e, c=c, made=made: made.append((c.id, e.value.id)))
             if day % 7 == 0:  # a round on the matcher's own day
                 made.clear()
                 env.run(until=t + 0.5)

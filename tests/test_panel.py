@@ -4,9 +4,9 @@ capacity part-way through a run, and approvals holding up when volumes outgrow t
 import pytest
 import simpy
 
+from sim.calendar import MONTH_DAYS as M
 from sim.panel import APPROVAL, MATCH, AdoptionPanel
 from sim.runner import run_scenario
-from sim.calendar import MONTH_DAYS as M
 from tests.conftest import small
 
 

@@ -4,8 +4,15 @@ overwritten without asking."""
 import pytest
 
 from sim.parameters import Scenario, parameter_table
-from sim.scenario_file import (BUILT_IN_FILE, ScenarioError, load_scenario, parse_scenario, save_scenario, scenario_names,
-                               to_toml)
+from sim.scenario_file import (
+    BUILT_IN_FILE,
+    ScenarioError,
+    load_scenario,
+    parse_scenario,
+    save_scenario,
+    scenario_names,
+    to_toml,
+)
 
 
 def _load(tmp_path, text, name="s.toml"):
