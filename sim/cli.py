@@ -86,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--iterations", type=int, default=40, help="most iterations of the fit (default 40)")
     back.add_argument("--workers", type=int, help="processes to use (default: all cores)")
     back.add_argument("--csv", metavar="PATH", help="also write the table as CSV to PATH (refused if it exists)")
+    back.add_argument("--leave-out", action="store_true",
+                      help="instead, fit to the figures most agencies publish and predict the report's others")
     calib = sub.add_parser("calibrate", help="fit a baseline scenario to an agency's targets file, with a fit report")
     calib.add_argument("targets", help="targets file, e.g. calibration/targets/rotherham-2017-18.toml")
     calib.add_argument("--out", help="scenario file to write (default: scenarios/<targets file name>.toml)")
@@ -249,7 +251,7 @@ def cmd_warmup(args) -> int:
 def cmd_backtest(args) -> int:
     import pandas as pd
 
-    from sim.back_test import back_test, summary
+    from sim.back_test import back_test, leave_figures_out, summary
     from sim.calibration import CalibrationError
     from sim.targets import TargetsError
 
@@ -260,7 +262,8 @@ def cmd_backtest(args) -> int:
     tables = []
     try:
         for path in args.targets:
-            tables.append(back_test(path, replications=args.reps, max_iterations=args.iterations,
+            test = leave_figures_out if args.leave_out else back_test
+            tables.append(test(path, replications=args.reps, max_iterations=args.iterations,
                                     workers=args.workers, say=lambda s: print(s, file=sys.stderr, flush=True)))
     except (TargetsError, CalibrationError) as exc:
         raise ScenarioError(str(exc)) from None

@@ -38,3 +38,14 @@ def test_cambridgeshire_forecast_of_its_last_year_stays_close():
     plans = table.set_index("figure").loc["plans_for_adoption"]
     assert abs(plans["error_pct"]) < 15, table
     assert summary(table)["figures"].iloc[0] == 2
+
+
+def test_leave_out_keeps_only_the_figures_most_agencies_publish():
+    from sim.back_test import common_figures
+
+    cp = load_targets(TARGETS / "cambridgeshire-peterborough-2022-23.toml")
+    assert [t.figure for t in common_figures(cp)] == ["approvals", "placement_orders", "adoption_orders",
+                                                      "adopters_waiting"]
+    assert all(t.year is None for t in common_figures(cp))
+    hampshire = load_targets(TARGETS / "hampshire-2012.toml")
+    assert [t.figure for t in common_figures(hampshire)] == ["a1_days"]
