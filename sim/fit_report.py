@@ -163,7 +163,8 @@ def generated_reason(ts, fit_result, set_directly: dict | None = None) -> Callab
 
     def reason(t, row) -> str:
         direction = "above" if row["mean"] > t.value else "below"
-        head = f"the model's year-1 mean ({row['mean']:.4g}) lies {direction} the report's {t.value:g}"
+        when = f"{t.year} mean" if t.year else "year-1 mean"
+        head = f"the model's {when} ({row['mean']:.4g}) lies {direction} the report's {t.value:g}"
         others = [o for o in ts.targets if o.key == t.key and o is not t and row["p5"] <= o.value <= row["p95"]]
         if others:
             o = others[0]
