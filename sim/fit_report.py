@@ -395,9 +395,13 @@ def projection_lines(projection: pd.DataFrame, trends: Sequence[str]) -> list[st
     if not moved:
         out.append(f"Every measure stays within ±{LEVEL_BAND:.0%} of year 1 in the years shown.")
     for kpi, worst in moved:
-        why = (f"the fitted trend{'s' if len(trends) > 1 else ''} ({'; '.join(trends)}), which run to the end of "
-               f"the report's year and hold after it, so the flows keep the level reached then") if trends else \
+        one = len(trends) == 1
+        why = (f"the fitted trend{'' if one else 's'} ({'; '.join(trends)}), which run{'s' if one else ''} to the "
+               f"end of the report's year and hold{'s' if one else ''} after it, so the flows keep the level reached "
+               f"then and the stocks and waits adjust to it") if trends else \
             "chance in a small count (see its 90% interval), or the pool of adopters filling over years"
+        if trends and abs(first[kpi]) < 10:
+            why += "; on a count this small, chance moves it too"
         out.append(f"- `{kpi}` moves by up to {worst:.0%} from year 1: {why}.")
     return out
 
