@@ -230,6 +230,9 @@ def cmd_params(args) -> int:
         rng = f"{row['min']:g}–{row['max']:g}" if row["min"] is not None and row["max"] is not None else ""
         print(f"{row['section']}.{row['name']} = {row['value']!r} [{row['unit']}] {rng}\n"
               f"    {row['meaning']}  Source: {row['source']}")
+    for entry in [*scenario.trend, *scenario.change]:
+        kind = "trend" if entry in scenario.trend else "change"
+        print(f"{kind}: {entry.describe()}\n    Source: {entry.note or 'not given'}")
     return 0
 
 

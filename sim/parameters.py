@@ -456,6 +456,12 @@ def parameters_markdown(scenario: Scenario | None = None) -> str:
         rng = f"{_num(row['min'])} – {_num(row['max'])}" if row["min"] is not None and row["max"] is not None else ""
         value = row["value"]
         out.append(f"| `{row['name']}` | {value} | {row['unit']} | {rng} | {row['source']} | {row['meaning']} |")
+    if scenario is not None and (scenario.trend or scenario.change):
+        out += ["", "**[[trend]] and [[change]]** How parameters above move over time (the value above is "
+                "the level in year 1 for a trend, the baseline's for a change).", "",
+                "| entry | what | source |", "|---|---|---|"]
+        out += [f"| trend | {t.describe()} (anchor {t.anchor or 'year 1'}) | {t.note} |" for t in scenario.trend]
+        out += [f"| change | {c.describe()} | {c.note} |" for c in scenario.change]
     return "\n".join(out).strip()
 
 
