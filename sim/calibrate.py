@@ -124,7 +124,8 @@ def calibrate(targets_path: str | Path, out: str | Path | None = None, replicati
     say("projection with no change: 5 years")
     projected = run_scenario(scenario, replications=report_replications, years=5,
                              engine="processes" if (workers or 2) > 1 else "serial", workers=workers)
-    projection = fr.projection_lines(fr.projection_table(projected.summary), [t.describe() for t in scenario.trend])
+    material = [t.describe() for t in scenario.trend if t.percent_per_year is None or abs(t.percent_per_year) >= 5]
+    projection = fr.projection_lines(fr.projection_table(projected.summary), material)
     text = fr.markdown(f"{ts.name}, {ts.financial_year}", header, table, parameters,
                        _unidentified(result, left), checks, caveats, projection)
     report_dir.mkdir(parents=True, exist_ok=True)
