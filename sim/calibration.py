@@ -432,8 +432,11 @@ def plan_agency(ts: TargetSet, base: Scenario | None = None) -> AgencyPlan:
         elif key in direct:
             known[side] = (_value(scenario, key), found.describe() if found else key)
         elif found is not None:
+            parts = ("inhouse_placements", "interagency_placements", "interagency_placements_vaa",
+                     "interagency_placements_la")  # a composite placements figure comes from these
             priors.append(Estimate(key, _round(found.inflow),
-                                   f"prior centred on the agency's size from {fname}: {found.describe()}"))
+                                   f"prior centred on the agency's size from {fname}: {found.describe()}",
+                                   (found.figure.figure,) if found.figure.figure in used else parts))
             known[side] = (found.inflow, found.describe())
     if not known and not ts.timing_only:
         raise CalibrationError(f"{fname}: no used figure sets the agency's size: {size.WHAT_TO_ADD} (the model "
@@ -448,6 +451,7 @@ def plan_agency(ts: TargetSet, base: Scenario | None = None) -> AgencyPlan:
                                   f"estimated from {fname}: no figure on the {size.SIDE_NAME[side]} side, so scaled "
                                   f"with the {size.SIDE_NAME[other]} side as the defaults balance them (x {k:.3g} the defaults' "
                                   f"{_value(base, key):g}): {how}"))
+    _check_in_range(ts, estimates + priors, "the estimate of")
     sized = with_parameters(scenario, {e.key: e.value for e in estimates + priors})
     for c in size.capacity(scenario, base, size.composite_figures(used), sized):
         if c.key not in ts.inputs and known:
@@ -484,12 +488,15 @@ def _check_in_range(ts: TargetSet, estimates: Sequence[Estimate], what: str) -> 
             continue
         behind = [t for f, t in latest_by_figure(ts.used_targets(), ts.start_year).items() if f in e.figures]
         entries = [(i, t) for i, t in enumerate(ts.targets, 1) if any(t is b for b in behind)]
+        allowed = f"allowed: figures giving {_num(lo)} to {_num(hi)} {info['unit']} (check the figures and their units)"
+        if not entries:  # set from the agency's size or capacity: the note says from which figures
+            raise CalibrationError(f"{ts.path.name}: {what} {e.key} = {_num(e.value)} is outside its range "
+                                   f"({e.note}); {allowed}")
         where = " and ".join(f'target {i} (figure "{t.figure}")' for i, t in entries)
         values = ", ".join(f"{t.figure} {_num(t.value)}" for _, t in entries)
         raise CalibrationError(
             f'{ts.path.name}: {where}: field "value" ({values}) gives {what} {e.key} = {_num(e.value)}, outside '
-            f"its range; allowed: figures giving {_num(lo)} to {_num(hi)} {info['unit']} (check the figure and its "
-            "units)")
+            f"its range; {allowed}")
 
 
 def _num(x: float) -> str:

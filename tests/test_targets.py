@@ -373,3 +373,21 @@ def test_an_earlier_year_before_2000_refused(tmp_path):
 def test_a_year_in_other_digits_refused(tmp_path, year):
     text = AGENCY + ENQUIRIES + target("enquiries", 250.0, "count", sd=16.0, extra=f'year = "{year}"\n')
     refused(write(tmp_path, text), 'target 2 (figure "enquiries")', '"year"', 'a financial year "YYYY-YY"')
+
+
+@pytest.mark.parametrize("entries, fragments", [
+    # the adopters' side sized from approvals alone: 7 million enquiries a month, and the children's
+    # side scaled with it
+    (target("approvals", 1e7, "count", sd=3000.0), ["approvals 1e+07", "outside its range", "children/year"]),
+    (target("adoption_orders", 1e7, "count", sd=3000.0), ["adoption_orders 1e+07", "households/month"]),
+    # a million enquiries a year is within range, but the panels it needs are not
+    (target("enquiries", 1e6, "count", sd=1000.0), ["panel.panels_per_month", "0 to 2,000 panels/month"]),
+], ids=["approvals", "adoption-orders", "panels"])
+def test_an_agency_size_out_of_range_is_refused_before_any_scenario_is_built(tmp_path, entries, fragments):
+    from sim import calibration as cal
+
+    ts = load_targets(write(tmp_path, AGENCY + entries))
+    with pytest.raises(cal.CalibrationError) as info:
+        cal.plan_agency(ts)
+    for fragment in ("bad-file.toml", "allowed: figures giving", *fragments):
+        assert fragment in str(info.value), f"{fragment!r} not in {str(info.value)!r}"
