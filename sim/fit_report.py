@@ -399,7 +399,8 @@ def projection_lines(projection: pd.DataFrame, trends: Sequence[str]) -> list[st
         why = (f"the fitted trend{'' if one else 's'} ({'; '.join(trends)}), which run{'s' if one else ''} to the "
                f"end of the report's year and hold{'s' if one else ''} after it, so the flows keep the level reached "
                f"then and the stocks and waits adjust to it") if trends else \
-            "chance in a small count (see its 90% interval), or the pool of adopters filling over years"
+            "chance in a small count (see its 90% interval), or the slow settling of the pool of adopters whom few " \
+            "children need (households leave it at their de-registration rate, over years)"
         if trends and abs(first[kpi]) < 10:
             why += "; on a count this small, chance moves it too"
         out.append(f"- `{kpi}` moves by up to {worst:.0%} from year 1: {why}.")
