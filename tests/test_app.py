@@ -112,7 +112,8 @@ def test_levers_act_from_a_date_and_figures_open_on_its_year(app):
     _run(app, assessing_social_workers=8.0)
     assert app.subheader[0].value == f"Social workers from 2024 against {BUILT_IN_NAME}"
     changed = [m.value for m in app.markdown if m.value.startswith("Changed:")]
-    assert changed and "Assessing social workers 5 → 8 FTE social workers from 2024-25" in changed[0]
+    before = f"{load_scenario('baseline').adopters.assessing_social_workers:g}"
+    assert changed and f"Assessing social workers {before} → 8 FTE social workers from 2024-25" in changed[0]
     assert app.selectbox(key="period").value == "2024-25"  # headline figures open on the change's year
     assert any(c.value.startswith("Changes start 2024-25.") for c in app.caption)
     assert "changes from 2024-25" in _spec_text(app)  # the charts mark it
