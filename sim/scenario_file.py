@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import reprlib
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,8 @@ import tomli_w
 from pydantic import ValidationError
 
 from sim.changes import Change, Trend
+from sim.messages import cut as _short_text
+from sim.messages import short_repr as _short
 from sim.parameters import DATED, PARAMETER_SECTIONS, SECTIONS, Scenario, field_info, without_fitted
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -346,24 +347,6 @@ def _field_info(section: str, name: str) -> dict:
     extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
     default = field.get_default(call_default_factory=True)
     return {"unit": extra.get("unit", ""), "min": None, "max": None, "default": default}
-
-
-_REPR = reprlib.Repr()
-_REPR.maxstring = _REPR.maxother = 60
-_REPR.maxlist = _REPR.maxdict = 6
-_REPR.maxlevel = 3
-
-
-def _short(value: Any) -> str:
-    """``repr`` of a value typed by a user, cut short (a message must stay readable)."""
-    try:
-        return _REPR.repr(value)
-    except (ValueError, RecursionError):  # an integer of thousands of digits
-        return f"a {type(value).__name__} too long to show"
-
-
-def _short_text(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def _allowed(info: dict) -> str:

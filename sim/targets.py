@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import difflib
 import math
-import reprlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from sim.kpis import COUNT, KPI_BY_NAME, KPI_NAMES, MEAN_DAYS, MONEY, PERCENT, STOCK
+from sim.messages import cut as _cut
+from sim.messages import short_repr as _short
 from sim.parameters import PARAMETER_SECTIONS, SECTIONS, field_info
 
 #: Keys allowed in each part of a targets file, and which of them must be present.
@@ -367,21 +368,3 @@ def _one_used_entry_per_figure(fname: str, targets: list[Target]) -> None:
                 f"the others use = false with a note"
             )
         first[target.key] = index
-
-
-_REPR = reprlib.Repr()
-_REPR.maxstring = _REPR.maxother = 60
-_REPR.maxlist = _REPR.maxdict = 6
-_REPR.maxlevel = 3
-
-
-def _short(value: Any) -> str:
-    """``repr`` of a value from the file, cut short so that a message stays readable."""
-    try:
-        return _REPR.repr(value)
-    except (ValueError, RecursionError):  # an integer of thousands of digits
-        return f"a {type(value).__name__} too long to show"
-
-
-def _cut(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
