@@ -37,20 +37,6 @@ def years_table(summary: pd.DataFrame, kpis: list[str]) -> str:
     return "\n".join(lines)
 
 
-def side_by_side(columns: dict[str, pd.DataFrame], kpis: list[str], year: int) -> str:
-    """KPIs in rows, scenarios in columns: mean and 90% interval in the chosen year."""
-    label_width = max(len(KPI_BY_NAME[k].label) for k in kpis) + 2
-    col = max(26, max(len(n) for n in columns) + 2)
-    lines = ["".ljust(label_width) + "".join(n[:col - 2].rjust(col) for n in columns)]
-    for kpi in kpis:
-        cells = []
-        for summary in columns.values():
-            row = summary[(summary["kpi"] == kpi) & (summary["year"] == year)].iloc[0]
-            cells.append(f"{fmt(row['mean'], kpi)} [{fmt(row['p5'], kpi)}–{fmt(row['p95'], kpi)}]")
-        lines.append(KPI_BY_NAME[kpi].label.ljust(label_width) + "".join(c.rjust(col) for c in cells))
-    return "\n".join(lines)
-
-
 def fmt_change(value: float, kpi: str) -> str:
     """A change as a planner would quote it: '+2.0', '−£35k', '+5 points' (for a percentage)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
