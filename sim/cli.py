@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure speed, parallel speed-up, memory and scaling on this machine")
     bench.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
     bench.add_argument("--quick", action="store_true", help="a reduced workload (seconds, for tests)")
+    bench.add_argument("--force", action="store_true", help="overwrite the --json file if it exists")
     warm = sub.add_parser("warmup", help="how many warm-up years a scenario needs to settle (Welch's method on "
                                          "yearly means)")
     warm.add_argument("scenario", nargs="?", help="scenario (default: the built-in baseline)")
@@ -109,6 +110,9 @@ def _kpi_list(arg: str | None) -> list[str]:
     if arg == "all":
         return list(KPI_NAMES)
     names = [k.strip() for k in arg.split(",") if k.strip()]
+    if not names:
+        raise ScenarioError(f"--kpis: {arg!r} names no KPI; give names separated by commas (e.g. approvals,a2_days) "
+                            f"or 'all'")
     unknown = [k for k in names if k not in KPI_BY_NAME]
     if unknown:
         raise ScenarioError(f"--kpis: unknown KPI {', '.join(unknown)}; known KPIs are {', '.join(KPI_NAMES)}")
@@ -239,6 +243,8 @@ def cmd_params(args) -> int:
 def cmd_bench(args) -> int:
     from sim.bench import main as bench_main
 
+    if args.json and Path(args.json).is_file() and not args.force:
+        raise ScenarioError(f"{args.json}: already exists; choose another --json path, or add --force to overwrite")
     return bench_main(args.json, args.quick)
 
 

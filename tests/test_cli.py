@@ -117,3 +117,15 @@ def test_an_empty_scenario_file_is_refused_not_run_on_the_defaults(tmp_path):
     empty.write_text("\n", encoding="utf-8")
     out = _sim("run", str(empty))
     assert out.returncode == 2 and "empty.toml: the file is empty" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_kpis_naming_nothing_are_refused_before_any_run():
+    out = _sim("run", "--kpis", ",,", "--reps", "1", "--years", "1")
+    assert out.returncode == 2 and "--kpis: ',,' names no KPI" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_bench_json_is_not_overwritten_without_force(tmp_path):
+    saved = tmp_path / "bench.json"
+    saved.write_text("{}", encoding="utf-8")
+    out = _sim("bench", "--quick", "--json", str(saved))
+    assert out.returncode == 2 and "already exists" in out.stderr and saved.read_text(encoding="utf-8") == "{}"
