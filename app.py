@@ -29,6 +29,7 @@ import pandas as pd
 import streamlit as st
 
 from sim import charts, comparison, export, finance
+from sim.calendar import financial_year_label
 from sim.jobs import JobStore
 from sim.kpis import KPI_BY_NAME, KPIS, THRESHOLDS_DAYS
 from sim.levers import (
@@ -286,7 +287,7 @@ except ScenarioError as exc:
 # --------------------------------------------------------------------------- page: levers
 def base_year_label(scenario: Scenario) -> str:
     run = scenario.scenario
-    return f"{run.start_year}-{(run.start_year + 1) % 100:02d}"
+    return financial_year_label(run.start_year)
 
 
 def _format(value: float, step: float) -> str:

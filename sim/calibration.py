@@ -47,6 +47,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from sim import agency_size as size
+from sim.calendar import financial_year_label
 from sim.execution import default_workers
 from sim.kpis import KPI_NAMES
 from sim.model import run_replication
@@ -583,7 +584,7 @@ def fit_window(scenario: Scenario, before: int = 0) -> Scenario:
     data["scenario"].update(start_year=run.start_year - before, warm_up_years=run.warm_up_years - before,
                             years=before + 1)
     for trend in data.get("trend", []):  # a trend is anchored on the report's year, not the window's first
-        trend["anchor"] = trend.get("anchor") or f"{run.start_year}-{(run.start_year + 1) % 100:02d}"
+        trend["anchor"] = trend.get("anchor") or financial_year_label(run.start_year)
     return Scenario.model_validate(data)
 
 

@@ -11,6 +11,7 @@ another agency's child (Rotherham 2017/18, 002_f60beec63e9d6bc7.txt §6.4: 3 fam
 
 from __future__ import annotations
 
+from sim.calendar import financial_year_label
 from sim.parameters import Fees
 
 LA = "la"
@@ -45,7 +46,7 @@ def fee_schedule(fees: Fees, years: range) -> list[dict]:
     for year in years:
         for provider in PROVIDERS:
             rows.append({
-                "financial_year": f"{year}-{(year + 1) % 100:02d}",
+                "financial_year": financial_year_label(year),
                 "provider": provider.upper(),
                 "one_child_gbp": round(placement_fee(fees, provider, 1, year), 2),
                 "two_siblings_gbp": round(placement_fee(fees, provider, 2, year), 2),

@@ -499,7 +499,7 @@ def _fee_year(scenario: Scenario, provider: str) -> str:
     fees = scenario.fees
     year = getattr(fees, f"{provider}_base_year")
     uprating = getattr(fees, f"{provider}_uprating_pct")
-    return (f"The fee in {year}-{(year + 1) % 100:02d}, uprated by {uprating:g}% a year after that "
+    return (f"The fee in {financial_year_label(year)}, uprated by {uprating:g}% a year after that "
             f"(fees by year: the Finance view).")
 
 

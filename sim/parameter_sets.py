@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.calendar import financial_year_label
 from sim.changes import CHANGEABLE_SECTIONS, Trend
 from sim.parameters import PARAMETER_SECTIONS, SECTIONS, Scenario, field_info
 from sim.scenario_file import ScenarioError
@@ -207,7 +208,7 @@ def with_parameters(scenario: Scenario, values: dict[str, float]) -> Scenario:
             if entry is None:
                 run = scenario.scenario
                 data["trend"].append({"parameter": parameter, "percent_per_year": percent,
-                                      "anchor": f"{run.start_year}-{(run.start_year + 1) % 100:02d}"})
+                                      "anchor": financial_year_label(run.start_year)})
             else:  # keep the trend's anchor and span; set its rate
                 entry.update(percent_per_year=percent, by_year=None)
             continue

@@ -29,6 +29,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sim.calendar import financial_year_label
 from sim.kpis import COUNT, KPI_BY_NAME, KPI_NAMES, MEAN_DAYS, MONEY, PERCENT, STOCK
 from sim.messages import cut as _cut
 from sim.messages import short_repr as _short
@@ -209,7 +210,7 @@ def _agency(fname: str, table: dict[str, Any]) -> dict[str, Any]:
     if not lo <= start_year <= hi:
         raise TargetsError(f'{where}: field "start_year" is {_short(start_year)}; allowed: a year from {lo} to {hi} '
                            f"(the years a scenario can start in)")
-    expected = f"{start_year}-{(start_year + 1) % 100:02d}"
+    expected = financial_year_label(start_year)
     if financial_year != expected:
         # The financial year runs April to March, so it starts in start_year.
         raise TargetsError(
@@ -266,7 +267,7 @@ def _year(where: str, entry: dict[str, Any], agency: dict[str, Any]) -> str | No
     start = agency["start_year"]
     # the fit simulates the earlier years as years of a scenario, which cannot start before 2000
     earliest = max(start - EARLIER_YEARS, field_info("scenario", "start_year")["min"])
-    allowed = (f'a financial year "YYYY-YY" from {earliest}-{(earliest + 1) % 100:02d} to the report\'s '
+    allowed = (f'a financial year "YYYY-YY" from {financial_year_label(earliest)} to the report\'s '
                f'{agency["financial_year"]}')
     digits = text[:4] + text[5:]
     if len(text) != 7 or text[4] != "-" or not (digits.isascii() and digits.isdigit()) or \
