@@ -28,11 +28,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from sim import charts, comparison, export, finance
-from sim.calendar import financial_year_label
-from sim.jobs import JobStore
-from sim.kpis import KPI_BY_NAME, KPIS, THRESHOLDS_DAYS
-from sim.levers import (
+from sim.model.kpis import KPI_BY_NAME, KPIS, THRESHOLDS_DAYS
+from sim.planning import charts, comparison, export, finance
+from sim.planning.levers import (
     CAMPAIGN,
     GROUPS,
     LEVERS,
@@ -44,10 +42,12 @@ from sim.levers import (
     lever_values,
     start_index,
 )
-from sim.model_notes import calibration_report, readme_section
-from sim.parameters import Scenario, parameter_table
-from sim.runner import Results, run_scenario
-from sim.scenario_file import (
+from sim.planning.model_notes import calibration_report, readme_section
+from sim.planning.target_finder import MEASURES, SEARCH_MAX, find_recruitment_target
+from sim.run.jobs import JobStore
+from sim.run.runner import Results, run_scenario
+from sim.scenario.calendar import financial_year_label
+from sim.scenario.files import (
     BUILT_IN_FILE,
     ScenarioError,
     built_in_baseline,
@@ -56,8 +56,8 @@ from sim.scenario_file import (
     scenario_names,
     to_toml,
 )
-from sim.target_finder import MEASURES, SEARCH_MAX, find_recruitment_target
-from sim.upload import read_scenario_text
+from sim.scenario.parameters import Scenario, parameter_table
+from sim.scenario.upload import read_scenario_text
 
 DEFAULT_REPS = int(os.environ.get("ADOPTION_APP_REPS", "100"))
 DEFAULT_YEARS = int(os.environ.get("ADOPTION_APP_YEARS", "5"))

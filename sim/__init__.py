@@ -5,8 +5,8 @@ adoption order) meet at matching; the model projects adopter gaps, children's wa
 interagency fees by financial year, with intervals over replications.
 """
 
-from sim.parameters import Scenario
-from sim.runner import Results, run_scenario
-from sim.scenario_file import ScenarioError, load_scenario, save_scenario
+from sim.run.runner import Results, run_scenario
+from sim.scenario.files import ScenarioError, load_scenario, save_scenario
+from sim.scenario.parameters import Scenario
 
 __all__ = ["Scenario", "Results", "run_scenario", "load_scenario", "save_scenario", "ScenarioError"]

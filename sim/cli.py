@@ -11,7 +11,7 @@
 
 Errors in a scenario or an option are reported in one clear message and exit status 2,
 never a traceback.  ``calibrate`` exits with status 3 when its fit does not reproduce the
-figures it was fitted to (the misses are named; see ``sim.fit_report.verdict``).
+figures it was fitted to (the misses are named; see ``sim.calibration.fit_report.verdict``).
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ import json
 import sys
 from pathlib import Path
 
-from sim.comparison import change_year, comparability_warnings, is_paired
-from sim.execution import ENGINES, SCHEDULER_ENV
-from sim.kpis import KPI_BY_NAME, KPI_NAMES
-from sim.parameters import parameter_table, parameters_markdown
-from sim.report_table import paired_side_by_side, years_table
-from sim.runner import run_scenario
-from sim.scenario_file import ScenarioError, load_scenario
+from sim.model.kpis import KPI_BY_NAME, KPI_NAMES
+from sim.planning.comparison import change_year, comparability_warnings, is_paired
+from sim.planning.report_table import paired_side_by_side, years_table
+from sim.run.execution import ENGINES, SCHEDULER_ENV
+from sim.run.runner import run_scenario
+from sim.scenario.files import ScenarioError, load_scenario
+from sim.scenario.parameters import parameter_table, parameters_markdown
 
 HEADLINE = ["enquiries", "registrations", "approvals", "adopters_waiting", "plans_for_adoption",
             "placement_orders", "matches", "placements", "early_permanence_placements", "adoption_orders",
@@ -241,7 +241,7 @@ def cmd_params(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from sim.bench import main as bench_main
+    from sim.run.bench import main as bench_main
 
     if args.json and Path(args.json).is_file() and not args.force:
         raise ScenarioError(f"{args.json}: already exists; choose another --json path, or add --force to overwrite")
@@ -249,7 +249,7 @@ def cmd_bench(args) -> int:
 
 
 def cmd_warmup(args) -> int:
-    from sim.warm_up import analyse_warm_up
+    from sim.run.warm_up import analyse_warm_up
 
     if args.reps < 2 or not 4 <= args.years <= 50:
         raise ScenarioError("warmup: --reps must be at least 2 and --years between 4 and 50")
@@ -260,9 +260,9 @@ def cmd_warmup(args) -> int:
 def cmd_backtest(args) -> int:
     import pandas as pd
 
-    from sim.back_test import back_test, leave_figures_out, summary
-    from sim.calibration import CalibrationError
-    from sim.targets import TargetsError
+    from sim.calibration.back_test import back_test, leave_figures_out, summary
+    from sim.calibration.fit import CalibrationError
+    from sim.calibration.targets import TargetsError
 
     if args.csv and Path(args.csv).exists():
         raise ScenarioError(f"--csv {args.csv}: already exists; choose another path")
@@ -287,7 +287,7 @@ def cmd_backtest(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    from sim.calibrate import command  # SciPy is loaded only when calibrating
+    from sim.calibration.command import command  # SciPy is loaded only when calibrating
 
     return command(args)
 

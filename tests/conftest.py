@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim.parameters import Scenario
+from sim.scenario.parameters import Scenario
 
 
 def scenario(**sections) -> Scenario:

@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import agency_size as size
-from sim import calibration as cal
-from sim.calibration import KPI_INDEX, Simulator, fit_agency, plan_agency
-from sim.fit_report import FAILED_FIT_STATUS, verdict
-from sim.parameter_sets import with_parameters
-from sim.parameters import Scenario
-from sim.scenario_file import load_scenario
-from sim.targets import load_targets
+from sim.calibration import agency_size as size
+from sim.calibration import fit as cal
+from sim.calibration.fit import KPI_INDEX, Simulator, fit_agency, plan_agency
+from sim.calibration.fit_report import FAILED_FIT_STATUS, verdict
+from sim.calibration.targets import load_targets
+from sim.scenario.files import load_scenario
+from sim.scenario.parameter_sets import with_parameters
+from sim.scenario.parameters import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ("approvals", "placement_orders")
@@ -125,12 +125,12 @@ def test_each_figure_sets_the_size_through_the_shares():
     for side, figures in size.SIZE_FIGURES.items():
         inflow = cal._value(base, size.INFLOW[side])
         for figure in figures:
-            from sim.targets import Target
+            from sim.calibration.targets import Target
             t = Target(figure=figure, value=inflow * per[figure].value, kind="count", source="x §1", sd=2.0, use=True)
             found = size.size_of_side(side, {figure: t}, per)
             assert found is not None and found.inflow == pytest.approx(inflow), figure
     # the most direct figure wins: registrations over approvals for the adopters' side
-    from sim.targets import Target
+    from sim.calibration.targets import Target
     used = {f: Target(figure=f, value=v, kind="count", source="x §1", sd=2.0, use=True)
             for f, v in (("approvals", 100.0), ("registrations", 44.0))}
     assert size.size_of_side(size.ADOPTERS, used, per).figure.figure == "registrations"

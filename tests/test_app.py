@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sim.scenario_file import load_scenario
+from sim.scenario.files import load_scenario
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 BUILT_IN_NAME = "Cambridgeshire & Peterborough Adoption 2022-23 (calibrated)"

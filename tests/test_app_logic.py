@@ -10,9 +10,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from sim import charts, comparison, export, finance
-from sim.jobs import JobStore
-from sim.levers import (
+from sim.planning import charts, comparison, export, finance
+from sim.planning.levers import (
     LEVER_BY_KEY,
     LEVERS,
     LeverError,
@@ -23,12 +22,13 @@ from sim.levers import (
     lever_info,
     lever_values,
 )
-from sim.model_notes import calibration_report, readme_section
-from sim.parameters import Scenario
-from sim.runner import run_scenario
-from sim.scenario_file import ScenarioError, load_scenario, parse_scenario
-from sim.target_finder import _with_enquiries, find_recruitment_target
-from sim.upload import read_scenario_text
+from sim.planning.model_notes import calibration_report, readme_section
+from sim.planning.target_finder import _with_enquiries, find_recruitment_target
+from sim.run.jobs import JobStore
+from sim.run.runner import run_scenario
+from sim.scenario.files import ScenarioError, load_scenario, parse_scenario
+from sim.scenario.parameters import Scenario
+from sim.scenario.upload import read_scenario_text
 from tests.conftest import small
 
 

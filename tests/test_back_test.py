@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from sim.back_test import back_test, held_out, summary
-from sim.calibration import CalibrationError
-from sim.targets import load_targets
+from sim.calibration.back_test import back_test, held_out, summary
+from sim.calibration.fit import CalibrationError
+from sim.calibration.targets import load_targets
 
 TARGETS = Path(__file__).resolve().parent.parent / "calibration" / "targets"
 
@@ -41,7 +41,7 @@ def test_cambridgeshire_forecast_of_its_last_year_stays_close():
 
 
 def test_leave_out_keeps_only_the_figures_most_agencies_publish():
-    from sim.back_test import common_figures
+    from sim.calibration.back_test import common_figures
 
     cp = load_targets(TARGETS / "cambridgeshire-peterborough-2022-23.toml")
     assert [t.figure for t in common_figures(cp)] == ["approvals", "placement_orders", "adoption_orders",

@@ -9,15 +9,8 @@ import math
 import pytest
 from pydantic import ValidationError
 
-from sim.parameter_sets import (
-    ParameterSetsError,
-    load_parameter_sets,
-    save_parameter_sets,
-    with_parameters,
-)
-from sim.parameters import Scenario, parameter_table
-from sim.runner import run_scenario
-from sim.scenario_file import (
+from sim.run.runner import run_scenario
+from sim.scenario.files import (
     BUILT_IN_FILE,
     MAX_BYTES,
     MAX_EXTENDS,
@@ -27,7 +20,14 @@ from sim.scenario_file import (
     parse_scenario,
     scenario_from_dict,
 )
-from sim.upload import read_scenario_text
+from sim.scenario.parameter_sets import (
+    ParameterSetsError,
+    load_parameter_sets,
+    save_parameter_sets,
+    with_parameters,
+)
+from sim.scenario.parameters import Scenario, parameter_table
+from sim.scenario.upload import read_scenario_text
 from tests.conftest import small
 
 

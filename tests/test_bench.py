@@ -31,7 +31,7 @@ def test_event_count_is_every_event_simpy_processes(monkeypatch):
     """``count_events`` gives the same number as counting each call of ``Environment.step``."""
     import simpy
 
-    from sim.model import run_replication
+    from sim.model.pipeline import run_replication
     from tests.conftest import small
 
     made = []
@@ -56,7 +56,7 @@ def test_event_count_is_every_event_simpy_processes(monkeypatch):
 
 _CYCLE_CHECK = """
 import gc
-from sim.model import end_time, start
+from sim.model.pipeline import end_time, start
 from tests.conftest import small
 
 s = small(years=6, warm_up=1, matching={"split_sibling_groups": True, "split_after_days": 200},
@@ -73,7 +73,7 @@ print(found, [type(o).__name__ for o in gc.garbage[:5]])
 
 
 def test_a_run_leaves_no_reference_cycles_behind():
-    """Memory stays bounded with the garbage collector paused during a run (sim.model.collector_paused):
+    """Memory stays bounded with the garbage collector paused during a run (sim.model.pipeline.collector_paused):
     everything the model lets go of is freed by reference counting.
 
     The run happens in a fresh interpreter that imports only the model, so every object the

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.calibration import (
+from sim.calibration.fit import (
     KPI_INDEX,
     LOG,
     FitParameter,
@@ -22,18 +22,18 @@ from sim.calibration import (
     simulated_means,
     years_before,
 )
-from sim.fit_report import FitReportError, fit_checks, fit_parameters, fit_report, fit_report_path
-from sim.parameter_sets import (
+from sim.calibration.fit_report import FitReportError, fit_checks, fit_parameters, fit_report, fit_report_path
+from sim.calibration.targets import Target, load_targets
+from sim.run.runner import run_scenario
+from sim.scenario.files import ScenarioError, load_scenario, scenario_from_dict
+from sim.scenario.parameter_sets import (
     load_parameter_sets,
     replication_scenario,
     save_parameter_sets,
     set_index,
     with_parameters,
 )
-from sim.parameters import parameter_table
-from sim.runner import run_scenario
-from sim.scenario_file import ScenarioError, load_scenario, scenario_from_dict
-from sim.targets import Target, load_targets
+from sim.scenario.parameters import parameter_table
 from tests.conftest import small
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -230,7 +230,7 @@ def test_a_baseline_with_no_change_holds_its_level_or_names_what_moves_it(name):
     """Years 2-5 stay within 10% of year 1 for the measures planners read (or within chance, three
     standard errors of the difference, for small stocks), or the fit report names the measure and
     what moves it (a fitted trend, or the slow pool of adopters)."""
-    from sim.fit_report import LEVEL_BAND, PROJECTION_KPIS, REPORT_DIR
+    from sim.calibration.fit_report import LEVEL_BAND, PROJECTION_KPIS, REPORT_DIR
 
     scenario = load_scenario(name)
     reps = run_scenario(scenario, replications=100, years=5, engine="processes").replications

@@ -3,9 +3,9 @@ counts at each stage reconcile."""
 
 from collections import defaultdict
 
-from sim.census import CHILD, HOUSEHOLD, STATES
-from sim.kpis import COUNT, KPI_BY_NAME, KPI_NAMES
-from sim.model import run_replication
+from sim.model.census import CHILD, HOUSEHOLD, STATES
+from sim.model.kpis import COUNT, KPI_BY_NAME, KPI_NAMES
+from sim.model.pipeline import run_replication
 from tests.conftest import small
 
 

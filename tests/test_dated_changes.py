@@ -8,12 +8,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.calendar import YEAR_DAYS
-from sim.changes import monthly_values
-from sim.model import run_replication
-from sim.parameters import Scenario, run_months
-from sim.runner import run_scenario
-from sim.scenario_file import ScenarioError, load_scenario, parse_scenario
+from sim.model.pipeline import run_replication
+from sim.run.runner import run_scenario
+from sim.scenario.calendar import YEAR_DAYS
+from sim.scenario.changes import monthly_values
+from sim.scenario.files import ScenarioError, load_scenario, parse_scenario
+from sim.scenario.parameters import Scenario, run_months
 from tests.conftest import small
 
 CALIBRATED = ("cambridgeshire-peterborough-2022-23", "cambridgeshire-2017-18", "rotherham-2017-18")
@@ -193,7 +193,7 @@ def test_any_dated_change_is_either_valid_or_refused_clearly(entries):
     except Exception:  # noqa: BLE001 - classified through the scenario reader below
         s = None
     if s is None:
-        from sim.scenario_file import scenario_from_dict
+        from sim.scenario.files import scenario_from_dict
 
         with pytest.raises(ScenarioError) as err:
             scenario_from_dict(data, "fuzz.toml")

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from sim.runner import run_scenario
+from sim.run.runner import run_scenario
 from tests.conftest import small
 
 

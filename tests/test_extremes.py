@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from sim.runner import run_scenario
-from sim.scenario_file import load_scenario, parse_scenario, scenario_from_dict, to_toml
+from sim.run.runner import run_scenario
+from sim.scenario.files import load_scenario, parse_scenario, scenario_from_dict, to_toml
 from tests.conftest import small
 
 
@@ -14,7 +14,7 @@ def _totals(results, kpi):
 
 
 def test_no_enquiries_means_no_adopters():
-    # no second-time adopters either: past adopters due to return start the run (sim.initial_state)
+    # no second-time adopters either: past adopters due to return start the run (sim.model.initial_state)
     r = run_scenario(small(adopters={"enquiries_per_month": 0.0, "return_share": 0.0}))
     for kpi in ("enquiries", "registrations", "approvals", "inhouse_placements", "adopters_waiting"):
         assert (_totals(r, kpi) == 0).all(), kpi

@@ -2,7 +2,7 @@
 
 import pytest
 
-from sim.model import run_replication
+from sim.model.pipeline import run_replication
 from tests.conftest import small
 
 

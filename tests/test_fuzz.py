@@ -35,14 +35,14 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from sim import calibration as cal
-from sim.census import CHILD, HOUSEHOLD, STATES
-from sim.changes import CHANGEABLE_SECTIONS
-from sim.kpis import COUNT, KPI_BY_NAME, KPI_NAMES, STOCK
-from sim.model import run_replication
-from sim.parameter_sets import ParameterSetsError, load_parameter_sets, with_parameters
-from sim.parameters import PARAMETER_SECTIONS, SECTIONS, Scenario, parameter_table
-from sim.scenario_file import (
+from sim.calibration import fit as cal
+from sim.calibration.targets import TargetsError, load_targets
+from sim.model.census import CHILD, HOUSEHOLD, STATES
+from sim.model.kpis import COUNT, KPI_BY_NAME, KPI_NAMES, STOCK
+from sim.model.pipeline import run_replication
+from sim.model.tally import YEAR_DAYS
+from sim.scenario.changes import CHANGEABLE_SECTIONS
+from sim.scenario.files import (
     BUILT_IN_FILE,
     SCENARIO_DIR,
     ScenarioError,
@@ -50,9 +50,9 @@ from sim.scenario_file import (
     parse_scenario,
     to_toml,
 )
-from sim.tally import YEAR_DAYS
-from sim.targets import TargetsError, load_targets
-from sim.upload import read_scenario_text
+from sim.scenario.parameter_sets import ParameterSetsError, load_parameter_sets, with_parameters
+from sim.scenario.parameters import PARAMETER_SECTIONS, SECTIONS, Scenario, parameter_table
+from sim.scenario.upload import read_scenario_text
 from tests.test_conservation import _replay
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))

@@ -4,9 +4,9 @@ import math
 
 import pytest
 
-from sim.census import CHILD, HOUSEHOLD
-from sim.children import group_rate_per_day
-from sim.model import start
+from sim.model.census import CHILD, HOUSEHOLD
+from sim.model.children import group_rate_per_day
+from sim.model.pipeline import start
 from tests.conftest import small
 
 

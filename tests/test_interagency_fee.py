@@ -2,8 +2,8 @@
 
 import pytest
 
-from sim.interagency_fee import LA, VAA, fee_schedule, monthly_fee, placement_fee
-from sim.parameters import Fees
+from sim.model.interagency_fee import LA, VAA, fee_schedule, monthly_fee, placement_fee
+from sim.scenario.parameters import Fees
 
 
 def test_schedule_from_reports():

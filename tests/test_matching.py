@@ -5,13 +5,13 @@ import random
 
 import simpy
 
-from sim.census import Census
-from sim.entities import ChildGroup, Household
-from sim.matching import Matcher, compatible
+from sim.model.census import Census
+from sim.model.entities import ChildGroup, Household
+from sim.model.matching import Matcher, compatible
 
 
 def _reference_round(ep_seekers, waiting, pool, t):
-    """The rule as written in sim.matching's docstring, every child against every household."""
+    """The rule as written in sim.model.matching's docstring, every child against every household."""
     links = []
     for c in list(ep_seekers):
         h = next((h for h in pool if h.dual and compatible(h, c, t)), None)

@@ -5,7 +5,7 @@ Runs share random numbers (same seed, streams per activity), so the comparisons 
 
 import numpy as np
 
-from sim.runner import run_scenario
+from sim.run.runner import run_scenario
 from tests.conftest import small
 
 

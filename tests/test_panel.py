@@ -1,12 +1,12 @@
-"""The adoption panel: the documented rule (sim/panel.py) on hand-built cases, changes of
+"""The adoption panel: the documented rule (sim/model/panel.py) on hand-built cases, changes of
 capacity part-way through a run, and approvals holding up when volumes outgrow the panel."""
 
 import pytest
 import simpy
 
-from sim.calendar import MONTH_DAYS as M
-from sim.panel import APPROVAL, MATCH, AdoptionPanel
-from sim.runner import run_scenario
+from sim.model.panel import APPROVAL, MATCH, AdoptionPanel
+from sim.run.runner import run_scenario
+from sim.scenario.calendar import MONTH_DAYS as M
 from tests.conftest import small
 
 
@@ -235,8 +235,8 @@ def test_with_four_times_the_volumes_and_the_same_panel_neither_kind_collapses()
 
 
 def test_at_the_baseline_scale_the_panel_rarely_binds():
-    from sim.model import end_time, start
-    from sim.scenario_file import load_scenario
+    from sim.model.pipeline import end_time, start
+    from sim.scenario.files import load_scenario
 
     scenario = load_scenario("cambridgeshire-peterborough-2022-23")
     sittings = extra = 0
@@ -248,8 +248,8 @@ def test_at_the_baseline_scale_the_panel_rarely_binds():
 
 
 def test_capacity_reads_a_panel_section():
-    from sim.panel import capacity
-    from sim.parameters import Panel
+    from sim.model.panel import capacity
+    from sim.scenario.parameters import Panel
 
     env, heard = simpy.Environment(), []
     panel = AdoptionPanel(env, **capacity(Panel()))

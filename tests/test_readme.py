@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from sim.parameters import parameters_markdown
-from sim.scenario_file import load_scenario
+from sim.scenario.files import load_scenario
+from sim.scenario.parameters import parameters_markdown
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

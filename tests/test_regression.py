@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.runner import run_scenario
+from sim.run.runner import run_scenario
 from tests.conftest import small
 
 STORED = Path(__file__).parent / "data" / "regression_baseline.json"

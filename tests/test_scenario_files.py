@@ -3,8 +3,7 @@ overwritten without asking."""
 
 import pytest
 
-from sim.parameters import Scenario, parameter_table
-from sim.scenario_file import (
+from sim.scenario.files import (
     BUILT_IN_FILE,
     ScenarioError,
     load_scenario,
@@ -13,6 +12,7 @@ from sim.scenario_file import (
     scenario_names,
     to_toml,
 )
+from sim.scenario.parameters import Scenario, parameter_table
 
 
 def _load(tmp_path, text, name="s.toml"):

@@ -1,4 +1,4 @@
-"""Tests for sim.targets: the shipped targets files load, and bad files are refused with a
+"""Tests for sim.calibration.targets: the shipped targets files load, and bad files are refused with a
 message that names the file, the entry and the field."""
 
 from collections import Counter
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.kpis import KPI_BY_NAME
-from sim.targets import TargetsError, load_targets
+from sim.calibration.targets import TargetsError, load_targets
+from sim.model.kpis import KPI_BY_NAME
 
 TARGETS_DIR = Path(__file__).resolve().parent.parent / "calibration" / "targets"
 SHIPPED = sorted(TARGETS_DIR.glob("*.toml"))
@@ -151,7 +151,7 @@ def test_source_must_name_the_report(tmp_path):
 
 def test_unknown_figure_suggests_close_names(tmp_path):
     text = AGENCY + ENQUIRIES.replace('"enquiries"', '"enquries"')
-    refused(write(tmp_path, text), 'target 1 (figure "enquries")', '"figure"', '"enquiries"', "sim/kpis.py")
+    refused(write(tmp_path, text), 'target 1 (figure "enquries")', '"figure"', '"enquiries"', "sim/model/kpis.py")
 
 
 def test_kind_must_match_the_kpi(tmp_path):
@@ -313,13 +313,13 @@ def test_long_names_are_cut_short(tmp_path):
     assert len(message) < 500
 
 
-# --- figures that imply a parameter outside its range (sim.calibration) ---------------------
+# --- figures that imply a parameter outside its range (sim.calibration.fit) ---------------------
 
 
 def calibration_refused(path: Path, *fragments: str) -> str:
     """Loading passes; setting the scenario's parameters from the figures is refused, naming the
     file, entry, field and figure, before anything is simulated."""
-    from sim import calibration as cal
+    from sim.calibration import fit as cal
 
     ts = load_targets(path)
     with pytest.raises(cal.CalibrationError) as info:
@@ -352,8 +352,8 @@ def test_figures_implying_a_parameter_out_of_range_refused(tmp_path, entries, fr
 
 
 def test_calibrate_refuses_such_figures_before_simulating(tmp_path):
-    from sim.calibrate import calibrate
-    from sim.calibration import CalibrationError
+    from sim.calibration.command import calibrate
+    from sim.calibration.fit import CalibrationError
 
     path = write(tmp_path, AGENCY + target("enquiries", 5_000_000.0, "count", sd=2200.0)
                  + target("approvals", 30.0, "count", sd=5.0))
@@ -384,7 +384,7 @@ def test_a_year_in_other_digits_refused(tmp_path, year):
     (target("enquiries", 1e6, "count", sd=1000.0), ["panel.panels_per_month", "0 to 2,000 panels/month"]),
 ], ids=["approvals", "adoption-orders", "panels"])
 def test_an_agency_size_out_of_range_is_refused_before_any_scenario_is_built(tmp_path, entries, fragments):
-    from sim import calibration as cal
+    from sim.calibration import fit as cal
 
     ts = load_targets(write(tmp_path, AGENCY + entries))
     with pytest.raises(cal.CalibrationError) as info:

@@ -1,0 +1,147 @@
+"""Matching: the documented rule that links waiting children with approved adopters.
+
+Rule, applied every ``matching.interval_days`` whenever the pool or the waiting list has
+changed since the last round:
+
+1. Early permanence first: children still in their early permanence window, in order of
+   entering care, each take the longest-waiting compatible *dual-approved* household.
+2. Then children with a placement order, longest-waiting first (date of the order), each
+   take the longest-waiting compatible household among the agency's own approved adopters.
+
+A household is compatible with a group when it will take a group that size, will take a
+child of that age (5 and over only if open to older children), and, for a child with
+complex needs, is open to complex needs.  Interagency searches run alongside (see
+:mod:`sim.model.children`): a child not matched in-house within the search window is placed with
+an interagency family found after a random search time.
+"""
+
+from __future__ import annotations
+
+from math import inf
+from operator import attrgetter
+
+from sim.model.entities import OLDER_AGE
+
+BY_ORDER_DATE = attrgetter("order_t")
+
+
+def compatible(household, group, t: float) -> bool:
+    """Whether ``household`` can offer a home to ``group`` at day ``t``."""
+    return first_compatible((household,), group, t) is not None
+
+
+def first_compatible(households, group, t: float, dual_only: bool = False):
+    """The first of ``households`` (the longest waiting) that can offer ``group`` a home at day
+    ``t`` and, if ``dual_only``, is dual approved; None if there is none."""
+    size, complex_needs, older = group.size, group.complex, group.age(t) >= OLDER_AGE
+    for h in households:
+        if (size <= h.max_group and (h.complex or not complex_needs) and (h.older or not older)
+                and (h.dual or not dual_only)):
+            return h
+    return None
+
+
+def _link(child, household) -> None:
+    """Tell both sides who their partner is (each ``linked`` event is then let go, so the two
+    entities do not refer to each other through it)."""
+    child_linked, household_linked = child.linked, household.linked
+    child.linked = household.linked = None
+    household_linked.succeed(child)
+    child_linked.succeed(household)
+
+
+class Matcher:
+    """The pool of approved adopters, the children waiting, and the matching rounds."""
+
+    def __init__(self, env, census, interval_days: float):
+        self.env = env
+        self.census = census
+        self.pool: list = []  # approved households waiting, in order of joining
+        self.waiting: list = []  # children with an order waiting
+        self.ep_seekers: list = []  # children in their early permanence window
+        self.newcomers: set = set()  # entities added since the last round (a round is held only if any)
+        self.interval = interval_days
+        env.process(self._rounds())
+
+    # Each ``add_*`` puts an entity on a list and returns the event it waits on: the event
+    # fires with the partner when a round links the entity, or with None once ``patience``
+    # days have passed, when the entity comes off the list unlinked.  (One event and a
+    # timeout callback, instead of a simpy condition ``linked | timeout``.)
+
+    def add_household(self, h, patience: float = inf):
+        """An approved household joins the pool."""
+        self.pool.append(h)
+        self.newcomers.add(h)
+        return self._link_or_give_up(h, self.pool, patience)
+
+    def add_child(self, c, patience: float = inf):
+        """A child with a placement order joins the waiting list."""
+        self.waiting.append(c)
+        self.newcomers.add(c)
+        return self._link_or_give_up(c, self.waiting, patience)
+
+    def add_ep_seeker(self, c, patience: float = inf):
+        """A child in the early permanence window looks for dual-approved carers."""
+        self.ep_seekers.append(c)
+        self.newcomers.add(c)
+        return self._link_or_give_up(c, self.ep_seekers, patience)
+
+    def _link_or_give_up(self, entity, where: list, patience: float):
+        entity.linked = linked = self.env.event()
+        if patience < inf:
+            def give_up(_):
+                if not linked.triggered:
+                    where.remove(entity)
+                    linked.succeed(None)
+
+            self.env.timeout(patience).callbacks.append(give_up)
+        return linked
+
+    def _rounds(self):
+        env = self.env
+        while True:
+            yield env.timeout(self.interval)
+            if self.newcomers:
+                self.match_round(env.now)
+
+    def match_round(self, t: float) -> None:
+        """One matching round at day ``t`` (the rule in the module docstring).
+
+        After a round no child left waiting can take any household left in the pool, and a
+        pair that cannot be matched now cannot be matched later (children only grow older).
+        So a child who waited through the last round is offered only the households that
+        joined since: the same links as offering every household, in time that grows with
+        the size of the agency rather than with its square.
+        """
+        census, pool = self.census, self.pool
+        newcomers, self.newcomers = self.newcomers, set()
+        joined = [h for h in pool if h in newcomers]  # households new since the last round, in pool order
+        for c in list(self.ep_seekers):
+            offered = pool if c in newcomers else joined
+            h = first_compatible(offered, c, t, dual_only=True) if offered else None
+            if h is not None:
+                self.ep_seekers.remove(c)
+                self._leave_pool(h, joined)
+                census.move(c, "ep_placed")
+                census.move(h, "placed")
+                c.household = h
+                _link(c, h)
+        if not pool or not self.waiting:
+            return
+        self.waiting.sort(key=BY_ORDER_DATE)
+        for c in list(self.waiting):
+            offered = pool if c in newcomers else joined
+            h = first_compatible(offered, c, t) if offered else None
+            if h is not None:
+                self.waiting.remove(c)
+                self._leave_pool(h, joined)
+                census.move(c, "linked")
+                census.move(h, "linked")
+                _link(c, h)
+                if not pool:
+                    return
+
+    def _leave_pool(self, h, joined: list) -> None:
+        self.pool.remove(h)
+        if h in joined:
+            joined.remove(h)

@@ -1,0 +1,238 @@
+"""Scenario against baseline: changes with their 90% interval, from paired replications.
+
+Replication *r* of every scenario with the same seed uses the same random numbers for every
+activity the scenarios have in common (see the README, "Reproducibility"), so the change a
+scenario makes is best measured replication by replication: the difference in replication
+*r*, then the mean and the 5th-95th percentiles of those differences.  Chance that affects
+both runs alike cancels, and the interval is much narrower than comparing two independent
+intervals.  Scenarios with different seeds are still compared replication by replication,
+but the result says they are not paired (their interval is wider).
+
+A *period* is either a financial year (1 = the first reported year) or ``None`` for the
+whole horizon, where each replication's figure is its average over the years (a count a
+year, a year-end stock on average, an average wait).  Finance totals over the horizon use
+:func:`horizon_total`.
+
+A what-if's dated changes start after the base year (year 1), whose figures are the
+baseline's, replication by replication: the change there is 0 with the interval [0, 0].
+:func:`default_year` is the year headline figures open on, the first a change can show.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.model.kpis import KPI_BY_NAME, THRESHOLDS_DAYS
+from sim.run.runner import Results
+from sim.scenario.calendar import start_month
+from sim.scenario.changes import Change
+from sim.scenario.parameters import Scenario
+
+PERCENTILES = (5, 95)
+
+
+def by_replication(results: Results, kpi: str) -> pd.DataFrame:
+    """A replication x year table of one KPI (tables are built once per set of results)."""
+    tables = results.__dict__.get("_by_replication")
+    if tables is None:
+        tables = {name: rows.pivot(index="replication", columns="year", values="value").sort_index()
+                  for name, rows in results.replications.groupby("kpi", sort=False)}
+        results.__dict__["_by_replication"] = tables
+    return tables[kpi].copy()
+
+
+def period_values(results: Results, kpi: str, year: int | None = None) -> pd.Series:
+    """Each replication's figure for the period: one year, or the average over the horizon."""
+    table = by_replication(results, kpi)
+    if year is not None:
+        if year not in table.columns:
+            raise ValueError(f"year {year} is outside the horizon (1 to {table.columns.max()})")
+        return table[year]
+    with np.errstate(all="ignore"):
+        values = np.nanmean(table.to_numpy(dtype=float), axis=1) if table.shape[1] else np.array([])
+    return pd.Series(values, index=table.index)
+
+
+def horizon_total(results: Results, kpi: str) -> pd.Series:
+    """Each replication's total over the horizon (for counts and money)."""
+    return by_replication(results, kpi).sum(axis=1, min_count=1)
+
+
+def describe(values) -> dict[str, float]:
+    """Mean, 5th and 95th percentiles and count, leaving out undefined values."""
+    arr = np.asarray(values, dtype=float)
+    arr = arr[~np.isnan(arr)]
+    if arr.size == 0:
+        return {"mean": np.nan, "p5": np.nan, "p95": np.nan, "n": 0}
+    p5, p95 = np.percentile(arr, PERCENTILES)
+    return {"mean": float(arr.mean()), "p5": float(p5), "p95": float(p95), "n": int(arr.size)}
+
+
+def is_paired(base: Results, scenario: Results) -> bool:
+    """Whether the two runs share random numbers replication by replication (same seed)."""
+    return base.scenario.scenario.seed == scenario.scenario.scenario.seed
+
+
+def comparability_warnings(reference_name: str, reference: Results, name: str, other: Results) -> list[str]:
+    """Why a change of ``other`` against ``reference`` may not mean what a board would read into it:
+    a run of another agency, or one whose years are other financial years."""
+    out = []
+    ref_agency, agency = reference.scenario.calibration.targets_file, other.scenario.calibration.targets_file
+    if agency != ref_agency:
+        what = f"calibrated to {agency}" if agency else "not calibrated to any agency's report"
+        out.append(f"'{name}' is {what}, the reference '{reference_name}' "
+                   + (f"to {ref_agency}" if ref_agency else "to none")
+                   + ": a change between them is a difference between agencies, not the effect of a what-if.")
+    if other.years != reference.years:
+        out.append(f"'{name}' runs {other.years[0]} to {other.years[-1]} and the reference {reference.years[0]} to "
+                   f"{reference.years[-1]}: each column shows the same year of its own run, so the financial years "
+                   f"differ.")
+    return out
+
+
+def _start(scenario: Scenario, c: Change) -> int:
+    run = scenario.scenario
+    return start_month(c.start, run.start_year - run.warm_up_years)
+
+
+def first_change(scenario: Scenario, reference: Scenario | None = None) -> Change | None:
+    """The earliest dated change in which ``scenario`` and ``reference`` differ (one has it, the
+    other not); with no reference, or none differing, the earliest of ``scenario``'s own; None
+    if it has none."""
+    differ = [] if reference is None else (
+        [c for c in scenario.change if c not in reference.change]
+        + [c for c in reference.change if c not in scenario.change])
+    changes = differ or list(scenario.change)
+    return min(changes, key=lambda c: _start(scenario, c)) if changes else None
+
+
+def change_year(scenario: Scenario, reference: Scenario | None = None) -> int | None:
+    """The reported year (1 = the base year) in which :func:`first_change` starts, or None."""
+    c = first_change(scenario, reference)
+    if c is None:
+        return None
+    return _start(scenario, c) // 12 - scenario.scenario.warm_up_years + 1
+
+
+def default_year(scenario: Scenario, reference: Scenario | None = None, years: int | None = None) -> int:
+    """The year figures open on: the first a change can show (the financial year in which the
+    earliest change starts), or without a change year 2, the first forecast year; within the
+    ``years`` reported (default: the scenario's)."""
+    year = change_year(scenario, reference) or 2
+    return max(1, min(year, years or scenario.scenario.years))
+
+
+def paired_differences(base_values: pd.Series, scenario_values: pd.Series) -> pd.Series:
+    """Scenario minus baseline, replication by replication (replications in both runs)."""
+    both = pd.concat({"base": base_values, "scenario": scenario_values}, axis=1, join="inner")
+    return both["scenario"] - both["base"]
+
+
+def change(base: Results, scenario: Results, kpi: str, year: int | None = None) -> dict:
+    """One KPI: baseline and scenario figures, and the change with its 90% interval."""
+    b, s = period_values(base, kpi, year), period_values(scenario, kpi, year)
+    d = describe(paired_differences(b, s))
+    k = KPI_BY_NAME[kpi]
+    sc = describe(s)
+    row = {
+        "kpi": kpi, "label": k.label, "unit": k.unit,
+        "baseline": describe(b)["mean"],
+        "scenario": sc["mean"], "scenario_p5": sc["p5"], "scenario_p95": sc["p95"],
+        "change": d["mean"], "change_p5": d["p5"], "change_p95": d["p95"], "n": d["n"],
+        "paired": is_paired(base, scenario),
+        "threshold": THRESHOLDS_DAYS.get(kpi, np.nan),
+    }
+    return row
+
+
+def change_table(base: Results, scenario: Results, kpis: list[str], year: int | None = None) -> pd.DataFrame:
+    """The headline table: one row per KPI (see :func:`change`)."""
+    return pd.DataFrame([change(base, scenario, k, year) for k in kpis])
+
+
+def change_by_year(base: Results, scenario: Results, kpi: str, cumulative: bool = False) -> pd.DataFrame:
+    """The paired change in each year (or cumulated from year 1), with its 90% interval."""
+    b, s = by_replication(base, kpi), by_replication(scenario, kpi)
+    if cumulative:
+        b, s = b.cumsum(axis=1), s.cumsum(axis=1)
+    labels = dict(zip(base.summary["year"], base.summary["financial_year"]))
+    rows = []
+    for year in b.columns:
+        d = describe(paired_differences(b[year], s[year]))
+        rows.append({"year": int(year), "financial_year": labels[year], **d})
+    return pd.DataFrame(rows)
+
+
+def total_change(base: Results, scenario: Results, kpi: str) -> dict[str, float]:
+    """The paired change in the horizon total of a count or money KPI."""
+    return describe(paired_differences(horizon_total(base, kpi), horizon_total(scenario, kpi)))
+
+
+def side_by_side(runs: dict[str, Results], kpis: list[str], year: int | None = None,
+                 reference: str | None = None) -> pd.DataFrame:
+    """Several scenarios in one long table: each KPI's mean and interval, and the paired
+    change against the ``reference`` scenario (the first if not given)."""
+    names = list(runs)
+    reference = reference or names[0]
+    rows = []
+    for kpi in kpis:
+        k = KPI_BY_NAME[kpi]
+        for name in names:
+            values = describe(period_values(runs[name], kpi, year))
+            row = {"kpi": kpi, "label": k.label, "unit": k.unit, "scenario": name, **values}
+            if name != reference:
+                d = describe(paired_differences(period_values(runs[reference], kpi, year),
+                                                period_values(runs[name], kpi, year)))
+                row.update({"change": d["mean"], "change_p5": d["p5"], "change_p95": d["p95"]})
+            else:
+                row.update({"change": 0.0, "change_p5": 0.0, "change_p95": 0.0})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def format_figure(value: float, unit: str) -> str:
+    """A figure as a board reads it: £1.2m, 171 days, 36.0."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "–"
+    if unit == "£":
+        if abs(value) >= 1e6:
+            return f"£{value / 1e6:,.2f}m"
+        return f"£{value:,.0f}"
+    if unit == "days":
+        return f"{value:,.0f} days"
+    if unit == "%":
+        return f"{value:,.0f}%"
+    return f"{value:,.1f}"
+
+
+def change_unit(unit: str) -> str:
+    """The unit of a change in a measure: a change in a percentage is in percentage points."""
+    return "points" if unit == "%" else unit
+
+
+def format_change(mean: float, p5: float, p95: float, unit: str) -> str:
+    """'+12.0 [+8.0 to +16.0]'; a change in a percentage reads '+5 points', not '+5%'."""
+    def signed(x):
+        text = f"{abs(x):,.0f} {change_unit(unit)}" if unit == "%" else format_figure(abs(x), unit)
+        if text == "–":
+            return text
+        return ("−" if x < 0 else "+") + text
+    if mean is None or np.isnan(mean):
+        return "–"
+    return f"{signed(mean)} [{signed(p5)} to {signed(p95)}]"
+
+
+def wide_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A side-by-side table as a board paper shows it: one row per measure, one column per
+    scenario, 'mean [p5 to p95]'."""
+    cells = table.assign(cell=[
+        f"{format_figure(r.mean, r.unit)} [{format_figure(r.p5, r.unit)} to {format_figure(r.p95, r.unit)}]"
+        for r in table.itertuples()])
+    order = list(dict.fromkeys(table["scenario"]))
+    wide = cells.pivot(index="label", columns="scenario", values="cell")
+    labels = list(dict.fromkeys(table["label"]))
+    wide = wide.loc[labels, order]
+    wide.index.name = "measure"
+    wide.columns.name = None
+    return wide

@@ -1,0 +1,25 @@
+"""A scenario file given by a user (uploaded or pasted), validated with a clear message.
+
+Whatever arrives — wrong encoding, not TOML, unknown fields, values out of range — becomes
+a :class:`~sim.scenario.files.ScenarioError` naming the file and the field, never a traceback.
+The rules are those of a file on the command line (:mod:`sim.scenario.files`): the same size
+limit, and a leading byte order mark accepted in both.
+"""
+
+from __future__ import annotations
+
+from sim.scenario.files import MAX_BYTES, ScenarioError, parse_scenario
+from sim.scenario.parameters import Scenario
+
+
+def read_scenario_text(data: bytes | str, source: str = "uploaded file") -> Scenario:
+    """Validate a scenario given as file contents (bytes from an upload, or pasted text)."""
+    if isinstance(data, bytes):
+        if len(data) > MAX_BYTES:
+            raise ScenarioError(f"{source}: too large for a scenario file ({len(data):,} bytes; "
+                                f"at most {MAX_BYTES:,})")
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ScenarioError(f"{source}: not a text file (a scenario is TOML text in UTF-8)") from None
+    return parse_scenario(data, source)

@@ -1,0 +1,45 @@
+"""The folders of `sim` are layers: a module imports only its own layer and those beneath it, so a
+newcomer can read the model without the app, and a scenario can be checked without the model."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SIM = Path(__file__).resolve().parents[1] / "sim"
+# each layer and the layers it may import (besides itself)
+BENEATH = {
+    "scenario": set(),
+    "model": {"scenario"},
+    "run": {"scenario", "model"},
+    "calibration": {"scenario", "model", "run"},
+    "planning": {"scenario", "model", "run"},
+}
+
+
+def sim_imports(path: Path) -> set[str]:
+    """The `sim` layers a module imports, wherever in the module the import stands."""
+    layers = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "sim" and len(parts) > 1 and parts[1] in BENEATH:
+                layers.add(parts[1])
+    return layers
+
+
+@pytest.mark.parametrize("layer", sorted(BENEATH))
+def test_a_layer_imports_only_the_layers_beneath_it(layer):
+    for module in sorted((SIM / layer).glob("*.py")):
+        above = sim_imports(module) - BENEATH[layer] - {layer}
+        assert not above, f"{module.relative_to(SIM.parent)} imports {sorted(above)}, above its layer {layer!r}"
+
+
+def test_every_module_lives_in_a_layer():
+    loose = sorted(p.name for p in SIM.glob("*.py"))
+    assert loose == ["__init__.py", "__main__.py", "cli.py"], loose
