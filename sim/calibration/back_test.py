@@ -102,12 +102,11 @@ def predict_held_out(ts: TargetSet, out: list[Target], replications: int, foreca
     before = cal.years_before(reduced)
     with cal.Simulator(workers) as sim:
         fitted = cal.fit_agency(reduced, sim, replications, max_iterations)
-        draws = cal.draw_parameter_sets(fitted.result, 100, seed=fitted.start.scenario.seed) \
-            if fitted.result.parameters else []
+        central, draws = fitted.parameter_sets(100)
         with tempfile.TemporaryDirectory() as tmp:
             forecast = fitted.scenario
-            if draws:
-                sets = save_parameter_sets(fitted.result.values, draws, Path(tmp) / "sets.csv")
+            if central:
+                sets = save_parameter_sets(central, draws, Path(tmp) / "sets.csv")
                 forecast = _with_uncertainty(forecast, sets)
             values = sim.window([forecast], forecast_replications, before)[0]
     col = cal.columns(reduced)

@@ -36,7 +36,7 @@ from sim.calibration import fit_report as fr
 from sim.calibration.targets import TargetsError, TargetSet, load_targets
 from sim.run.runner import run_scenario
 from sim.scenario.files import SCENARIO_DIR, ScenarioError, save_scenario
-from sim.scenario.parameter_sets import save_parameter_sets, with_parameters
+from sim.scenario.parameter_sets import save_parameter_sets
 from sim.scenario.parameters import Scenario
 
 
@@ -104,18 +104,18 @@ def calibrate(targets_path: str | Path, out: str | Path | None = None, replicati
             f"{result.evaluations} simulations in {result.seconds:.0f} s, objective {result.objective_start:.1f} "
             f"-> {result.objective:.1f} ({result.message})")
         sets_path = fits_dir / f"{name}-parameter-sets.csv"
-        draws = cal.draw_parameter_sets(result, n_sets, seed=start.scenario.seed)
-        save_parameter_sets(result.values, draws, sets_path)
-        scenario = _calibrated_scenario(ts, start, result, estimates, priors, sets_path, report_dir / f"{name}.md")
+        central, draws = fitted.parameter_sets(n_sets)
+        save_parameter_sets(central, draws, sets_path)
+        scenario = _calibrated_scenario(ts, fitted, sets_path, report_dir / f"{name}.md")
         say(f"report: year 1 over {report_replications} replications, with and without parameter uncertainty")
-        values, values_pu = sim.window([scenario, _with_uncertainty(scenario)], report_replications, before)
+        values, values_pu = sim.window([_chance_alone(scenario), scenario], report_replications, before)
 
     notes = fr.read_notes(name, Path(notes_dir or fr.NOTES_DIR))
     held = {e.key: (e.value, e.note, cal.CANDIDATE_BY_KEY[e.key].informs)
             for e in estimates if e.key in cal.CANDIDATE_BY_KEY}
     table = fr.target_table(ts, values, cal.columns(ts), result.targets, values_pu, notes,
                             fr.generated_reason(ts, result, held))
-    parameters = _parameter_table(ts, result, estimates, left, draws, priors, start)
+    parameters = _parameter_table(ts, result, estimates, left, draws, priors, start, fitted.pooled)
     checks = fr.check_table(ts, values, cal.columns(ts), result.targets)
     header = _header(ts, out, result, replications, report_replications, sets_path, scenario, time.perf_counter() - t0)
     verdict = fr.verdict(table)
@@ -149,15 +149,18 @@ def output_dirs(out: Path, report_dir: Path | None = None, fits_dir: Path | None
     return Path(out).parent, Path(fits_dir or Path(out).parent)
 
 
-def _with_uncertainty(scenario: Scenario) -> Scenario:
+def _chance_alone(scenario: Scenario) -> Scenario:
+    """The scenario with every replication on the central parameter values: chance alone."""
     data = scenario.model_dump()
-    data["calibration"]["parameter_uncertainty"] = True
+    data["calibration"]["parameter_uncertainty"] = False
     return Scenario.model_validate(data)
 
 
-def _calibrated_scenario(ts: TargetSet, start: Scenario, result: cal.FitResult, estimates, priors,
-                         sets_path: Path, report_path: Path) -> Scenario:
-    scenario = with_parameters(start, result.values)
+def _calibrated_scenario(ts: TargetSet, fitted: cal.AgencyFit, sets_path: Path, report_path: Path) -> Scenario:
+    """The fitted scenario with its name, description and calibration record; parameter uncertainty on,
+    so its intervals carry what the figures leave open as well as chance."""
+    result = fitted.result
+    scenario = fitted.scenario
     data = scenario.model_dump()
     data["scenario"]["name"] = f"{ts.name} {ts.financial_year} (calibrated)"
     data["scenario"]["description"] = (
@@ -168,17 +171,18 @@ def _calibrated_scenario(ts: TargetSet, start: Scenario, result: cal.FitResult, 
         trend["note"] = trend_notes.get(trend["parameter"], trend["note"])
     data["calibration"] = {
         "targets_file": cal.relative_to_project(ts.path),
-        "fitted": cal.fitted_notes(ts, result, estimates, priors),
+        "fitted": cal.fitted_notes(ts, result, fitted.estimates, fitted.priors, fitted.left, fitted.pooled),
         "parameter_sets": cal.relative_to_project(sets_path),
-        "parameter_uncertainty": False,
+        "parameter_uncertainty": True,
     }
     return Scenario.model_validate(data)
 
 
 def _parameter_table(ts: TargetSet, result: cal.FitResult, estimates, left, draws, priors,
-                     start: Scenario | None = None) -> pd.DataFrame:
+                     start: Scenario | None = None, pooled: dict | None = None) -> pd.DataFrame:
     baseline = Scenario()
     start = start or baseline
+    pooled = pooled or {}
     prior_notes = {e.key: e for e in priors}
     ident = {row["parameter"]: row for row in result.identification()}
     rows = []
@@ -199,24 +203,29 @@ def _parameter_table(ts: TargetSet, result: cal.FitResult, estimates, left, draw
         rows.append({"parameter": p.key, "baseline": cal._round(result.prior_mean(p)),
                      "calibrated": result.values[p.key],
                      "p5": float(np.percentile(vals, 5)), "p95": float(np.percentile(vals, 95)),
-                     "prior_sd": p.prior_sd, "how": "fitted to " + ", ".join(informs) + (
+                     "prior_sd": round(p.prior_sd, 3), "how": "fitted to " + ", ".join(informs) + (
                          f"; {prior_notes[p.key].note} = {prior_notes[p.key].value:.4g}" if p.key in prior_notes
-                         else ""),
+                         else f"; prior {pooled[p.key].describe()}" if p.key in pooled else ""),
                      "identification": f"{i['verdict']} (posterior sd {i['posterior_sd']:.2f}, "
                                        f"{i['sd_ratio']:.0%} of prior)"})
     for p in left:
-        rows.append({"parameter": p.key, "baseline": p.value_of(baseline), "calibrated": p.value_of(start),
-                     "p5": "", "p95": "", "prior_sd": p.prior_sd,
-                     "how": "not fitted: no used figure informs it (" + ", ".join(p.informs) + ")",
-                     "identification": "unidentified"})
+        vals = np.array([d[p.key] for d in draws])
+        how = pooled[p.key].describe() if p.key in pooled else "the default value and prior"
+        rows.append({"parameter": p.key, "baseline": p.value_of(baseline), "calibrated": cal._round(p.value_of(start)),
+                     "p5": float(np.percentile(vals, 5)), "p95": float(np.percentile(vals, 95)),
+                     "prior_sd": round(p.prior_sd, 3),
+                     "how": f"not fitted: no used figure informs it ({', '.join(p.informs)}); centre and spread "
+                            f"{how}, drawn per replication",
+                     "identification": "open (its prior)"})
     return pd.DataFrame(rows)
 
 
 def _unidentified(result: cal.FitResult, left) -> list[str]:
     lines = []
     if left:
-        lines.append("Not fitted, kept at the baseline, because no used figure informs them: " +
-                     ", ".join(f"`{p.key}`" for p in left) + ".")
+        lines.append("Not fitted, because no used figure informs them: " + ", ".join(f"`{p.key}`" for p in left) +
+                     ". Each is set at the centre of its prior from the other calibrated agencies and drawn from "
+                     "that prior's spread in the parameter sets, so the intervals carry what the figures leave open.")
     weak = [r for r in result.identification() if r["verdict"] != "identified"]
     for r in weak:
         lines.append(f"`{r['parameter']}`: {r['verdict']} (posterior sd {r['posterior_sd']:.2f} against prior "

@@ -47,6 +47,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from sim.calibration import agency_size as size
+from sim.calibration.agency_priors import OPEN_NOTE, CalibratedAgency, PooledPrior, calibrated_agencies, pooled_priors
 from sim.calibration.targets import Target, TargetSet
 from sim.model.kpis import KPI_NAMES
 from sim.model.pipeline import run_replication
@@ -795,17 +796,25 @@ def _round(x: float) -> float:
     return float(f"{x:.4g}")
 
 
-def draw_parameter_sets(result: FitResult, n: int = 100, seed: int = 0) -> list[dict[str, float]]:
+def draw_parameter_sets(result: FitResult, n: int = 100, seed: int = 0,
+                        open_parameters: Sequence[tuple[FitParameter, float]] = ()) -> list[dict[str, float]]:
     """Plausible parameter sets: draws from the fit's normal approximation on the transformed
     scale (mean the fit, covariance from the Jacobian of every residual, priors included),
-    kept inside the search bounds."""
-    if not result.parameters:
-        return [{} for _ in range(n)]
+    kept inside the search bounds; then, for each parameter no used figure informs
+    (``open_parameters``: the parameter, with its prior sd, and its centre), an independent draw
+    from its prior, so that what the figures leave open widens the intervals as it should."""
     rng = np.random.default_rng(seed)
-    lo = np.array([p.to_theta(p.lo) for p in result.parameters])
-    hi = np.array([p.to_theta(p.hi) for p in result.parameters])
-    draws = np.clip(rng.multivariate_normal(result.theta, result.cov, size=n, method="eigh"), lo, hi)
-    return [{p.key: _round(p.from_theta(x)) for p, x in zip(result.parameters, d)} for d in draws]
+    sets: list[dict[str, float]] = [{} for _ in range(n)]
+    if result.parameters:
+        lo = np.array([p.to_theta(p.lo) for p in result.parameters])
+        hi = np.array([p.to_theta(p.hi) for p in result.parameters])
+        draws = np.clip(rng.multivariate_normal(result.theta, result.cov, size=n, method="eigh"), lo, hi)
+        sets = [{p.key: _round(p.from_theta(x)) for p, x in zip(result.parameters, d)} for d in draws]
+    for p, centre in open_parameters:
+        lo, hi = p.to_theta(p.lo), p.to_theta(p.hi)
+        for s, x in zip(sets, np.clip(rng.normal(p.to_theta(centre), p.prior_sd, size=n), lo, hi)):
+            s[p.key] = _round(p.from_theta(float(x)))
+    return sets
 
 
 def relative_to_project(path: Path) -> str:
@@ -828,8 +837,10 @@ def responding_figures(result: FitResult, parameter: FitParameter, limit: int = 
 
 
 def fitted_notes(ts: TargetSet, result: FitResult, estimates: Sequence[Estimate],
-                 priors: Sequence[Estimate] = ()) -> dict[str, str]:
-    """The [calibration] fitted table: for each parameter, how it was set and from which figures."""
+                 priors: Sequence[Estimate] = (), left: Sequence[FitParameter] = (),
+                 pooled: dict[str, PooledPrior] | None = None) -> dict[str, str]:
+    """The [calibration] fitted table: for each parameter, how it was set and from which figures;
+    for each one no used figure informs (``left``), where its value and spread come from."""
     fname = relative_to_project(ts.path)
     notes = {key: f"given in the targets file {fname} ([inputs]: {value!r})" for key, value in ts.inputs.items()}
     notes.update({e.key: e.note.replace(ts.path.name, fname, 1) for e in estimates})
@@ -841,6 +852,11 @@ def fitted_notes(ts: TargetSet, result: FitResult, estimates: Sequence[Estimate]
         notes[p.key] = f"fitted to {fname}: " + ", ".join(f"{t.figure} ({t.source})" for t in figs)
         if p.key in centres:
             notes[p.key] += f"; {centres[p.key].note.replace(ts.path.name + ': ', '', 1)}"
+        elif pooled and p.key in pooled and pooled[p.key].agencies:
+            notes[p.key] += f"; prior {pooled[p.key].describe()}"
+    for p in left:
+        how = pooled[p.key].describe() if pooled and p.key in pooled else "the default value and prior"
+        notes[p.key] = f"{OPEN_NOTE} no figure in {fname} informs it; centre and spread {how}, drawn per replication"
     return notes
 
 
@@ -848,37 +864,61 @@ def fitted_notes(ts: TargetSet, result: FitResult, estimates: Sequence[Estimate]
 class AgencyFit:
     """An agency fitted to its targets: the starting scenario, how each parameter was set, the fit."""
 
-    start: Scenario  # the baseline with year 1, the direct estimates and the informed prior centres
+    start: Scenario  # the baseline with year 1, the direct estimates and the prior centres
     estimates: list[Estimate]
     priors: list[Estimate]
-    left: list[FitParameter]  # candidates no used figure informs
+    left: list[FitParameter]  # candidates no used figure informs: at their prior centre, with its sd
     result: FitResult
     inputs: dict[str, Any] = field(default_factory=dict)  # given in the targets file, set as they are
+    pooled: dict[str, PooledPrior] = field(default_factory=dict)  # priors from the calibrated agencies
 
     @property
     def scenario(self) -> Scenario:
         """The fitted scenario (before its name, description and calibration record are written)."""
         return with_parameters(self.start, self.result.values)
 
+    def parameter_sets(self, n: int = 100) -> tuple[dict[str, float], list[dict[str, float]]]:
+        """The central values (fitted, and the open parameters' prior centres) and ``n`` plausible
+        sets drawn from the fit and from the open parameters' priors, seeded by the scenario seed."""
+        open_parameters = [(p, p.value_of(self.start)) for p in self.left]
+        central = {**self.result.values, **{p.key: _round(c) for p, c in open_parameters}}
+        return central, draw_parameter_sets(self.result, n, self.start.scenario.seed, open_parameters)
+
 
 def fit_agency(ts: TargetSet, simulator: Simulator, replications: int = 40, max_iterations: int = 40,
-               progress: Callable[[int, float], None] | None = None) -> AgencyFit:
-    """Inputs, direct estimates, the agency's size and capacity, informed priors and the fit by
-    simulation, for one targets file."""
+               progress: Callable[[int, float], None] | None = None,
+               agencies: Sequence[CalibratedAgency] | None = None) -> AgencyFit:
+    """Inputs, direct estimates, the agency's size and capacity, priors and the fit by simulation,
+    for one targets file.
+
+    A parameter the file's figures do not set directly has its prior from the calibrated agencies
+    other than this one (``agencies``, default every calibrated scenario in ``scenarios/``; see
+    :mod:`sim.calibration.agency_priors`) unless the file informs its centre; one no used figure
+    informs is left at that centre and drawn from that prior in the parameter sets."""
     plan = plan_agency(ts)
-    centres = {e.key: e.value for e in plan.priors}
+    inflows = set(size.INFLOW.values())
+    agencies = calibrated_agencies() if agencies is None else agencies
+    pooled = pooled_priors([c for c in CANDIDATES if c.key not in inflows], agencies, exclude=ts.path)
+    informed = {e.key for e in plan.priors}
+    centres = {k: v.centre for k, v in pooled.items() if k not in informed}
     fixed = [*ts.inputs, *(e.key for e in plan.estimates)]
     params, left = select_parameters(ts, fixed)
-    inflows = set(size.INFLOW.values())
+    start = with_parameters(plan.start, {p.key: _round(centres[p.key]) for p in params + left if p.key in centres})
+    centres.update({e.key: e.value for e in plan.priors})
+
+    def with_pooled_sd(p: FitParameter) -> FitParameter:
+        return replace(p, prior_sd=pooled[p.key].sd) if p.key in pooled and p.key not in informed else p
+
     # an inflow is fitted only around the centre a figure on its side gives (a timing-only file keeps
     # the defaults' size), within a factor SIZE_BOUND of it
     params = [replace(p, lo=max(p.lo, centres[p.key] / SIZE_BOUND), hi=min(p.hi, centres[p.key] * SIZE_BOUND))
-              if p.key in inflows else p for p in params if p.key not in inflows or p.key in centres]
-    left = [p for p in left if p.key not in inflows]
-    result = fit(fit_targets(ts), plan.start, params, replications=replications, simulator=simulator,
+              if p.key in inflows else with_pooled_sd(p)
+              for p in params if p.key not in inflows or p.key in centres]
+    left = [with_pooled_sd(p) for p in left if p.key not in inflows]
+    result = fit(fit_targets(ts), start, params, replications=replications, simulator=simulator,
                  prior_means=centres, columns=columns(ts), before=years_before(ts),
                  max_iterations=max_iterations, progress=progress)
-    return AgencyFit(plan.start, plan.estimates, plan.priors, left, result, plan.inputs)
+    return AgencyFit(start, plan.estimates, plan.priors, left, result, plan.inputs, pooled)
 
 
 def trend_notes(ts: TargetSet, result: FitResult) -> dict[str, str]:

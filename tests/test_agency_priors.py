@@ -1,0 +1,94 @@
+"""Priors from every calibrated agency: the spread across agencies, leave-one-out, and parameter sets
+that carry what an agency's own figures leave open."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.calibration import fit as cal
+from sim.calibration.agency_priors import OPEN_NOTE, CalibratedAgency, calibrated_agencies, pooled_priors
+from sim.calibration.targets import load_targets
+from sim.scenario.files import SCENARIO_DIR
+from sim.scenario.parameters import Scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGE1 = cal.CANDIDATE_BY_KEY["adopters.stage1_days"]  # log scale, default prior sd 0.5
+WITHDRAWAL = cal.CANDIDATE_BY_KEY["adopters.stage1_withdrawal"]  # logit scale
+
+
+def agency(name: str, **values: float) -> CalibratedAgency:
+    return CalibratedAgency(name, Path(f"{name}.toml"), Path(f"/targets/{name}.toml").resolve(),
+                            {k.replace("__", "."): v for k, v in values.items()})
+
+
+def test_with_no_other_agency_the_prior_is_the_default():
+    prior = pooled_priors([STAGE1], [])[STAGE1.key]
+    assert prior.centre == Scenario().adopters.stage1_days
+    assert prior.sd == STAGE1.prior_sd and prior.agencies == ()
+
+
+def test_one_agency_centres_the_prior_and_widens_it_for_a_new_agency():
+    prior = pooled_priors([STAGE1], [agency("a", adopters__stage1_days=90.0)])[STAGE1.key]
+    assert prior.centre == pytest.approx(90.0)
+    assert prior.sd == pytest.approx(STAGE1.prior_sd * math.sqrt(2))
+
+
+def test_the_centre_is_the_mean_on_the_fit_scale_and_the_spread_grows_with_the_agencies_scatter():
+    close = [agency(n, adopters__stage1_days=v) for n, v in (("a", 100.0), ("b", 110.0), ("c", 121.0))]
+    far = [agency(n, adopters__stage1_days=v) for n, v in (("a", 40.0), ("b", 110.0), ("c", 300.0))]
+    p_close, p_far = (pooled_priors([STAGE1], group)[STAGE1.key] for group in (close, far))
+    assert p_close.centre == pytest.approx(110.0, rel=1e-3)  # geometric mean on the log scale
+    assert p_close.sd < STAGE1.prior_sd < p_far.sd
+    shares = [agency(n, adopters__stage1_withdrawal=v) for n, v in (("a", 0.2), ("b", 0.5))]
+    centre = pooled_priors([WITHDRAWAL], shares)[WITHDRAWAL.key].centre
+    assert 0.2 < centre < 0.5 and centre == pytest.approx(1 / (1 + math.sqrt((0.8 / 0.2) * (0.5 / 0.5))))
+
+
+def test_the_agency_being_fitted_is_left_out_of_its_own_prior():
+    group = [agency("a", adopters__stage1_days=50.0), agency("b", adopters__stage1_days=200.0)]
+    prior = pooled_priors([STAGE1], group, exclude=Path("/targets/a.toml"))[STAGE1.key]
+    assert prior.centre == pytest.approx(200.0) and prior.agencies == ("b",)
+
+
+def test_the_calibrated_agencies_are_the_seed_baselines_not_their_what_ifs():
+    found = calibrated_agencies()
+    names = sorted(a.scenario_file.name for a in found)
+    assert names == ["cambridgeshire-2017-18.toml", "cambridgeshire-peterborough-2022-23.toml",
+                     "rotherham-2017-18.toml"]
+    assert all(a.targets_file.is_file() and a.values for a in found)
+
+
+def test_a_value_left_at_its_prior_is_not_evidence(tmp_path):
+    text = (SCENARIO_DIR / "cambridgeshire-2017-18.toml").read_text(encoding="utf-8")
+    (tmp_path / "x.toml").write_text(text, encoding="utf-8")
+    [base] = calibrated_agencies(tmp_path)
+    key = next(iter(base.values))
+    marked = text.replace(f'"{key}" = "', f'"{key}" = "{OPEN_NOTE} ', 1)
+    (tmp_path / "x.toml").write_text(marked, encoding="utf-8")
+    [open_] = calibrated_agencies(tmp_path)
+    assert key in base.values and key not in open_.values
+
+
+def test_open_parameters_are_drawn_from_their_prior_and_fitted_ones_from_the_fit():
+    """The parameter sets carry a parameter no figure informs at its prior's spread."""
+    ts = load_targets(ROOT / "calibration" / "targets" / "hampshire-2012.toml")
+    fitted_keys, left = cal.select_parameters(ts)
+    assert left, "a timing-only scorecard leaves parameters open"
+    result = cal.FitResult(parameters=[], targets=[], theta0=np.array([]), theta_start=np.array([]),
+                           theta=np.array([]), values={}, residuals=np.array([]), jac_data=np.zeros((0, 0)),
+                           jac=np.zeros((0, 0)), cov=np.zeros((0, 0)), objective=0.0, objective_start=0.0,
+                           evaluations=0, seconds=0.0, message="", replications=1)
+    opened = [(replace(p, prior_sd=0.5), p.value_of(Scenario())) for p in left]
+    draws = cal.draw_parameter_sets(result, 400, seed=3, open_parameters=opened)
+    assert draws == cal.draw_parameter_sets(result, 400, seed=3, open_parameters=opened)
+    for p, centre in opened:
+        thetas = np.array([p.to_theta(d[p.key]) for d in draws])
+        inside = (thetas > p.to_theta(p.lo) + 1e-6) & (thetas < p.to_theta(p.hi) - 1e-6)
+        if inside.mean() > 0.9:  # far from its bounds: the draws have the prior's centre and spread
+            assert np.median(thetas) == pytest.approx(p.to_theta(centre), abs=0.1)
+            assert np.std(thetas) == pytest.approx(0.5, rel=0.15)
