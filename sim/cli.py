@@ -357,6 +357,9 @@ def cmd_calibrate(args) -> int:
     from sim.calibration.command import command  # SciPy is loaded only when calibrating
 
     check_workers(args.workers, args.force)
+    for option, folder in (("--out", Path(args.out).parent if args.out else None), ("--report-dir", args.report_dir)):
+        if folder is not None and (problem := atomic_write.output_problem(folder, option, folder=True)):
+            raise ScenarioError(problem)  # before the fit, not after it
     return command(args)
 
 

@@ -159,6 +159,10 @@ def _main(capsys, *args):
     (["run", "--csv", "README.md"], "--csv README.md: is a file, not a folder"),
     (["run", "--csv", "README.md/tables"], "README.md is a file, so no folder can be made under it"),
     (["bench", "--json", ""], "--json: an empty path"),
+    (["calibrate", "calibration/targets/rotherham-2017-18.toml", "--out", "README.md/x.toml"],
+     "--out README.md: is a file, not a folder"),
+    (["calibrate", "calibration/targets/rotherham-2017-18.toml", "--report-dir", "README.md"],
+     "--report-dir README.md: is a file, not a folder"),
     (["run", "--reps", "many"], "argument --reps: invalid int value: 'many' (see python -m sim run --help)"),
 ])
 def test_options_are_refused_before_the_run_in_one_line(capsys, monkeypatch, args, fragment):
