@@ -13,8 +13,9 @@ Errors in a scenario or an option are reported in one clear message and exit sta
 never a traceback, before anything runs: among them a run beyond the size limit of
 :mod:`sim.run.cost` (unless ``--force``) and outputs that could not be written.  Ctrl-C or
 SIGTERM stops a run, its worker processes with it, in one line and exit status 130 or 143;
-outputs are written whole or not at all (:mod:`sim.scenario.atomic_write`).  ``calibrate`` exits with status 3 when its fit does not reproduce the
-figures it was fitted to (the misses are named; see ``sim.calibration.fit_report.verdict``).
+outputs are written whole or not at all (:mod:`sim.scenario.atomic_write`).  ``calibrate``
+exits with status 3 when its fit does not reproduce the figures it was fitted to (the misses
+are named; see ``sim.calibration.fit_report.verdict``).
 """
 
 from __future__ import annotations
@@ -157,18 +158,19 @@ def _engine(args) -> str:
 def _scenario(name, args):
     """The scenario with the run's --reps, --years and --seed (checked like the file's own values)."""
     scenario = load_scenario(name)
-    overrides = {k: v for k, v in (("replications", args.reps), ("years", args.years), ("seed", args.seed))
-                 if v is not None}
-    if not overrides:
+    given = [(option, k, v) for option, k, v in (("--reps", "replications", args.reps), ("--years", "years", args.years),
+                                                ("--seed", "seed", args.seed)) if v is not None]
+    if not given:
         return scenario
     data = scenario.model_dump()
-    data["scenario"].update(overrides)
-    return scenario_from_dict(data, "options --reps/--years/--seed")
+    data["scenario"].update({k: v for _, k, v in given})
+    return scenario_from_dict(data, " ".join(option for option, _, _ in given))
 
 
-def _check_cost(scenarios: dict, args) -> None:
-    """Refuse, before it starts, a run beyond the size limit (unless --force); say what a long one will take."""
-    for name, scenario in scenarios.items():
+def _check_cost(scenarios: list, args) -> None:
+    """Refuse, before it starts, a run beyond the size limit (unless --force); say what a long one will take.
+    ``scenarios`` are (name, scenario) pairs."""
+    for name, scenario in scenarios:
         cost = estimate(scenario, args.workers, _engine(args), getattr(args, "event_log", False))
         what = f"{args.command} {name}" if name else args.command
         if not args.force:
@@ -216,7 +218,7 @@ def cmd_run(args) -> int:
     _check_run_options(args)
     _check_outputs(args)
     scenario = _scenario(args.scenario, args)
-    _check_cost({"": scenario}, args)
+    _check_cost([("", scenario)], args)
     results = _run(scenario, args, progress=args.json != "-")
     files = {}
     if args.json == "-":
@@ -244,7 +246,7 @@ def cmd_compare(args) -> int:
     kpis = _kpi_list(args.kpis)
     _check_run_options(args)
     scenarios = [_scenario(name, args) for name in args.scenarios]
-    _check_cost(dict(zip(args.scenarios, scenarios)), args)
+    _check_cost(list(zip(args.scenarios, scenarios)), args)
     runs = {}
     for name, scenario in zip(args.scenarios, scenarios):
         results = _run(scenario, args)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 from collections.abc import Iterator
 
 from sim.run.execution import close_dask, stop_workers
@@ -40,7 +41,11 @@ def _raise(signum, frame) -> None:
 
 @contextlib.contextmanager
 def stop_on_signals() -> Iterator[None]:
-    """Turn SIGINT and SIGTERM into :class:`Stopped`, and stop the worker processes when it is raised."""
+    """Turn SIGINT and SIGTERM into :class:`Stopped`, and stop the worker processes when it is raised
+    (signals reach only the main thread: elsewhere this changes nothing)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     previous = {s: signal.signal(s, _raise) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
