@@ -26,10 +26,13 @@ two), on the cores used; other work on the machine slows it.
 
 **Memory.** The process itself (``ru_maxrss`` 158 MiB in the benchmark), each worker process
 (143 MiB), and the results kept: a run keeps every replication's KPIs by year (for the
-intervals and the paired comparisons), whose peak, with the tables built from them, was
-measured with ``tracemalloc`` at about 5.6 KB per replication-year (100 against 1,000
-replications of 2 years: 1.3 MB against 11.3 MB), and the event log if asked for (0.54 logged
-changes of state per event, 372 bytes each at the peak, measured on the calibrated scenario).
+intervals and the paired comparisons), which with the tables built from them took about
+9.1 KB per replication-year of the process's memory: the peak resident size
+(``/usr/bin/time -v``) of ``python -m sim run`` on a small scenario over 2 years on one process
+rose from 135.5 MiB at 100 replications to 151.5 MiB at 1,000 (``tracemalloc`` sees 5.6 KB of
+it, 1.3 against 11.3 MB: the rest is the allocator's overhead).  The event log, if asked for,
+adds 0.54 logged changes of state per event, 372 bytes each at the peak (``tracemalloc``, on
+the calibrated scenario).
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ PARALLEL_EFFICIENCY = 0.96  # speed-up 1.92 on 2 cores
 START_SECONDS = 1.0  # start-up, imports and worker processes: 2.76 s end to end against 2.19 s for the run
 PROCESS_BYTES = 158 * 2**20
 WORKER_BYTES = 143 * 2**20
-BYTES_PER_REPLICATION_YEAR = 5_600  # tracemalloc peak of run_scenario, 100 against 1,000 replications
+BYTES_PER_REPLICATION_YEAR = 9_100  # peak resident size, 100 against 1,000 replications (see above)
 LOGGED_PER_EVENT = 0.54
 BYTES_PER_LOGGED = 372
 
