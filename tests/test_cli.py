@@ -206,3 +206,11 @@ def test_a_csv_set_is_written_whole(tmp_path):
     assert out.returncode == 0, out.stderr
     assert sorted(p.name for p in (tmp_path / "new" / "tables").iterdir()) == ["replications.csv", "summary.csv"]
     assert (tmp_path / "r.json").is_file() and not [p for p in tmp_path.rglob(".*tmp-*")]
+
+
+def test_calibrate_refuses_no_workers_from_python_too():
+    from sim.calibration.command import calibrate
+    from sim.calibration.fit import CalibrationError
+
+    with pytest.raises(CalibrationError, match="--workers: must be at least 1, got 0"):
+        calibrate("calibration/targets/rotherham-2017-18.toml", workers=0)

@@ -88,7 +88,8 @@ class Cost:
     cores: int  # cores the estimate assumes
 
     def describe(self) -> str:
-        return (f"{self.replications:,} replication{'s' if self.replications != 1 else ''} x {self.years} years "
+        return (f"{self.replications:,} replication{'s' if self.replications != 1 else ''} x {self.years} "
+                f"year{'s' if self.years != 1 else ''} "
                 f"(+{self.warm_up_years} warm-up) is about {_count(self.events)} simulated events: about "
                 f"{_duration(self.seconds)} on {self.cores} core{'s' if self.cores != 1 else ''} of this machine "
                 f"and {_size(self.memory)} of memory")

@@ -155,12 +155,17 @@ def stop_workers() -> None:
         pools = list(_pools.values())
         _pools.clear()
     for pool in pools:
-        processes = list((pool._processes or {}).values())  # the executor offers no public way to stop them
+        # The executor offers no public way to stop its processes, nor to wait for the thread that
+        # manages them without waiting for the work too.
+        processes = list((pool._processes or {}).values())
+        manager = pool._executor_manager_thread
         for process in processes:
             process.terminate()
         for process in processes:
             process.join(timeout=5)
         pool.shutdown(wait=False, cancel_futures=True)
+        if manager is not None:  # let it finish with the broken pool before this process exits: its
+            manager.join(timeout=5)  # exit handler would otherwise race it to a closing pipe
 
 
 def shutdown_pool(workers: int | None = None, wait: bool = True) -> None:
