@@ -125,3 +125,15 @@ def test_every_output_goes_through_the_atomic_writer():
     modules = [p for p in (ROOT / "sim").rglob("*.py") if p.name != "atomic_write.py"] + [ROOT / "app.py"]
     direct = [w for module in modules for w in _direct_writes(module)]
     assert direct == [], direct
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="needs a user that permissions bind")
+def test_a_folder_that_cannot_be_written_is_named(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        assert "permission denied" in atomic_write.output_problem(locked / "r.json", "--json").lower()
+        assert "permission denied" in atomic_write.output_problem(locked / "tables", "--csv", folder=True).lower()
+    finally:
+        locked.chmod(0o700)
