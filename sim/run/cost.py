@@ -22,7 +22,8 @@ predicts each of the six counts within 3% (5,856 to 31,362 events a replication)
 
 **Time.** Events at the model's speed measured by ``python -m sim bench`` on the 2-core
 development machine (README, "Speed and scale": 335,696 events a second on one core, 1.92x on
-two), on the cores used; other work on the machine slows it.
+two), on the cores used.  Other work on the machine slows it: with the load average at 3 on
+the same 2 cores, replications of the calibrated scenario ran at about 60,000 events a second.
 
 **Memory.** The process itself (``ru_maxrss`` 158 MiB in the benchmark), each worker process
 (143 MiB), and the results kept: a run keeps every replication's KPIs by year (for the
@@ -52,8 +53,8 @@ EVENTS_PER_MONTH = 4.84
 EVENTS_PER_SECOND = 335_696
 PARALLEL_EFFICIENCY = 0.96  # speed-up 1.92 on 2 cores
 START_SECONDS = 1.0  # start-up, imports and worker processes: 2.76 s end to end against 2.19 s for the run
-PROCESS_BYTES = 158 * 2**20
-WORKER_BYTES = 143 * 2**20
+PROCESS_BYTES = 158 * 2**20  # ru_maxrss of the benchmark's process (README, "Speed and scale")
+WORKER_BYTES = 143 * 2**20  # ru_maxrss of its largest worker process (pages shared with the parent counted)
 BYTES_PER_REPLICATION_YEAR = 9_100  # peak resident size, 100 against 1,000 replications (see above)
 LOGGED_PER_EVENT = 0.54
 BYTES_PER_LOGGED = 372
