@@ -397,5 +397,5 @@ def main(argv: list[str] | None = None) -> int:
     except Stopped as exc:
         for s in (signal.SIGINT, signal.SIGTERM):  # a second signal while exiting changes nothing
             signal.signal(s, signal.SIG_IGN)
-        print(f"{exc}: the run was stopped and its worker processes with it; nothing was written", file=sys.stderr)
+        print(f"{exc}: stopped, with its worker processes; no output was left half written", file=sys.stderr)
         return exc.status

@@ -137,3 +137,23 @@ def test_a_folder_that_cannot_be_written_is_named(tmp_path):
         assert "permission denied" in atomic_write.output_problem(locked / "tables", "--csv", folder=True).lower()
     finally:
         locked.chmod(0o700)
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "pthread_sigmask"), reason="no signal masks (Windows)")
+def test_a_signal_during_the_renames_arrives_after_them(tmp_path, monkeypatch):
+    import signal
+
+    renamed = []
+    real_replace = os.replace
+
+    def replace_then_signal(source, target):
+        real_replace(source, target)
+        renamed.append(Path(target).name)
+        if len(renamed) == 1:
+            signal.raise_signal(signal.SIGINT)  # held back until both are in place
+
+    monkeypatch.setattr(atomic_write.os, "replace", replace_then_signal)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write.write_files({tmp_path / "a.csv": lambda p: p.write_text("a"),
+                                  tmp_path / "b.csv": lambda p: p.write_text("b")})
+    assert renamed == ["a.csv", "b.csv"] and _leftovers(tmp_path) == []

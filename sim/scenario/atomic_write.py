@@ -6,8 +6,9 @@ the next run refuse to start ("already exists").  So every output is first writt
 temporary name in the same folder (``.NAME.tmp-PID``, hidden, so it never looks like a
 result) and moved into place with :func:`os.replace`, which on one file system is all or
 nothing.  A set of files (the ``--csv`` tables) is written to temporary names first and only
-renamed once all of them are complete; if writing any of them fails, none is renamed and the
-temporary files are removed.
+renamed once all of them are complete (with Ctrl-C and SIGTERM held back for the moment the
+renames take); if writing any of them fails, none is renamed and the temporary files are
+removed.
 
 A target that exists and is not a regular file (``/dev/null``, ``/dev/stdout``, a named pipe)
 cannot be replaced, so it is written directly; an error writing it (``/dev/full``: no space
@@ -20,8 +21,10 @@ lost at the end.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Mapping
+import signal
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 Writer = Callable[[Path], None]  # writes the content to the path it is given
@@ -77,14 +80,28 @@ def write_files(files: Mapping[str | Path, Writer]) -> None:
                     writer(target)
                 except OSError as exc:
                     raise _named(exc, target) from None
-        for temporary, target in staged.items():
-            try:
-                os.replace(temporary, target)
-            except OSError as exc:
-                raise _named(exc, target) from None
+        with _signals_held():  # Ctrl-C between two renames would leave a set half replaced
+            for temporary, target in staged.items():
+                try:
+                    os.replace(temporary, target)
+                except OSError as exc:
+                    raise _named(exc, target) from None
     finally:
         for temporary in staged:
             temporary.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back for a moment (they arrive when it ends), where the system allows."""
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+        yield
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def output_problem(path: str | Path, option: str, folder: bool = False) -> str | None:
