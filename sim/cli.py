@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     warm.add_argument("scenario", nargs="?", help="scenario (default: the built-in baseline)")
     warm.add_argument("--reps", type=int, default=100, help="replications (default 100)")
     warm.add_argument("--years", type=int, default=12, help="years to run with no warm-up (default 12)")
+    warm.add_argument("--force", action="store_true", help="run beyond the size limit (see the README)")
     back = sub.add_parser("backtest", help="fit to a report's earlier years, forecast the last year of each series, "
                                            "and print the errors")
     back.add_argument("targets", nargs="+", help="targets files with series (figures for earlier years)")
@@ -152,7 +153,9 @@ def _check_run_options(args) -> None:
 
 
 def _engine(args) -> str:
-    return args.engine or ("dask" if args.scheduler else "serial" if args.workers == 1 else "processes")
+    """The engine asked for, or the one the other options imply."""
+    engine, workers = getattr(args, "engine", None), getattr(args, "workers", None)
+    return engine or ("dask" if getattr(args, "scheduler", None) else "serial" if workers == 1 else "processes")
 
 
 def _scenario(name, args):
@@ -171,7 +174,7 @@ def _check_cost(scenarios: list, args) -> None:
     """Refuse, before it starts, a run beyond the size limit (unless --force); say what a long one will take.
     ``scenarios`` are (name, scenario) pairs."""
     for name, scenario in scenarios:
-        cost = estimate(scenario, args.workers, _engine(args), getattr(args, "event_log", False))
+        cost = estimate(scenario, getattr(args, "workers", None), _engine(args), getattr(args, "event_log", False))
         what = f"{args.command} {name}" if name else args.command
         if not args.force:
             check_cost(cost, what)
@@ -319,7 +322,11 @@ def cmd_warmup(args) -> int:
 
     if args.reps < 2 or not 4 <= args.years <= 50:
         raise ScenarioError("warmup: --reps must be at least 2 and --years between 4 and 50")
-    print(analyse_warm_up(load_scenario(args.scenario), replications=args.reps, years=args.years).text())
+    scenario = load_scenario(args.scenario)
+    data = scenario.model_dump()
+    data["scenario"].update(replications=args.reps, years=args.years, warm_up_years=0)
+    _check_cost([("", scenario_from_dict(data, "--reps --years"))], args)
+    print(analyse_warm_up(scenario, replications=args.reps, years=args.years).text())
     return 0
 
 

@@ -159,6 +159,7 @@ def _main(capsys, *args):
     (["run", "--csv", "README.md"], "--csv README.md: is a file, not a folder"),
     (["run", "--csv", "README.md/tables"], "README.md is a file, so no folder can be made under it"),
     (["bench", "--json", ""], "--json: an empty path"),
+    (["warmup", "--reps", "10000", "--years", "50"], "warmup: 10,000 replications x 50 years (+0 warm-up) is about"),
     (["calibrate", "calibration/targets/rotherham-2017-18.toml", "--out", "README.md/x.toml"],
      "--out README.md: is a file, not a folder"),
     (["calibrate", "calibration/targets/rotherham-2017-18.toml", "--report-dir", "README.md"],
