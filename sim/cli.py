@@ -178,7 +178,7 @@ def _check_cost(scenarios: list, args) -> None:
         what = f"{args.command} {name}" if name else args.command
         if not args.force:
             check_cost(cost, what)
-        if cost.seconds > 60:
+        if max(cost.seconds, cost.busy_seconds or 0) > 60:
             print(f"{what}: {cost.describe()}", file=sys.stderr, flush=True)
 
 

@@ -82,3 +82,14 @@ def test_a_run_keeps_little_of_each_replication():
     result was kept, and its tables built from text columns)."""
     per_replication_year = (_peak(80) - _peak(20)) / 60 / 2
     assert per_replication_year < 8_000, per_replication_year
+
+
+def test_a_busy_machine_makes_the_estimate_longer_but_not_the_limit(monkeypatch):
+    s = load_scenario()
+    monkeypatch.setattr(cost, "machine_cores", lambda: 2)
+    monkeypatch.setattr(cost, "machine_load", lambda: 0.0)
+    idle = cost.estimate(s, workers=2)
+    monkeypatch.setattr(cost, "machine_load", lambda: 10.0)
+    busy = cost.estimate(s, workers=2)
+    assert busy.seconds == idle.seconds and busy.busy_seconds > 4 * idle.busy_seconds
+    assert "at its present load" in busy.describe() and "at its present load" not in idle.describe()

@@ -22,8 +22,12 @@ predicts each of the six counts within 3% (5,856 to 31,362 events a replication)
 
 **Time.** Events at the model's speed measured by ``python -m sim bench`` on the 2-core
 development machine (README, "Speed and scale": 335,696 events a second on one core, 1.92x on
-two), on the cores used.  Other work on the machine slows it: with the load average at 3 on
-the same 2 cores, replications of the calibrated scenario ran at about 60,000 events a second.
+two), on the cores used: the time when the machine has no other work, which the limit is
+checked against, so that the same command is refused or not whatever else is running.  Other
+work slows it, and the estimate says by how much when it is busy: the run's k processes share
+the C cores with the load average's L others, about C / (L + k) of a core each once L + k > C.
+(With the load average between 8 and 11 on the 2-core machine, 300 replications x 10 years,
+estimated at 8 seconds idle and 40 at that load, took 39 seconds.)
 
 **Memory.** The process itself (``ru_maxrss`` 158 MiB in the benchmark), each worker process
 (143 MiB), and the results kept: a run keeps every replication's KPIs by year (for the
@@ -87,13 +91,16 @@ class Cost:
     seconds: float
     memory: float  # bytes
     cores: int  # cores the estimate assumes
+    busy_seconds: float | None = None  # at the machine's load when estimated, if that is much slower
 
     def describe(self) -> str:
+        busy = (f" (about {_duration(self.busy_seconds)} at its present load)"
+                if self.busy_seconds and self.busy_seconds > 1.5 * self.seconds else "")
         return (f"{self.replications:,} replication{'s' if self.replications != 1 else ''} x {self.years} "
                 f"year{'s' if self.years != 1 else ''} "
                 f"(+{self.warm_up_years} warm-up) is about {_count(self.events)} simulated events: about "
                 f"{_duration(self.seconds)} on {self.cores} core{'s' if self.cores != 1 else ''} of this machine "
-                f"and {_size(self.memory)} of memory")
+                f"when idle{busy} and {_size(self.memory)} of memory")
 
     def beyond_limit(self) -> bool:
         memory = machine_memory()
@@ -127,8 +134,19 @@ def estimate(scenario: Scenario, workers: int | None = None, engine: str = "proc
     memory = (PROCESS_BYTES + (WORKER_BYTES * cores if cores > 1 else 0)
               + BYTES_PER_REPLICATION_YEAR * run.replications * run.years
               + (LOGGED_PER_EVENT * BYTES_PER_LOGGED * events if event_log else 0))
-    return Cost(run.replications, run.years, run.warm_up_years, events, START_SECONDS + events / speed, memory,
-                cores)
+    idle = START_SECONDS + events / speed
+    load = machine_load()
+    share = min(1.0, machine_cores() / (load + cores)) if load is not None else 1.0
+    return Cost(run.replications, run.years, run.warm_up_years, events, idle, memory, cores,
+                START_SECONDS + events / (speed * share))
+
+
+def machine_load() -> float | None:
+    """Processes running or waiting for a core, on average over the last minute, where the system says."""
+    try:
+        return os.getloadavg()[0]
+    except (OSError, AttributeError):  # pragma: no cover - Windows
+        return None
 
 
 def check_cost(cost: Cost, what: str = "run") -> None:
