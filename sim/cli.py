@@ -402,7 +402,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {_one_line(str(exc.filename or ''))}: {exc.strerror or exc}", file=sys.stderr)
                 return 2
     except Stopped as exc:
-        for s in (signal.SIGINT, signal.SIGTERM):  # a second signal while exiting changes nothing
-            signal.signal(s, signal.SIG_IGN)
+        held = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}  # a second Ctrl-C
         print(f"{exc}: stopped, with its worker processes; no output was left half written", file=sys.stderr)
+        for s, handler in held.items():
+            signal.signal(s, handler)
         return exc.status

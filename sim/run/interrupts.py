@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 from sim.run.execution import close_dask, stop_workers
 
-NAMES = {signal.SIGINT: "interrupted (Ctrl-C)", signal.SIGTERM: "stopped (SIGTERM)"}
+NAMES = {signal.SIGINT: "interrupted (Ctrl-C)", signal.SIGTERM: "terminated (SIGTERM)"}
 
 
 class Stopped(BaseException):
