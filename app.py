@@ -29,7 +29,7 @@ import pandas as pd
 import streamlit as st
 
 from sim.model.kpis import KPI_BY_NAME, KPIS, THRESHOLDS_DAYS
-from sim.planning import charts, comparison, export, finance
+from sim.planning import charts, comparison, export, finance, run_limits
 from sim.planning.levers import (
     CAMPAIGN,
     GROUPS,
@@ -188,17 +188,23 @@ def _add_uploaded(text: str, source: str) -> None:
     except ScenarioError as exc:
         state["load_error"] = str(exc)
         return
+    run, built_in = scenario.scenario, Scenario().scenario
+    asked = (run.replications if run.replications != built_in.replications else int(state["reps"]),
+             run.years if run.years != built_in.years else int(state["years"]))
+    too_large = run_limits.refusal(scenario, *asked, engine=ENGINE)
+    if too_large:
+        state["load_error"] = f"{source}: not loaded, its run is too large: {too_large}"
+        return
     name = scenario.scenario.name if scenario.scenario.name != Scenario().scenario.name else source
     label = f"Uploaded: {name}"
     state.setdefault("uploaded", {})[label] = to_toml(scenario)
     state["baseline_choice"] = label
     state.pop("load_error", None)
     reset_levers(scenario, label)
-    run, built_in = scenario.scenario, Scenario().scenario
     if run.replications != built_in.replications:  # a file saved from the app keeps its run settings
-        state["reps"] = min(max(run.replications, 2), 2000)
+        state["reps"] = max(run.replications, 2)
     if run.years != built_in.years:
-        state["years"] = min(run.years, 30)
+        state["years"] = run.years
 
 
 def on_upload() -> None:
@@ -250,6 +256,7 @@ def on_run() -> None:
     """Apply the levers when Run is pressed.  As a callback this happens before the page is
     redrawn, so a control touched straight after Run cannot lose the run."""
     state.pop("run_error", None)
+    state.pop("run_refused", None)
     try:
         base, _, base_label = chosen_baseline()
         scenario = apply_levers(base, {lever.key: state[f"lever:{lever.key}"] for lever in LEVERS},
@@ -258,6 +265,10 @@ def on_run() -> None:
                                 campaign_months=int(state.get("campaign_months") or 0))
     except (ScenarioError, ValueError) as exc:  # a bad date, or a combination the scenario checks refuse
         state["run_error"] = str(exc)
+        return
+    too_large = run_limits.refusal(scenario, int(state["reps"]), int(state["years"]), engine=ENGINE)
+    if too_large:
+        state["run_refused"] = too_large
         return
     name = (state.get("scenario_name") or "").strip() or "What-if"
     if not changed_levers(base, scenario):
@@ -324,9 +335,9 @@ with st.sidebar, st.form("levers"):
                                     help="A campaign for six months, say: enquiries go back to their level after it.")
                 st.caption(f"Baseline {info['baseline']:,.6g} · {info['source']}")
     with st.expander("Horizon and replications"):
-        st.number_input("Financial years to simulate", min_value=1, max_value=30, step=1, key="years",
+        st.number_input("Financial years to simulate", min_value=1, max_value=run_limits.MAX_YEARS, step=1, key="years",
                         help="Reported years after a warm-up; year 1 is the baseline's first year.")
-        st.number_input("Replications", min_value=2, max_value=2000, step=10, key="reps",
+        st.number_input("Replications", min_value=2, max_value=run_limits.MAX_REPLICATIONS, step=10, key="reps",
                         help="More replications narrow the estimate of each interval but take longer "
                              f"(the default, {DEFAULT_REPS}, answers in about two seconds).")
     st.form_submit_button("Run", type="primary", key="run", on_click=on_run)
@@ -334,6 +345,8 @@ with st.sidebar, st.form("levers"):
 reps, years = int(state["reps"]), int(state["years"])
 if state.get("run_error"):
     st.error(f"Those lever settings are not a valid scenario: {state['run_error']}")
+if state.get("run_refused"):
+    st.error(f"Not run, too large: {state['run_refused']}")
 if "current" not in state:  # the baseline itself until the first run
     state["current"] = {"label": baseline_label, "description": baseline.scenario.description,
                         "scenario": baseline, "reps": reps, "years": years}

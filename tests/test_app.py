@@ -276,3 +276,22 @@ def test_model_notes(app):
     text = " ".join(m.value for m in app.markdown)
     assert "simpy process" in text and "Matching rule" in text
     assert len(app.dataframe) >= 2  # measures, and parameters with their sources
+
+
+def test_a_file_asking_for_a_run_too_large_is_refused_with_what_it_would_take(app):
+    text = b'[scenario]\nname = "Long plan"\nyears = 50\nreplications = 10000\n'
+    app.sidebar.file_uploader[0].set_value(("long.toml", text, "application/toml"))
+    app.run()
+    _no_exception(app)
+    errors = " ".join(e.value for e in app.error)
+    assert "long.toml: not loaded, its run is too large: 10,000 replications x 50 years" in errors
+    assert "minutes" in errors and "of memory" in errors and "at most 30 years and 2,000 replications" in errors
+    assert app.selectbox(key="baseline_choice").value == "Built-in baseline"  # unchanged, not cut down
+    assert (app.session_state["years"], app.session_state["reps"]) == (2, 6)
+
+
+def test_a_pasted_scenario_over_the_size_limit_is_refused_saying_the_limit(app):
+    app.text_area(key="paste").input("# " + "x" * 250_000 + "\n[adopters]\nstage1_days = 80.0\n")
+    app.button(key="load_paste").click().run()
+    _no_exception(app)
+    assert any("pasted scenario: too large" in e.value and "the limit is 200 kB" in e.value for e in app.error)
