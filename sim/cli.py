@@ -19,12 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from sim.model.kpis import KPI_BY_NAME, KPI_NAMES
 from sim.planning.comparison import change_year, comparability_warnings, is_paired
 from sim.planning.report_table import paired_side_by_side, years_table
 from sim.run.execution import ENGINES, SCHEDULER_ENV
+from sim.run.replications import DEFAULT_PRECISION, run_to_precision, why
 from sim.run.runner import run_scenario
 from sim.scenario.files import ScenarioError, load_scenario
 from sim.scenario.parameters import parameter_table, parameters_markdown
@@ -37,7 +39,8 @@ HEADLINE = ["enquiries", "registrations", "approvals", "adopters_waiting", "plan
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--years", type=int, help="financial years to report (default: the scenario's)")
-    p.add_argument("--reps", type=int, help="replications (default: the scenario's)")
+    p.add_argument("--reps", type=int, help="replications (default: as many as the stated precision needs, "
+                                            "see the README's 'Replications')")
     p.add_argument("--seed", type=int, help="root random seed (default: the scenario's)")
     p.add_argument("--workers", type=int, help="processes to use (default: all cores)")
     p.add_argument("--engine", choices=ENGINES,
@@ -137,13 +140,20 @@ def _output_files(args) -> list[Path]:
     return files
 
 
-def _run(scenario_name, args, progress=True):
+def _run(scenario_name, args, progress=True, at_least: int = 0):
+    """Run a scenario with the options given: ``--reps`` replications, or as many as the stated
+    precision needs (at least ``at_least``, so that a comparison's runs pair up)."""
     _check_run_options(args)
     scenario = load_scenario(scenario_name)
     engine = args.engine or ("dask" if args.scheduler else "serial" if args.workers == 1 else "processes")
-    return run_scenario(scenario, replications=args.reps, years=args.years, seed=args.seed, engine=engine,
-                        workers=args.workers, event_log=getattr(args, "event_log", False),
-                        progress=_progress if progress else None, scheduler=args.scheduler)
+    options = dict(years=args.years, seed=args.seed, engine=engine, workers=args.workers,
+                   event_log=getattr(args, "event_log", False), progress=_progress if progress else None,
+                   scheduler=args.scheduler)
+    if args.reps is None:
+        rule = replace(DEFAULT_PRECISION, minimum=min(max(DEFAULT_PRECISION.minimum, at_least),
+                                                      DEFAULT_PRECISION.maximum))
+        return run_to_precision(scenario, rule, **options)
+    return run_scenario(scenario, replications=args.reps, **options)
 
 
 def _progress(done: int, total: int) -> None:
@@ -175,8 +185,7 @@ def cmd_run(args) -> int:
             results.events.to_csv(out / "events.csv", index=False)
     if args.json != "-":
         run = results.scenario.scenario
-        print(f"{run.name}: {run.replications} replication{'' if run.replications == 1 else 's'}, seed {run.seed}; "
-              f"mean and 90% interval by financial year")
+        print(f"{run.name}: {why(results)}; seed {run.seed}; mean and 90% interval by financial year")
         print(years_table(results.summary, kpis))
     return 0
 
@@ -184,8 +193,9 @@ def cmd_run(args) -> int:
 def cmd_compare(args) -> int:
     kpis = _kpi_list(args.kpis)
     runs = {}
-    for name in args.scenarios:
-        results = _run(name, args)
+    for name in args.scenarios:  # the first run sets the least count of the others, so that they pair up
+        first = next(iter(runs.values()), None)
+        results = _run(name, args, at_least=first.scenario.scenario.replications if first else 0)
         runs[name if name not in runs else f"{name} ({len(runs) + 1})"] = results
     names = list(runs)
     reference = runs[names[0]]
@@ -217,6 +227,8 @@ def cmd_compare(args) -> int:
     print(f"; change against {names[0]}, paired replication by replication, mean [90% interval]"
           if len(names) > 1 else "")
     print(paired_side_by_side(runs, kpis, year))
+    for name, results in runs.items():
+        print(f"{name}: {why(results)}")
     for name in names[1:]:
         for text in comparability_warnings(names[0], reference, name, runs[name]):
             print(f"note: {text}")
