@@ -555,8 +555,8 @@ def on_find(kpi: str, year_labels: list[str]) -> None:
 def draw_target() -> None:
     st.write("The fewest enquiries a month (and so approvals a year) that keep a measure within a limit, found by "
              f"simulation: runs of '{label}' with enquiries set from a date (a dated change; the base year runs on "
-             "the baseline), all with the same random numbers, bisected for the level where the measure meets the "
-             "limit.")
+             "the baseline), all with the same random numbers: a few replications of each level bracket the level "
+             "where the measure meets the limit, and full runs confirm the answer.")
     labels = {KPI_BY_NAME[k].label + f" ({KPI_BY_NAME[k].unit})": k for k in MEASURES}
     c1, c2, c3 = st.columns(3)
     measure_label = c1.selectbox("Keep", list(labels), key="target_measure")
@@ -606,12 +606,12 @@ def draw_target() -> None:
         job = job_store().submit(key, lambda p, r=request: find_recruitment_target(
             parse_scenario(r["text"], "scenario"), r["kpi"], r["limit"], r["year"], r["reps"], r["years"],
             search_max=r["search_max"], engine=ENGINE, progress=p, start=r["start"], every_year_from=r["every"],
-            today=r["today"]))
+            today=r["today"], precision=None if r["reps"] else DEFAULT_PRECISION))
         if not job.finished:
             bar = st.progress(0.0, text="Searching")
             while not job.finished:
-                bar.progress(job.fraction, text=f"Searching: {job.done} of about {job.total} runs")
-                time.sleep(0.1)
+                bar.progress(job.fraction, text=f"Searching: {job.done} of about {job.total} replications")
+                time.sleep(0.05)
             bar.empty()
         if job.error:
             st.error(f"The search failed: {job.error}")
@@ -672,9 +672,12 @@ def draw_target() -> None:
                                                  "95th percentile meets it": found.p95_level},
                                                 today=found.baseline_enquiries), width="stretch")
             st.caption("The answer is where the mean over replications meets the limit; the second answer allows "
-                       "for uncertainty. The dotted line is today's level. Bisection assumes the measure falls as "
+                       "for uncertainty. The dotted line is today's level. The search assumes the measure falls as "
                        "recruitment rises; with finite replications the curve is not perfectly smooth, so read the "
-                       "answer as a level to within the stated tolerance.")
+                       f"answer as a level to within the stated tolerance. Levels were bracketed on "
+                       f"{found.screen_replications} replications each; today's level and the answers are judged on "
+                       f"{found.replications}" + (" (as many as the stated precision needs at today's level)."
+                                                  if not request["reps"] else "."))
 
 # --------------------------------------------------------------------------- finance
 def draw_finance() -> None:
