@@ -236,19 +236,19 @@ def find_recruitment_target(scenario: Scenario, kpi: str, limit: float, year: in
     clear: dict[tuple[float, int], bool] = {}  # whether the mean misses the limit beyond doubt
     done = 0
 
-    def planned() -> int:  # today's level, both searches (ends and steps), two confirming runs each
-        return max(done, full + 2 * (steps + 2) * screen + 4 * (full - screen))
-
-    def report() -> None:
+    def report(running: int = 0) -> None:
+        """Progress in replications: done so far, of about today's level, both searches (ends and
+        steps) and two confirming runs each."""
         if progress:
-            progress(done, planned())
+            planned = full + 2 * (steps + 2) * screen + 4 * (full - screen)
+            progress(done + running, max(done + running, planned))
 
     def replications_at(level: float, n: int) -> list:
         nonlocal done
         have = runs.setdefault(level, [])
         if len(have) < n:
             more = run_replications(_with_enquiries(levels, level, start), range(len(have), n),
-                                    engine=engine, progress=lambda k, _t: progress and progress(done + k, planned()))
+                                    engine=engine, progress=lambda k, _t: report(k))
             have.extend(more)
             done += len(more)
             report()
