@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from sim.model.kpis import KPI_BY_NAME, KPI_NAMES
@@ -253,11 +253,23 @@ def cmd_params(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from sim.run.bench import main as bench_main
+    from sim.planning import waiting_time
+    from sim.run.bench import QUICK, STANDARD, report, run_benchmark
+    from sim.run.replications import Precision
 
     if args.json and Path(args.json).is_file() and not args.force:
         raise ScenarioError(f"{args.json}: already exists; choose another --json path, or add --force to overwrite")
-    return bench_main(args.json, args.quick)
+    say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+    figures = run_benchmark(QUICK if args.quick else STANDARD, say=say)
+    if args.quick:  # a reduced workload: two years, a handful of replications, one what-if
+        waits = waiting_time.measure(years=2, precision=Precision(minimum=4, maximum=8, batch=4),
+                                     what_ifs=waiting_time.WHAT_IFS[:1], targets=waiting_time.TARGETS[:1], say=say)
+    else:
+        waits = waiting_time.measure(say=say)
+    print(report(figures) + waiting_time.report(waits))
+    if args.json:
+        Path(args.json).write_text(json.dumps({**asdict(figures), **waits.as_dict()}, indent=1), encoding="utf-8")
+    return 0
 
 
 def cmd_warmup(args) -> int:
