@@ -3,6 +3,7 @@
     python -m sim run [SCENARIO] [--years N] [--reps R] [--seed S] [--json PATH|-] [--csv DIR]
                       [--engine serial|processes|dask] [--scheduler tcp://HOST:8786]
     python -m sim compare A B ... [--year K | --horizon]
+    python -m sim list
     python -m sim params [SCENARIO]
     python -m sim bench [--json PATH] [--quick]
     python -m sim calibrate TARGETS.toml [--out scenarios/NAME.toml] [--reps R] [--force] [--report-dir DIR]
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -71,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                "earliest change against the first scenario starts; without one, "
                                                "year 2, the first forecast year)")
     when.add_argument("--horizon", action="store_true", help="compare each replication's average over the years")
+    sub.add_parser("list", help="the scenario files in scenarios/: title, agency and years, calibrated baselines marked")
     params = sub.add_parser("params", help="list every parameter with its value, unit, range and source")
     params.add_argument("scenario", nargs="?", help="scenario (default: the built-in baseline)")
     params.add_argument("--markdown", action="store_true", help="print a Markdown table (as in the README)")
@@ -237,6 +240,13 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_list(args) -> int:
+    from sim.scenario.catalogue import catalogue, listing
+
+    print(listing(catalogue()))
+    return 0
+
+
 def cmd_params(args) -> int:
     scenario = load_scenario(args.scenario)
     if args.markdown:
@@ -310,20 +320,32 @@ def cmd_backtest(args) -> int:
     return 0
 
 
+def _quiet_stdout() -> None:
+    """Send what is left of standard output nowhere, so that flushing it at exit does not fail on
+    the closed pipe again (the recipe of the Python documentation, 'Note on SIGPIPE')."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 def cmd_calibrate(args) -> int:
     from sim.calibration.command import command  # SciPy is loaded only when calibrating
 
     return command(args)
 
 
-COMMANDS = {"run": cmd_run, "compare": cmd_compare, "params": cmd_params, "bench": cmd_bench,
+COMMANDS = {"run": cmd_run, "compare": cmd_compare, "list": cmd_list, "params": cmd_params, "bench": cmd_bench,
             "calibrate": cmd_calibrate, "warmup": cmd_warmup, "backtest": cmd_backtest}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        status = COMMANDS[args.command](args)
+        sys.stdout.flush()  # here, where a closed pipe is caught, rather than at exit
+        return status
+    except BrokenPipeError:  # the reader went away (python -m sim params | head): nothing more to say
+        _quiet_stdout()
+        return 0
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
