@@ -27,7 +27,7 @@ from sim.planning.target_finder import _with_enquiries, find_recruitment_target
 from sim.run.jobs import JobStore
 from sim.run.replications import Precision
 from sim.run.runner import run_scenario
-from sim.scenario.files import ScenarioError, load_scenario, parse_scenario
+from sim.scenario.files import ScenarioError, load_scenario, parse_scenario, to_toml
 from sim.scenario.parameters import Scenario
 from sim.scenario.upload import read_scenario_text
 from tests.conftest import small
@@ -494,6 +494,19 @@ def test_uploads_refused_with_a_clear_message(data, expected):
 def test_upload_with_byte_order_mark_accepted():
     s = read_scenario_text("\ufeff[adopters]\nenquiries_per_month = 30.0\n".encode("utf-8"), "bom.toml")
     assert s.adopters.enquiries_per_month == 30.0
+
+
+@pytest.mark.parametrize("parent", ["baseline", "cambridgeshire-peterborough-2022-23", "raise-recruitment-65"])
+def test_pasted_or_uploaded_scenario_may_extend_a_scenario(parent):
+    text = (f'extends = "{parent}"\n\n[[change]]\nparameter = "adopters.stage2_days"\nstart = "2024-25"\n'
+            'value = 150.0\n')
+    for given in (text, text.encode("utf-8")):
+        s = read_scenario_text(given, "pasted scenario")
+        assert s.adopters == load_scenario(parent).adopters  # the history is the parent's
+        assert s.change[-1].parameter == "adopters.stage2_days"
+        again = parse_scenario(to_toml(s), "scenario")  # as the app keeps and reruns it
+        assert again.change == s.change
+    assert run_scenario(s, replications=2, years=1).summary["n"].max() == 2
 
 
 # --- background runs -----------------------------------------------------------------------------
