@@ -2,10 +2,10 @@
 
 A mean over replications is an estimate; more replications narrow its confidence interval,
 at the cost of time.  The *confidence interval method* of choosing replications (Robinson,
-*Simulation: The Practice of Model Development and Use*, ch. 9; Hoad, Robinson & Davies, "Automated selection of the number of replications for a
-discrete-event simulation", JORS 61, 2010)
-runs replications in batches and stops when, for every figure that matters, the half-width
-of the confidence interval of the mean is within a stated percentage of the mean:
+*Simulation: The Practice of Model Development and Use*, ch. 9; Hoad, Robinson & Davies,
+"Automated selection of the number of replications for a discrete-event simulation", JORS 61,
+2010) runs replications in batches and stops when, for every figure that matters, the
+half-width of the confidence interval of the mean is within a stated percentage of the mean:
 
     t(1 - a/2, n - 1) * s / sqrt(n)  <=  precision * |mean|
 
