@@ -8,31 +8,24 @@ and searches for the smallest level at which the measure meets the limit.
 
 The search is in two steps, so that it answers in seconds:
 
-1. **Bracketing on a few replications.**  Replications 0 to ``screen_replications - 1`` of
-   each level (20 by default) place the crossing: regula falsi on the measure's mean (the
-   straight line between a level that misses the limit and one that meets it; the measure
-   falls as recruitment rises), halving the bracket instead where the measure is undefined
-   at an end or one end has moved twice in a row, until the bracket is within the tolerance.
-   With common random numbers the levels differ by the lever alone, so a few replications
-   order them reliably even where each level's own interval is wide.
+1. **Bracketing on a few replications.**  Today's level, run on all the replications, splits
+   the range (the measure falls as recruitment rises, so the answer is below today's level
+   when today meets the limit, above it otherwise).  Replications 0 to
+   ``screen_replications - 1`` of each level (20 by default) then halve that side until the
+   bracket is within the tolerance.  With common random numbers the levels differ by the lever
+   alone, so a few replications order them well even where each level's own interval is
+   wide.  (Bisection rather than a secant: where capacity, not enquiries, limits approvals
+   the response is flat over a long stretch and steep elsewhere, and a secant step then
+   creeps along one end.)
 2. **Confirming on the full replications.**  The answer, and the level one tolerance below
    it, are run on all the replications (continuing the same replications, so the first
    ones are not run again).  When they agree with the bracket (the answer meets the limit,
-   the level below does not) that is the answer; otherwise the full runs step outwards and
-   halve until they hold such a pair themselves.  Every answer and today's level are judged
-   on the full replications; the bracketing runs only guide where to look, except that a
-   level whose mean misses the limit beyond doubt on them (the 90% confidence interval of
-   the mean lies wholly above the limit) is not run again in full to show that it misses.
-
-The planner's target is a dated change: enquiries a month *from* a date (a financial year or
-a month, by default the first year after the base year), the base year and the warm-up
-running on the baseline as always (:func:`sim.planning.levers.set_from`).  The limit is met
-
-* in one financial year (``year``), or
-* on average over the horizon (``year=None``), or
-* in **every** year from a given year (``every_year_from``): then the measure a level is
-  judged by is its worst year's (the highest mean, and separately the highest 95th
-  percentile), and approvals are their average over those years.
+   the level below does not) that is the answer; otherwise the full runs bisect on from
+   there.  Every answer and today's level are judged on the full replications; the
+   bracketing runs only guide where to look, except that when the top of the range misses
+   the limit beyond doubt on them (the 90% confidence interval of its mean lies wholly above
+   the limit) it is not run again in full to show that recruitment cannot get there.  Where the response is flat the
+   few and the full replications can place the crossing far apart; the full runs decide.
 
 Today's level (by default the scenario's enquiries a month at the from date; the app gives
 its baseline's, where the agency is now) is run too, held from that date: the result says
@@ -294,58 +287,58 @@ def find_recruitment_target(scenario: Scenario, kpi: str, limit: float, year: in
         screen = max(2, min(screen_replications, full))
     now = evaluate(base, full)
 
-    def screened(stat: str, lo: float, hi_: float) -> float | None:
-        """Bracket the crossing on the screening replications: regula falsi (Illinois) while
-        the measure is defined at both ends, else bisection, to within the tolerance."""
-        if not meets(hi_, stat, screen):
-            return None
-        if meets(lo, stat, screen):
-            return lo
-        moved = ""  # which end the last step moved ("lo" or "hi")
-        while hi_ - lo > tol:
-            f_lo = evaluate(lo, screen).measure[stat] - limit
-            f_hi = evaluate(hi_, screen).measure[stat] - limit
-            width = hi_ - lo
-            if np.isfinite(f_lo) and np.isfinite(f_hi) and f_lo > f_hi and not moved.endswith("twice"):
-                mid = lo + width * f_lo / (f_lo - f_hi)  # where the straight line meets the limit
-                mid = min(max(mid, lo + 0.05 * width), hi_ - 0.05 * width)
-            else:  # undefined at an end, or one end moved twice in a row: halve the bracket
-                mid = (lo + hi_) / 2
-            side = "hi" if meets(mid, stat, screen) else "lo"
-            moved = f"{side} twice" if moved.startswith(side) else side
-            lo, hi_ = (lo, mid) if side == "hi" else (mid, hi_)
-        return round(hi_, 6)
-
-    def confirmed(stat: str, candidate: float, floor: float) -> float | None:
-        """The answer on the full replications: the candidate, moved if the full runs disagree,
-        to a (fails, meets) pair within the tolerance."""
-        step, top = tol, candidate
-        if not meets(top, stat, full):
-            low = top
-            while not meets(top, stat, full):
-                if top >= hi:
-                    return None
-                low, top, step = top, min(hi, top + step), 2 * step
-        else:
-            low = max(floor, top - step)
-            while low > floor and not misses_clearly(low, stat) and meets(low, stat, full):
-                top, step = low, 2 * step
-                low = max(floor, top - step)
-            if low <= floor and meets(floor, stat, full):
-                return floor
-        while top - low > tol + 1e-9:
-            mid = round((low + top) / 2, 6)
-            if meets(mid, stat, full):
+    def halve(stat: str, lo: float, top: float, n: int) -> tuple[float, float]:
+        """Bisect between a level that misses the limit (``lo``) and one that meets it (``top``),
+        on ``n`` replications, until they are within the tolerance."""
+        while top - lo > tol + 1e-9:
+            mid = round((lo + top) / 2, 6)
+            if meets(mid, stat, n):
                 top = mid
             else:
-                low = mid
-        return round(top, 6)
+                lo = mid
+        return lo, round(top, 6)
+
+    def confirmed(stat: str, candidate: float, floor: float, known_top: float | None) -> float | None:
+        """The bracketed answer checked on the full replications: it stands when it meets the
+        limit there and the level one tolerance below does not; otherwise the full runs bisect
+        on from there (below it, or up to ``known_top``, a level known to meet in full, else the
+        top of the range)."""
+        if meets(candidate, stat, full):
+            if candidate <= floor:
+                return floor
+            below = max(floor, round(candidate - tol, 6))
+            if not meets(below, stat, full):
+                return candidate
+            top, step = below, 2 * tol  # it meets too: step down, doubling, to a level that misses
+            while True:
+                low = max(floor, round(top - step, 6))
+                if low <= floor and meets(floor, stat, full):
+                    return floor
+                if low <= floor or not meets(low, stat, full):
+                    return halve(stat, low, top, full)[1]
+                top, step = low, 2 * step
+        top = known_top if known_top is not None else hi
+        if candidate >= top or not meets(top, stat, full):
+            return None
+        return halve(stat, candidate, top, full)[1]
 
     def smallest(stat: str, floor: float) -> float | None:
-        candidate = screened(stat, floor, hi)
-        if candidate is None:
-            return None if misses_clearly(hi, stat) or not meets(hi, stat, full) else confirmed(stat, hi, floor)
-        return confirmed(stat, candidate, floor)
+        """The smallest level from ``floor`` up at which ``stat`` meets the limit: today's level
+        (run in full) splits the range, the bracketing replications narrow the side the answer
+        is on, the full ones confirm it."""
+        lo, top, known_top = floor, hi, None
+        if floor < round(base, 6) < hi:
+            if meets(base, stat, full):
+                top = known_top = round(base, 6)
+            else:
+                lo = round(base, 6)
+        if known_top is None and not meets(hi, stat, screen):
+            if misses_clearly(hi, stat) or not meets(hi, stat, full):
+                return None
+            known_top = hi
+        if lo == floor and meets(floor, stat, screen):
+            return confirmed(stat, floor, floor, known_top)
+        return confirmed(stat, halve(stat, lo, top, screen)[1], floor, known_top)
 
     mean_level = smallest("mean", 0.0)
     # the 95th percentile is never below the mean, so its answer is not below the mean's
