@@ -20,6 +20,7 @@ Settings for tests and small machines (environment variables): ``ADOPTION_APP_RE
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import time
@@ -45,6 +46,7 @@ from sim.planning.levers import (
 from sim.planning.model_notes import calibration_report, readme_section
 from sim.planning.target_finder import MEASURES, SEARCH_MAX, find_recruitment_target
 from sim.run.jobs import JobStore
+from sim.run.replications import DEFAULT_PRECISION, run_to_precision, why
 from sim.run.runner import Results, run_scenario
 from sim.scenario.calendar import financial_year_label
 from sim.scenario.files import (
@@ -56,11 +58,12 @@ from sim.scenario.files import (
     scenario_names,
     to_toml,
 )
-from sim.scenario.parameters import Scenario, parameter_table
+from sim.scenario.parameters import HORIZON_YEARS, Scenario, parameter_table
 from sim.scenario.upload import read_scenario_text
 
 DEFAULT_REPS = int(os.environ.get("ADOPTION_APP_REPS", "100"))
-DEFAULT_YEARS = int(os.environ.get("ADOPTION_APP_YEARS", "5"))
+AUTO_REPS = "ADOPTION_APP_REPS" not in os.environ  # by default, replications are chosen for precision
+DEFAULT_YEARS = int(os.environ.get("ADOPTION_APP_YEARS", str(HORIZON_YEARS)))
 ENGINE = os.environ.get("ADOPTION_APP_ENGINE", "processes")
 BUILT_IN = "Built-in baseline"
 HORIZON = "Average over the horizon"
@@ -101,41 +104,65 @@ def run_text(scenario: Scenario) -> str:
     return to_toml(Scenario.model_validate(data))
 
 
-def run_key(text: str, reps: int, years: int) -> str:
-    return hashlib.sha1(f"{reps}|{years}|{text}".encode()).hexdigest()
+def run_key(text: str, reps: int | None, years: int, at_least: int = 0) -> str:
+    count = reps if reps else f"precision, at least {at_least}"
+    return hashlib.sha1(f"{count}|{years}|{text}".encode()).hexdigest()
 
 
-def _compute(text: str, reps: int, years: int, progress) -> Results:
-    return run_scenario(parse_scenario(text, "scenario"), replications=reps, years=years, engine=ENGINE,
-                        progress=progress)
+def _compute(text: str, reps: int | None, years: int, progress, at_least: int = 0) -> Results:
+    """A run of ``reps`` replications or, with none given, as many as the stated precision needs
+    (at least ``at_least``, so that each replication of a reference run has its pair)."""
+    scenario = parse_scenario(text, "scenario")
+    if reps:
+        return run_scenario(scenario, replications=reps, years=years, engine=ENGINE, progress=progress)
+    rule = dataclasses.replace(DEFAULT_PRECISION, minimum=min(max(DEFAULT_PRECISION.minimum, at_least),
+                                                              DEFAULT_PRECISION.maximum))
+    return run_to_precision(scenario, rule, years=years, engine=ENGINE, progress=progress)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def simulate(text: str, reps: int, years: int) -> Results:
+def simulate(text: str, reps: int | None, years: int, at_least: int = 0) -> Results:
     """Results of one scenario, cached by its TOML text, replications and years."""
-    job = job_store().submit(run_key(text, reps, years), lambda p: _compute(text, reps, years, p))
+    job = job_store().submit(run_key(text, reps, years, at_least), lambda p: _compute(text, reps, years, p, at_least))
     return job.wait()
 
 
-def obtain(texts: dict[str, str], reps: int, years: int, what: str = "Running") -> dict[str, Results] | None:
+def obtain(texts: dict[str, str], reps: int | None, years: int, what: str = "Running") -> dict[str, Results] | None:
     """Results for each scenario text (label -> text), running what is missing with a
-    progress bar.  A redraw while this waits finds the same background runs."""
+    progress bar.  A redraw while this waits finds the same background runs.  With replications
+    chosen for precision (``reps`` None) the first text is run first, and the others with at
+    least as many replications, so that every change against it is paired replication by
+    replication."""
+    if reps or len(texts) < 2:
+        return _obtain(texts, reps, years, what)
+    first = dict([next(iter(texts.items()))])
+    done = _obtain(first, None, years, what)
+    if done is None:
+        return None
+    rest = _obtain({k: v for k, v in texts.items() if k not in first}, None, years, what,
+                   at_least=next(iter(done.values())).scenario.scenario.replications)
+    return None if rest is None else {label: {**done, **rest}[label] for label in texts}
+
+
+def _obtain(texts: dict[str, str], reps: int | None, years: int, what: str, at_least: int = 0):
     store = state.setdefault("results", {})
-    keys = {label: run_key(text, reps, years) for label, text in texts.items()}
+    keys = {label: run_key(text, reps, years, at_least) for label, text in texts.items()}
     missing = {label: text for label, text in texts.items() if keys[label] not in store}
     if missing:
-        jobs = [job_store().submit(keys[label], lambda p, t=text: _compute(t, reps, years, p))
+        jobs = [job_store().submit(keys[label], lambda p, t=text: _compute(t, reps, years, p, at_least))
                 for label, text in missing.items()]
         bar = st.progress(0.0, text=f"{what}: {', '.join(missing)}")
         while not all(j.finished for j in jobs):
             done = sum(j.done for j in jobs)
+            planned = reps * len(jobs) if reps else sum(j.total for j in jobs)
             bar.progress(float(np.mean([j.fraction for j in jobs])),
-                         text=f"{what} {', '.join(missing)}: {done} of {reps * len(jobs)} replications")
-            time.sleep(0.1)
+                         text=f"{what} {', '.join(missing)}: {done} of {planned} replications"
+                              + ("" if reps else " (so far; chosen for precision)"))
+            time.sleep(0.05)
         bar.empty()
         for label, text in missing.items():
             try:
-                store[keys[label]] = simulate(text, reps, years)
+                store[keys[label]] = simulate(text, reps, years, at_least)
             except RuntimeError as exc:
                 st.error(f"The run of '{label}' failed: {exc}")
                 return None
@@ -203,6 +230,7 @@ def _add_uploaded(text: str, source: str) -> None:
     reset_levers(scenario, label)
     if run.replications != built_in.replications:  # a file saved from the app keeps its run settings
         state["reps"] = max(run.replications, 2)
+        state["reps_auto"] = False
     if run.years != built_in.years:
         state["years"] = run.years
 
@@ -227,6 +255,7 @@ if "baseline_choice" not in state:
     state["baseline_choice"] = BUILT_IN
     reset_levers(built_in_baseline(), BUILT_IN)
     state["reps"] = DEFAULT_REPS
+    state["reps_auto"] = AUTO_REPS
     state["years"] = DEFAULT_YEARS
 
 with st.sidebar:
@@ -250,6 +279,11 @@ def chosen_baseline() -> tuple[Scenario, str, str]:
     named = scenario.scenario.name != Scenario().scenario.name
     label = scenario.scenario.name if ref == BUILT_IN or (named and ref in scenario_names()) else ref
     return scenario, ref, label
+
+
+def chosen_reps() -> int | None:
+    """The replications asked for, or None: as many as the stated precision needs."""
+    return None if state.get("reps_auto") else int(state["reps"])
 
 
 def on_run() -> None:
@@ -285,7 +319,7 @@ def on_run() -> None:
         choice = list(state.get("compare_choice", [base_label]))
         state["compare_choice"] = choice + [label] if label not in choice else choice
     state["current"] = {"label": name, "description": state.get("scenario_description", ""),
-                        "scenario": scenario, "reps": int(state["reps"]), "years": int(state["years"])}
+                        "scenario": scenario, "reps": chosen_reps(), "years": int(state["years"])}
 
 
 try:
@@ -337,12 +371,15 @@ with st.sidebar, st.form("levers"):
     with st.expander("Horizon and replications"):
         st.number_input("Financial years to simulate", min_value=1, max_value=run_limits.MAX_YEARS, step=1, key="years",
                         help="Reported years after a warm-up; year 1 is the baseline's first year.")
-        st.number_input("Replications", min_value=2, max_value=run_limits.MAX_REPLICATIONS, step=10, key="reps",
-                        help="More replications narrow the estimate of each interval but take longer "
-                             f"(the default, {DEFAULT_REPS}, answers in about two seconds).")
+        st.checkbox("Choose replications for precision", key="reps_auto",
+                    help=f"Run replications in batches until {DEFAULT_PRECISION.describe()} (at least "
+                         f"{DEFAULT_PRECISION.minimum}, at most {DEFAULT_PRECISION.maximum}; see the README). "
+                         "Untick to give a number of your own.")
+        st.number_input("Replications (when not chosen for precision)", min_value=2, max_value=run_limits.MAX_REPLICATIONS, step=10,
+                        key="reps", help="More replications narrow the estimate of each interval but take longer.")
     st.form_submit_button("Run", type="primary", key="run", on_click=on_run)
 
-reps, years = int(state["reps"]), int(state["years"])
+reps, years = chosen_reps(), int(state["years"])
 if state.get("run_error"):
     st.error(f"Those lever settings are not a valid scenario: {state['run_error']}")
 if state.get("run_refused"):
@@ -378,9 +415,10 @@ def period_choice(results: Results, key: str, default: int, marker: str) -> int 
 
 
 st.subheader(label if same else f"{label} against {baseline_label}")
-st.caption(f"{reps} replications × {years} financial years ({base_res.years[0]} to {base_res.years[-1]}), "
-           f"seed {scenario.scenario.seed}." + ("" if same else " Changes are paired replication by replication "
-                                                "(common random numbers) with their 90% interval."))
+st.caption(f"{years} financial years ({base_res.years[0]} to {base_res.years[-1]}), seed {scenario.scenario.seed}; "
+           + (why(scen_res) if same else f"{why(scen_res)}; baseline {why(base_res)}") + "."
+           + ("" if same else " Changes are paired replication by replication (common random numbers) with their "
+                              "90% interval."))
 if current.get("description"):
     st.write(current["description"])
 moved = changed_levers(baseline, scenario)
@@ -443,7 +481,7 @@ def draw_charts() -> None:
 # --------------------------------------------------------------------------- compare
 def draw_compare() -> None:
     st.write("Scenarios run in this session, and the scenario files shipped in `scenarios/`, side by side "
-             f"({reps} replications × {years} years each). Changes are against the reference scenario, paired "
+             f"({f'{reps} replications' if reps else 'replications chosen for precision'} × {years} years each). Changes are against the reference scenario, paired "
              "replication by replication.")
     kept = dict(state.get("kept", {}))
     options = {baseline_label: run_text(baseline), **kept}
@@ -530,8 +568,8 @@ def on_find(kpi: str, year_labels: list[str]) -> None:
 def draw_target() -> None:
     st.write("The fewest enquiries a month (and so approvals a year) that keep a measure within a limit, found by "
              f"simulation: runs of '{label}' with enquiries set from a date (a dated change; the base year runs on "
-             "the baseline), all with the same random numbers, bisected for the level where the measure meets the "
-             "limit.")
+             "the baseline), all with the same random numbers: a few replications of each level bracket the level "
+             "where the measure meets the limit, and full runs confirm the answer.")
     labels = {KPI_BY_NAME[k].label + f" ({KPI_BY_NAME[k].unit})": k for k in MEASURES}
     c1, c2, c3 = st.columns(3)
     measure_label = c1.selectbox("Keep", list(labels), key="target_measure")
@@ -581,12 +619,12 @@ def draw_target() -> None:
         job = job_store().submit(key, lambda p, r=request: find_recruitment_target(
             parse_scenario(r["text"], "scenario"), r["kpi"], r["limit"], r["year"], r["reps"], r["years"],
             search_max=r["search_max"], engine=ENGINE, progress=p, start=r["start"], every_year_from=r["every"],
-            today=r["today"]))
+            today=r["today"], precision=None if r["reps"] else DEFAULT_PRECISION))
         if not job.finished:
             bar = st.progress(0.0, text="Searching")
             while not job.finished:
-                bar.progress(job.fraction, text=f"Searching: {job.done} of about {job.total} runs")
-                time.sleep(0.1)
+                bar.progress(job.fraction, text=f"Searching: {job.done} of about {job.total} replications")
+                time.sleep(0.05)
             bar.empty()
         if job.error:
             st.error(f"The search failed: {job.error}")
@@ -647,9 +685,12 @@ def draw_target() -> None:
                                                  "95th percentile meets it": found.p95_level},
                                                 today=found.baseline_enquiries), width="stretch")
             st.caption("The answer is where the mean over replications meets the limit; the second answer allows "
-                       "for uncertainty. The dotted line is today's level. Bisection assumes the measure falls as "
+                       "for uncertainty. The dotted line is today's level. The search assumes the measure falls as "
                        "recruitment rises; with finite replications the curve is not perfectly smooth, so read the "
-                       "answer as a level to within the stated tolerance.")
+                       f"answer as a level to within the stated tolerance. Levels were bracketed on "
+                       f"{found.screen_replications} replications each; today's level and the answers are judged on "
+                       f"{found.replications}" + (" (as many as the stated precision needs at today's level)."
+                                                  if not request["reps"] else "."))
 
 # --------------------------------------------------------------------------- finance
 def draw_finance() -> None:

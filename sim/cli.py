@@ -3,6 +3,7 @@
     python -m sim run [SCENARIO] [--years N] [--reps R] [--seed S] [--json PATH|-] [--csv DIR]
                       [--engine serial|processes|dask] [--scheduler tcp://HOST:8786]
     python -m sim compare A B ... [--year K | --horizon]
+    python -m sim list
     python -m sim params [SCENARIO]
     python -m sim bench [--json PATH] [--quick]
     python -m sim calibrate TARGETS.toml [--out scenarios/NAME.toml] [--reps R] [--force] [--report-dir DIR]
@@ -25,6 +26,7 @@ import json
 import os
 import signal
 import sys
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from sim.model.kpis import KPI_BY_NAME, KPI_NAMES
@@ -33,6 +35,7 @@ from sim.planning.report_table import paired_side_by_side, years_table
 from sim.run.cost import check_cost, check_workers, estimate
 from sim.run.execution import ENGINES, SCHEDULER_ENV, scheduler_problem
 from sim.run.interrupts import Stopped, stop_on_signals
+from sim.run.replications import DEFAULT_PRECISION, run_to_precision, why
 from sim.run.runner import run_scenario
 from sim.scenario import atomic_write
 from sim.scenario.files import ScenarioError, load_scenario, scenario_from_dict
@@ -46,7 +49,8 @@ HEADLINE = ["enquiries", "registrations", "approvals", "adopters_waiting", "plan
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--years", type=int, help="financial years to report (default: the scenario's)")
-    p.add_argument("--reps", type=int, help="replications (default: the scenario's)")
+    p.add_argument("--reps", type=int, help="replications (default: as many as the stated precision needs, "
+                                            "see the README's 'Replications')")
     p.add_argument("--seed", type=int, help="root random seed (default: the scenario's)")
     p.add_argument("--workers", type=int, help="processes to use (default: all cores; more than the cores only with "
                                                 "--force)")
@@ -80,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                "earliest change against the first scenario starts; without one, "
                                                "year 2, the first forecast year)")
     when.add_argument("--horizon", action="store_true", help="compare each replication's average over the years")
+    sub.add_parser("list", help="the scenario files in scenarios/: title, agency and years, calibrated baselines marked")
     params = sub.add_parser("params", help="list every parameter with its value, unit, range and source")
     params.add_argument("scenario", nargs="?", help="scenario (default: the built-in baseline)")
     params.add_argument("--markdown", action="store_true", help="print a Markdown table (as in the README)")
@@ -182,10 +187,16 @@ def _check_cost(scenarios: list, args) -> None:
             print(f"{what}: {cost.describe()}", file=sys.stderr, flush=True)
 
 
-def _run(scenario, args, progress=True):
-    return run_scenario(scenario, engine=_engine(args), workers=args.workers,
-                        event_log=getattr(args, "event_log", False), progress=_progress if progress else None,
-                        scheduler=args.scheduler)
+def _run(scenario, args, progress=True, at_least: int = 0):
+    """Run a scenario (with the run's options set, see :func:`_scenario`): ``--reps`` replications, or
+    as many as the stated precision needs (at least ``at_least``, so that a comparison's runs pair up)."""
+    options = dict(engine=_engine(args), workers=args.workers, event_log=getattr(args, "event_log", False),
+                   progress=_progress if progress else None, scheduler=args.scheduler)
+    if args.reps is None:
+        rule = replace(DEFAULT_PRECISION, minimum=min(max(DEFAULT_PRECISION.minimum, at_least),
+                                                      DEFAULT_PRECISION.maximum))
+        return run_to_precision(scenario, rule, **options)
+    return run_scenario(scenario, **options)
 
 
 def _progress(done: int, total: int) -> None:
@@ -239,8 +250,7 @@ def cmd_run(args) -> int:
     atomic_write.write_files(files)  # all of them, or none
     if args.json != "-":
         run = results.scenario.scenario
-        print(f"{run.name}: {run.replications} replication{'' if run.replications == 1 else 's'}, seed {run.seed}; "
-              f"mean and 90% interval by financial year")
+        print(f"{run.name}: {why(results)}; seed {run.seed}; mean and 90% interval by financial year")
         print(years_table(results.summary, kpis))
     return 0
 
@@ -251,8 +261,9 @@ def cmd_compare(args) -> int:
     scenarios = [_scenario(name, args) for name in args.scenarios]
     _check_cost(list(zip(args.scenarios, scenarios)), args)
     runs = {}
-    for name, scenario in zip(args.scenarios, scenarios):
-        results = _run(scenario, args)
+    for name, scenario in zip(args.scenarios, scenarios):  # the first run sets the least count of the others
+        first = next(iter(runs.values()), None)
+        results = _run(scenario, args, at_least=first.scenario.scenario.replications if first else 0)
         runs[name if name not in runs else f"{name} ({len(runs) + 1})"] = results
     names = list(runs)
     reference = runs[names[0]]
@@ -284,11 +295,20 @@ def cmd_compare(args) -> int:
     print(f"; change against {names[0]}, paired replication by replication, mean [90% interval]"
           if len(names) > 1 else "")
     print(paired_side_by_side(runs, kpis, year))
+    for name, results in runs.items():
+        print(f"{name}: {why(results)}")
     for name in names[1:]:
         for text in comparability_warnings(names[0], reference, name, runs[name]):
             print(f"note: {text}")
         if not is_paired(reference, runs[name]):
             print(f"note: '{name}' has another seed than '{names[0]}': not paired, so its interval is wider")
+    return 0
+
+
+def cmd_list(args) -> int:
+    from sim.scenario.catalogue import catalogue, listing
+
+    print(listing(catalogue()))
     return 0
 
 
@@ -308,13 +328,25 @@ def cmd_params(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from sim.run.bench import main as bench_main
+    from sim.planning import waiting_time
+    from sim.run.bench import QUICK, STANDARD, report, run_benchmark
+    from sim.run.replications import Precision
 
     if args.json is not None and (problem := atomic_write.output_problem(args.json, "--json")):
         raise ScenarioError(problem)
     if args.json and Path(args.json).is_file() and not args.force:
         raise ScenarioError(f"{args.json}: already exists; choose another --json path, or add --force to overwrite")
-    return bench_main(args.json, args.quick)
+    say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+    figures = run_benchmark(QUICK if args.quick else STANDARD, say=say)
+    if args.quick:  # a reduced workload: two years, a handful of replications, one what-if
+        waits = waiting_time.measure(years=2, precision=Precision(minimum=4, maximum=8, batch=4),
+                                     what_ifs=waiting_time.WHAT_IFS[:1], targets=waiting_time.TARGETS[:1], say=say)
+    else:
+        waits = waiting_time.measure(say=say)
+    print(report(figures) + waiting_time.report(waits))
+    if args.json:
+        Path(args.json).write_text(json.dumps({**asdict(figures), **waits.as_dict()}, indent=1), encoding="utf-8")
+    return 0
 
 
 def cmd_warmup(args) -> int:
@@ -362,6 +394,13 @@ def cmd_backtest(args) -> int:
     return 0
 
 
+def _quiet_stdout() -> None:
+    """Send what is left of standard output nowhere, so that flushing it at exit does not fail on
+    the closed pipe again (the recipe of the Python documentation, 'Note on SIGPIPE')."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 def cmd_calibrate(args) -> int:
     from sim.calibration.command import command  # SciPy is loaded only when calibrating
 
@@ -372,7 +411,7 @@ def cmd_calibrate(args) -> int:
     return command(args)
 
 
-COMMANDS = {"run": cmd_run, "compare": cmd_compare, "params": cmd_params, "bench": cmd_bench,
+COMMANDS = {"run": cmd_run, "compare": cmd_compare, "list": cmd_list, "params": cmd_params, "bench": cmd_bench,
             "calibrate": cmd_calibrate, "warmup": cmd_warmup, "backtest": cmd_backtest}
 
 
@@ -394,7 +433,12 @@ def main(argv: list[str] | None = None) -> int:
         with stop_on_signals():
             args = build_parser().parse_args(argv)
             try:
-                return COMMANDS[args.command](args)
+                status = COMMANDS[args.command](args)
+                sys.stdout.flush()  # here, where a closed pipe is caught, rather than at exit
+                return status
+            except BrokenPipeError:  # the reader went away (python -m sim params | head): nothing more to say
+                _quiet_stdout()
+                return 0
             except (ScenarioError, ConnectionError) as exc:
                 print(f"error: {_one_line(str(exc))}", file=sys.stderr)
                 return 2

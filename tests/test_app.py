@@ -295,3 +295,26 @@ def test_a_pasted_scenario_over_the_size_limit_is_refused_saying_the_limit(app):
     app.button(key="load_paste").click().run()
     _no_exception(app)
     assert any("pasted scenario: too large" in e.value and "the limit is 200 kB" in e.value for e in app.error)
+
+
+def test_replications_chosen_for_precision_and_said(monkeypatch):
+    """Without a count of the user's, the app runs as many replications as the stated precision
+    needs, the what-if at least as many as its baseline (so every change is paired), and says so."""
+    monkeypatch.delenv("ADOPTION_APP_REPS", raising=False)
+    monkeypatch.setenv("ADOPTION_APP_YEARS", "1")
+    monkeypatch.setenv("ADOPTION_APP_ENGINE", "serial")
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    _no_exception(at)
+    assert at.checkbox(key="reps_auto").value is True
+    captions = " ".join(c.value for c in at.caption)
+    assert "replications: enough for the 90% confidence interval of each headline figure's mean within 15%" in captions
+    _run(at, campaign_pct=30.0)
+    store = at.session_state["results"]
+    counts = sorted(r.scenario.scenario.replications for r in store.values())
+    assert len(counts) == 2 and counts[0] >= 20
+    assert "; baseline " in " ".join(c.value for c in at.caption)
+    at.checkbox(key="reps_auto").uncheck()
+    at.number_input(key="reps").set_value(7)
+    _run(at, campaign_pct=30.0)
+    assert "7 replications, as asked" in " ".join(c.value for c in at.caption)

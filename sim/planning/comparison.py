@@ -35,9 +35,16 @@ PERCENTILES = (5, 95)
 def by_replication(results: Results, kpi: str) -> pd.DataFrame:
     """A replication x year table of one KPI (tables are built once per set of results)."""
     tables = results.__dict__.get("_by_replication")
-    if tables is None:
-        tables = {name: rows.pivot(index="replication", columns="year", values="value").sort_index()
-                  for name, rows in results.replications.groupby("kpi", sort=False)}
+    if tables is None:  # all KPIs at once: one replication x KPI x year array, cut into tables
+        reps = results.replications
+        rep_codes, rep_index = pd.factorize(reps["replication"], sort=True)
+        kpi_codes, kpi_names = pd.factorize(reps["kpi"])
+        year_codes, years = pd.factorize(reps["year"], sort=True)
+        cube = np.full((len(rep_index), len(kpi_names), len(years)), np.nan)
+        cube[rep_codes, kpi_codes, year_codes] = reps["value"].to_numpy(dtype=float)
+        index = pd.Index(rep_index, name="replication")
+        columns = pd.Index(years, name="year")
+        tables = {name: pd.DataFrame(cube[:, i, :], index=index, columns=columns) for i, name in enumerate(kpi_names)}
         results.__dict__["_by_replication"] = tables
     return tables[kpi].copy()
 

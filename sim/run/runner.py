@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,9 @@ from sim.scenario.calendar import financial_year_label
 from sim.scenario.files import scenario_from_dict
 from sim.scenario.parameters import Scenario
 
+if TYPE_CHECKING:
+    from sim.run.replications import ReplicationChoice
+
 
 @dataclass
 class Results:
@@ -37,6 +40,7 @@ class Results:
     summary: pd.DataFrame
     replications: pd.DataFrame
     events: pd.DataFrame | None = None
+    choice: ReplicationChoice | None = None  # why this many replications, when chosen for precision
 
     @property
     def years(self) -> list[str]:

@@ -55,6 +55,10 @@ def _check_probabilities(values: list[float], what: str) -> None:
         raise ValueError(f"{what}: probabilities must add up to 1, they add up to {sum(values):.6g}")
 
 
+#: The horizon the app and the command line show unless asked for another: financial years reported.
+HORIZON_YEARS = 5
+
+
 class RunSettings(Section):
     """What to simulate: identity, horizon, replications and the random seed."""
 
@@ -63,7 +67,8 @@ class RunSettings(Section):
     description: str = param("", None, None, "text", "assumption: label only", "Free text describing the scenario.")
     start_year: int = param(2022, 2000, 2100, "calendar year", f"{C_P} title (year 1 = 2022/23)",
                             "Calendar year in which the first simulated financial year (April-March) starts.")
-    years: int = param(10, 1, 50, "financial years", "assumption: planning horizon",
+    years: int = param(HORIZON_YEARS, 1, 50, "financial years",
+                       "assumption: planning horizon of five financial years (a medium-term plan)",
                        "Number of financial years reported.")
     warm_up_years: int = param(3, 0, 10, "financial years",
                                "python -m sim warmup on the calibrated baselines (README, 'Start and warm-up'): "
