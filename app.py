@@ -387,17 +387,31 @@ year = period_choice(scen_res, "period",
                      marker=f"{label}|{run_key(run_text(scenario), reps, years)}")
 table = comparison.change_table(base_res, scen_res, [k for k, _, _ in HEADLINE], year)
 cols = st.columns(len(HEADLINE))
+waiting = comparison.change_table(base_res, scen_res, ["adopters_waiting", "children_waiting_with_po"], year)
 for col, (kpi, short, lower_better), row in zip(cols, HEADLINE, table.itertuples()):
     unit = row.unit
-    value = comparison.format_figure(row.scenario, unit)
-    delta = (None if same or np.isnan(row.change)
-             else f"{row.change:+,.1f} {'' if unit == '£' else comparison.change_unit(unit)}".strip())
-    if delta and unit == "£":
-        delta = f"{'+' if row.change >= 0 else '-'}£{abs(row.change):,.0f}"
     threshold = THRESHOLDS_DAYS.get(kpi)
+    if kpi == "adopter_gap":  # adopters waiting per child waiting, from the means (the ASGLB reading)
+        adopters, children = waiting["scenario"]
+        gap = comparison.adopter_gap_reading(adopters, children)
+        before = comparison.adopter_gap_reading(*waiting["baseline"])
+        change_per_child = gap["per_child"] - before["per_child"]
+        delta = None if same or np.isnan(change_per_child) else f"{change_per_child:+.2f} per child".replace(
+            "-0.00", "0.00").replace("+0.00", "0.00")
+        col.metric(short, "–" if np.isnan(gap["per_child"]) else f"{gap['per_child']:.2f} per child", delta,
+                   help=comparison.GAP_DEFINITION)
+        col.caption(comparison.format_gap(adopters, children) + f"  \n{adopters:.1f} households, {children:.1f} "
+                    "children waiting (means)")
+        continue
+    parts = comparison.estimate_parts(row.scenario, row.scenario_p5, row.scenario_p95, unit)
+    value = parts[0] if parts else comparison.format_figure(row.scenario, unit)
+    change_parts = None if same else comparison.estimate_parts(row.change, row.change_p5, row.change_p95, unit,
+                                                               signed=True)
+    delta = None if same or np.isnan(row.change) else (
+        change_parts[0] if change_parts else comparison.format_change(row.change, row.change, row.change, unit))
     col.metric(short, value, delta, delta_color="inverse" if lower_better else "normal",
                help=f"{row.label}. " + KPI_BY_NAME[kpi].description + (f" Scorecard threshold {threshold} days." if threshold else ""))
-    lines = [f"90%: {comparison.format_figure(row.scenario_p5, unit)} to {comparison.format_figure(row.scenario_p95, unit)}"]
+    lines = ["mean [90%]: " + comparison.format_estimate(row.scenario, row.scenario_p5, row.scenario_p95, unit)]
     if not same:
         lines.append("change " + comparison.format_change(row.change, row.change_p5, row.change_p95, unit))
     if threshold:
@@ -408,8 +422,8 @@ headline = comparison.change_table(base_res, scen_res, TABLE_KPIS, year)
 shown = pd.DataFrame({
     "measure": headline["label"],
     "baseline": [comparison.format_figure(v, u) for v, u in zip(headline["baseline"], headline["unit"])],
-    "scenario [90% interval]": [f"{comparison.format_figure(r.scenario, r.unit)} [{comparison.format_figure(r.scenario_p5, r.unit)} "
-                                f"to {comparison.format_figure(r.scenario_p95, r.unit)}]" for r in headline.itertuples()],
+    "scenario [90% interval]": [comparison.format_estimate(r.scenario, r.scenario_p5, r.scenario_p95, r.unit)
+                                for r in headline.itertuples()],
     "change [90% interval]": [comparison.format_change(r.change, r.change_p5, r.change_p95, r.unit)
                               for r in headline.itertuples()],
     "threshold": [f"{t:g} days" if not np.isnan(t) else "" for t in headline["threshold"]],
@@ -639,52 +653,83 @@ def draw_target() -> None:
                        "answer as a level to within the stated tolerance.")
 
 # --------------------------------------------------------------------------- finance
+def money_columns(columns: dict[str, str]) -> dict:
+    """Column settings for a table of pounds: labels with their unit, thousands separated."""
+    return {key: st.column_config.NumberColumn(label, format="£%,d") for key, label in columns.items()}
+
+
 def draw_finance() -> None:
-    spend = finance.spend_by_year(scen_res)
-    st.markdown(f"**Interagency spend: {label}** (mean, with 90% interval)")
-    def gbp(x: float) -> str:
-        return ("−" if x < 0 else "") + f"£{abs(x):,.0f}"
-
-    def money(m: float, lo: float, hi: float) -> str:
-        return f"{gbp(m)} [{gbp(lo)} to {gbp(hi)}]"
-
-    st.dataframe(pd.DataFrame({
-        "financial year": spend["financial_year"],
-        "VAA placements": spend["placements_vaa"].round(1),
-        "LA/RAA placements": spend["placements_la"].round(1),
-        "fees paid": [money(r.fees_paid_gbp, r.fees_paid_gbp_p5, r.fees_paid_gbp_p95) for r in spend.itertuples()],
-        "of which VAA (est.)": spend["fees_paid_vaa_gbp_est"].map(gbp),
-        "of which LA/RAA (est.)": spend["fees_paid_la_gbp_est"].map(gbp),
-        "fees received": [money(r.fees_received_gbp, r.fees_received_gbp_p5, r.fees_received_gbp_p95)
-                          for r in spend.itertuples()],
-        "net spend": [money(r.net_spend_gbp, r.net_spend_gbp_p5, r.net_spend_gbp_p95) for r in spend.itertuples()],
-    }), hide_index=True, width="stretch")
-    st.caption("The split of fees paid by provider is an estimate (each year's fees shared by placements with each "
-               "provider, weighted by its one-child fee); fees received are the LA/RAA fee for the agency's own "
-               "adopters taken by other agencies.")
+    st.markdown(f"**Interagency spend: {label}" + ("" if same else f" against {baseline_label}") + "**")
+    year_labels = list(scen_res.years)
+    first = comparison.default_year(scenario, None if same else baseline, len(year_labels))
+    default_window = (year_labels[first - 1], year_labels[min(first + 2, len(year_labels)) - 1])  # three years
+    marker = f"{label}|{run_key(run_text(scenario), reps, years)}"  # a new run opens on its own window
+    if state.get("finance_window:for") != marker or not {state.get("finance_from"), state.get("finance_to")} <= set(
+            year_labels):
+        state["finance_from"], state["finance_to"] = default_window
+        state["finance_window:for"] = marker
+    c1, c2, _ = st.columns([1, 1, 2])
+    c1.selectbox("From financial year", year_labels, key="finance_from",
+                 help="The first year of the period to total (a budget paper's window).")
+    c2.selectbox("To financial year", year_labels, key="finance_to", help="The last year of the period, included.")
+    window = finance.window_years(scen_res, state["finance_from"], state["finance_to"])
+    table = finance.spend_table(base_res, scen_res, window)
+    state["finance_table"] = table
+    money = money_columns({"baseline_gbp": "Baseline (£, mean)", "scenario_gbp": "Scenario (£, mean)",
+                           "scenario_p5": "Scenario 5th pct (£)", "scenario_p95": "Scenario 95th pct (£)",
+                           "saving_gbp": "Saving (£, paired mean)", "saving_p5": "Saving 5th pct (£)",
+                           "saving_p95": "Saving 95th pct (£)"})
+    shown = ["period", "measure", *money]
+    config = {"period": st.column_config.TextColumn("Financial year"),
+              "measure": st.column_config.TextColumn("Measure"), **money}
+    totals = table[table["period"].str.startswith("total") | (len(window) == 1)]
+    st.markdown(f"**{state['finance_from']} to {state['finance_to']}: totals**")
+    st.dataframe(totals[shown], hide_index=True, width="stretch", column_config=config,
+                 height=38 + 35 * len(totals))
+    st.caption("Saving: less paid, or more received, than the baseline, from the difference in each replication "
+               "(scenario and baseline share their random numbers), with its 90% interval (5th to 95th percentile). "
+               "Totals add each replication's years before the mean and interval are taken. Pounds are rounded to "
+               "three significant figures of each interval's width: finer would claim a precision the replications "
+               "do not have.")
+    for note in finance.fit_notes(calibration_report(baseline.calibration.targets_file).get("csv")):
+        st.warning("**Baseline against the report.** " + note)
+    st.markdown("**By financial year**")
+    years_only = table[~table["period"].str.startswith("total")]
+    st.dataframe(years_only[shown], hide_index=True, width="stretch", column_config=config,
+                 height=38 + 35 * len(years_only))
     c1, c2 = st.columns(2)
-    c1.altair_chart(charts.spend_chart({label: scen_res}), width="stretch")
+    c1.altair_chart(charts.spend_chart(both), width="stretch")
     c2.altair_chart(charts.spend_chart(both, cumulative=True), width="stretch")
-    st.markdown("**What the scenario saves against the baseline** (paired; positive = less spent or more received)")
-    if same:
-        st.info("Change a lever — a recruitment campaign, say — and run to see what it saves against the baseline.")
-    else:
-        saved = finance.savings(base_res, scen_res)
-        state["savings_table"] = saved
+    if not same:
+        state["savings_table"] = finance.savings(base_res, scen_res)
         if first_change is not None:
             st.caption(f"Changes start {first_change.start}: in the years before, the scenario is the baseline, "
                        "replication by replication, so it saves nothing there (0, interval [0, 0]).")
-        st.dataframe(saved.assign(saving=[money(r.saving_gbp, r.saving_p5, r.saving_p95) for r in saved.itertuples()])
-                     .pivot(index="financial_year", columns="measure", values="saving")
-                     .loc[list(dict.fromkeys(saved["financial_year"]))], width="stretch")
-    st.markdown("**Fee schedule** (by provider and financial year, uprated as set in the levers; a fee lever "
-                "acts from its date)")
-    schedule = finance.schedule_table(scen_res)
-    st.dataframe(pd.DataFrame({
-        "financial year": schedule["financial_year"], "provider": schedule["provider"],
-        "one child": schedule["one_child_gbp"].map(gbp), "two siblings": schedule["two_siblings_gbp"].map(gbp),
-        "three siblings": schedule["three_siblings_gbp"].map(gbp),
-        "monthly fee after 12 months": schedule["monthly_fee_gbp"].map(gbp)}), hide_index=True, width="stretch")
+    with st.expander(f"Placements and fees by provider: {label}"):
+        spend = finance.spend_by_year(scen_res)
+        st.dataframe(spend[["financial_year", "placements_vaa", "placements_la", "fees_paid_gbp",
+                            "fees_paid_vaa_gbp_est", "fees_paid_la_gbp_est"]].round(1), hide_index=True,
+                     width="stretch", column_config={
+                         "financial_year": st.column_config.TextColumn("Financial year"),
+                         "placements_vaa": st.column_config.NumberColumn("VAA placements (children, mean)",
+                                                                         format="%.1f"),
+                         "placements_la": st.column_config.NumberColumn("LA/RAA placements (children, mean)",
+                                                                        format="%.1f"),
+                         **money_columns({"fees_paid_gbp": "Fees paid (£, mean)",
+                                          "fees_paid_vaa_gbp_est": "of which VAA (£, estimate)",
+                                          "fees_paid_la_gbp_est": "of which LA/RAA (£, estimate)"})})
+        st.caption("The split of fees paid by provider is an estimate (each year's fees shared by placements with "
+                   "each provider, weighted by its one-child fee); fees received are the LA/RAA fee for the agency's "
+                   "own adopters taken by other agencies.")
+    with st.expander("Fee schedule (by provider and financial year; a fee lever acts from its date)"):
+        schedule = finance.schedule_table(scen_res)
+        st.dataframe(schedule[["financial_year", "provider", "one_child_gbp", "two_siblings_gbp", "three_siblings_gbp",
+                               "monthly_fee_gbp"]], hide_index=True, width="stretch", column_config={
+            "financial_year": st.column_config.TextColumn("Financial year"),
+            "provider": st.column_config.TextColumn("Provider"),
+            **money_columns({"one_child_gbp": "One child (£)", "two_siblings_gbp": "Two siblings (£)",
+                             "three_siblings_gbp": "Three siblings (£)",
+                             "monthly_fee_gbp": "Monthly fee after 12 months (£)"})})
 
 # --------------------------------------------------------------------------- downloads
 def draw_downloads() -> None:
