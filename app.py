@@ -49,6 +49,7 @@ from sim.run.runner import Results, run_scenario
 from sim.scenario.calendar import financial_year_label
 from sim.scenario.files import (
     BUILT_IN_FILE,
+    SCENARIO_DIR,
     ScenarioError,
     built_in_baseline,
     load_scenario,
@@ -442,65 +443,111 @@ def draw_charts() -> None:
     st.altair_chart(charts.flows_chart(both))
 
 # --------------------------------------------------------------------------- compare
+@st.cache_data(show_spinner=False, max_entries=4)
+def scenario_files(stamp: tuple) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """The scenario files in scenarios/: {file name: (title, run text)}, and the files that
+    cannot be read with the reason.  ``stamp`` (names and modification times) renews it."""
+    files, errors = {}, {}
+    for name, _ in stamp:
+        try:
+            loaded = load_scenario(name)
+        except ScenarioError as exc:
+            errors[name] = str(exc)
+            continue
+        title = loaded.scenario.name if loaded.scenario.name != Scenario().scenario.name else name
+        files[name] = (title, run_text(loaded))
+    return files, errors
+
+
+def compare_options() -> dict[str, str]:
+    """What can be compared, each once, by its title: the baseline, the scenarios run in this
+    session, and the files in scenarios/ (a file that runs the same scenario as one already
+    listed, such as the built-in baseline's own file, is not listed again)."""
+    options = {baseline_label: run_text(baseline)}
+    for name, text in state.get("kept", {}).items():
+        if text not in options.values():
+            options[name] = text
+    stamp = tuple((name, (SCENARIO_DIR / f"{name}.toml").stat().st_mtime) for name in scenario_names())
+    files, _ = scenario_files(stamp)
+    for name, (title, text) in files.items():
+        if text in options.values():
+            continue
+        options[title if title not in options else f"{title} ({name})"] = text
+    return options
+
+
+def compare_choice(options: dict[str, str]) -> list[str]:
+    """The scenarios chosen to compare, in the order chosen (by default the baseline and the
+    last three scenarios run), keeping only those still on offer."""
+    if "compare_choice" in state:
+        return [n for n in state["compare_choice"] if n in options] or [baseline_label]
+    return [baseline_label] + [n for n in list(state.get("kept", {}))[-3:] if n in options]
+
+
+def compared_runs(options: dict[str, str], chosen: list[str]) -> dict[str, Results] | None:
+    """Results of the chosen scenarios, in the order chosen (run now if not run before)."""
+    return obtain({name: options[name] for name in chosen}, reps, years, "Comparing")
+
+
+def table_height(rows: int) -> int:
+    """A table's height in pixels that shows every row without scrolling."""
+    return 38 + 35 * rows
+
+
 def draw_compare() -> None:
-    st.write("Scenarios run in this session, and the scenario files shipped in `scenarios/`, side by side "
+    st.write("Scenarios run in this session, and the scenario files shipped with the app, side by side "
              f"({reps} replications × {years} years each). Changes are against the reference scenario, paired "
              "replication by replication.")
-    kept = dict(state.get("kept", {}))
-    options = {baseline_label: run_text(baseline), **kept}
-    for name in scenario_names():
-        if name not in options:
-            options[f"file: {name}"] = None  # loaded when chosen
-    if "compare_choice" in state:  # keep what is still on offer (the baseline may have changed)
-        state["compare_choice"] = [n for n in state["compare_choice"] if n in options] or [baseline_label]
-    else:
-        state["compare_choice"] = [baseline_label] + list(kept)[-3:]
-    chosen = st.multiselect("Scenarios", list(options), key="compare_choice")
-    if len(chosen) >= 1:
-        texts = {}
-        for name in chosen:
-            text = options[name]
-            if text is None:
-                try:
-                    text = run_text(load_scenario(name.removeprefix("file: ")))
-                except ScenarioError as exc:
-                    st.error(str(exc))
-                    continue
-            texts[name] = text
-        compared = obtain(texts, reps, years, "Comparing") if texts else None
-        if compared:
-            c1, c2 = st.columns(2)
-            reference = c1.selectbox("Reference", list(compared), key="compare_reference")
-            ref_scenario = compared[reference].scenario
-            starts = [comparison.change_year(r.scenario, ref_scenario) for n, r in compared.items() if n != reference]
-            starts = [y for y in starts if y is not None] or [comparison.change_year(ref_scenario) or 2]
-            with c2:
-                cyear = period_choice(compared[reference], "compare_period",
-                                      max(1, min(min(starts), len(compared[reference].years))),
-                                      marker="|".join([reference, *compared, str(reps), str(years)]))
-            side = comparison.side_by_side(compared, TABLE_KPIS, cyear, reference)
-            state["compare_table"] = side
-            st.dataframe(comparison.wide_table(side), width="stretch")
-            changes = side[side["scenario"] != reference]
-            if not changes.empty:
-                st.caption(f"Change against {reference} (mean [90% interval])")
-                wide = changes.assign(cell=[comparison.format_change(r.change, r.change_p5, r.change_p95, r.unit)
-                                            for r in changes.itertuples()]).pivot(
-                    index="label", columns="scenario", values="cell")
-                wide = wide.loc[list(dict.fromkeys(changes["label"]))]
-                wide.index.name, wide.columns.name = "measure", None
-                st.dataframe(wide, width="stretch")
-            for name in compared:
-                for text in comparison.comparability_warnings(reference, compared[reference], name, compared[name]):
-                    st.warning(text)
-            unpaired = [n for n in compared if not comparison.is_paired(compared[reference], compared[n])]
-            if unpaired:
-                st.warning(f"Not paired with {reference} (a different seed), so their intervals are wider: "
-                           + ", ".join(unpaired))
-            st.altair_chart(charts.gap_chart(compared), width="stretch")
-            st.altair_chart(charts.waits_chart(compared))
-            st.altair_chart(charts.spend_chart(compared, cumulative=True), width="stretch")
-            st.altair_chart(charts.flows_chart(compared))
+    options = compare_options()
+    state["compare_choice"] = compare_choice(options)
+    chosen = st.multiselect("Scenarios (in the order to show them)", list(options), key="compare_choice")
+    if not chosen:
+        return
+    compared = compared_runs(options, chosen)
+    if not compared:
+        return
+    c1, c2 = st.columns(2)
+    if state.get("compare_reference") not in compared:
+        state["compare_reference"] = chosen[0]
+    reference = c1.selectbox("Reference", list(compared), key="compare_reference")
+    ref_scenario = compared[reference].scenario
+    starts = [comparison.change_year(r.scenario, ref_scenario) for n, r in compared.items() if n != reference]
+    starts = [y for y in starts if y is not None] or [comparison.change_year(ref_scenario) or 2]
+    with c2:
+        cyear = period_choice(compared[reference], "compare_period",
+                              max(1, min(min(starts), len(compared[reference].years))),
+                              marker="|".join([reference, *compared, str(reps), str(years)]))
+    side = comparison.side_by_side(compared, TABLE_KPIS, cyear, reference)
+    state["compare_table"] = side
+    wide = comparison.wide_table(side)
+    state["compare_wide"] = wide
+    st.dataframe(wide.reset_index(), hide_index=True, width="stretch", height=table_height(len(wide)),
+                 column_config={"measure": st.column_config.TextColumn("Measure", width="medium"),
+                                **{name: st.column_config.TextColumn(name, help=f"{name}: mean [90% interval]")
+                                   for name in wide.columns}})
+    st.caption(comparison.GAP_DEFINITION)
+    changes = side[side["scenario"] != reference]
+    if not changes.empty:
+        st.caption(f"Change against {reference} (mean [90% interval], paired)")
+        others = [n for n in compared if n != reference]
+        wide_change = changes.assign(cell=[comparison.format_change(r.change, r.change_p5, r.change_p95, r.unit)
+                                           for r in changes.itertuples()]).pivot(
+            index="label", columns="scenario", values="cell")
+        wide_change = wide_change.loc[list(dict.fromkeys(changes["label"])), others]
+        wide_change.index.name, wide_change.columns.name = "measure", None
+        st.dataframe(wide_change.reset_index(), hide_index=True, width="stretch", height=table_height(len(wide_change)),
+                     column_config={"measure": st.column_config.TextColumn("Measure", width="medium")})
+    for name in compared:
+        for text in comparison.comparability_warnings(reference, compared[reference], name, compared[name]):
+            st.warning(text)
+    unpaired = [n for n in compared if not comparison.is_paired(compared[reference], compared[n])]
+    if unpaired:
+        st.warning(f"Not paired with {reference} (a different seed), so their intervals are wider: "
+                   + ", ".join(unpaired))
+    st.altair_chart(charts.gap_chart(compared), width="stretch")
+    st.altair_chart(charts.waits_chart(compared))
+    st.altair_chart(charts.spend_chart(compared, cumulative=True), width="stretch")
+    st.altair_chart(charts.flows_chart(compared))
 
 # --------------------------------------------------------------------------- recruitment target
 def on_find(kpi: str, year_labels: list[str]) -> None:

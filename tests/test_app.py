@@ -14,6 +14,9 @@ from sim.scenario.files import load_scenario
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 BUILT_IN_NAME = "Cambridgeshire & Peterborough Adoption 2022-23 (calibrated)"
+SOONER = "Go interagency sooner (30-day in-house search)"  # scenarios/interagency-sooner.toml
+ROTHERHAM = "Rotherham Metropolitan Borough Council Adoption Service 2017-18 (calibrated)"
+CAMPAIGN_65 = "Raise recruitment by 30% (Hampshire: 50 to 65 a year)"  # scenarios/raise-recruitment-65.toml
 
 
 @pytest.fixture
@@ -160,20 +163,19 @@ def test_compare_two_scenarios_side_by_side(app):
     app.text_input(key="scenario_name").set_value("More social workers")
     _run(app, assessing_social_workers=8.0)
     _open(app, "Compare scenarios")
-    app.multiselect(key="compare_choice").select("file: interagency-sooner").run()
+    app.multiselect(key="compare_choice").select(SOONER).run()
     _no_exception(app)
     table = app.session_state["compare_table"]
-    assert list(dict.fromkeys(table["scenario"])) == [BUILT_IN_NAME, "More social workers",
-                                                      "file: interagency-sooner"]
+    assert list(dict.fromkeys(table["scenario"])) == [BUILT_IN_NAME, "More social workers", SOONER]
     reference = table[table["scenario"] == BUILT_IN_NAME]
     assert (reference["change"] == 0).all()
     assert len(app.get("vega_lite_chart")) >= 4  # the comparison's charts
     assert not [w for w in app.warning if "between agencies" in w.value or "financial years differ" in w.value]
     # another agency, another year: compared, but flagged so that nobody reads it as a what-if
-    app.multiselect(key="compare_choice").select("file: rotherham-2017-18").run()
+    app.multiselect(key="compare_choice").select(ROTHERHAM).run()
     _no_exception(app)
     warnings = " ".join(w.value for w in app.warning)
-    assert "'file: rotherham-2017-18' is calibrated to calibration/targets/rotherham-2017-18.toml" in warnings
+    assert f"'{ROTHERHAM}' is calibrated to calibration/targets/rotherham-2017-18.toml" in warnings
     assert "a difference between agencies" in warnings and "the financial years differ" in warnings
 
 
@@ -298,3 +300,23 @@ def test_finance_window_totals_baseline_beside_scenario(app):
     # the baseline misses the report's interagency placements: said, from the fit report
     notes = " ".join(w.value for w in app.warning)
     assert "interagency placements in 2022-23 against the report's 11" in notes and "sd above" in notes
+
+
+def test_compare_lists_each_scenario_once_by_title_and_keeps_the_order_chosen(app):
+    _open(app, "Compare scenarios")
+    options = app.multiselect(key="compare_choice").options
+    assert options.count(BUILT_IN_NAME) == 1 and len(options) == len(set(options))
+    assert SOONER in options and not [o for o in options if o.startswith("file:") or "cambridgeshire-peterborough" in o]
+    app.multiselect(key="compare_choice").set_value([SOONER, BUILT_IN_NAME, CAMPAIGN_65]).run()
+    _no_exception(app)
+    assert app.selectbox(key="compare_reference").value == BUILT_IN_NAME  # kept while it is compared
+    wide = app.session_state["compare_wide"]
+    assert list(wide.columns) == [SOONER, BUILT_IN_NAME, CAMPAIGN_65]  # the order chosen
+    assert {"A10: care to moving in (foster-carer adjusted)", "A2: order to match",
+            "Interagency fees paid"} <= set(wide.index)
+    tables = [t for t in app.dataframe if t.value.shape[0] == len(wide)]
+    assert tables and list(tables[0].value.columns)[1:] == [SOONER, BUILT_IN_NAME, CAMPAIGN_65]
+    changes = [t for t in app.dataframe if list(t.value.columns)[1:] == [SOONER, CAMPAIGN_65]]
+    assert changes, "the change table keeps the order chosen"
+    spec = _spec_text(app).replace(" ", "")  # every chart's legend lists every scenario in full
+    assert '"labelLimit":0' in spec and '"columns":1' in spec and '"labelLimit":360' not in spec
