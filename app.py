@@ -29,7 +29,7 @@ import pandas as pd
 import streamlit as st
 
 from sim.model.kpis import KPI_BY_NAME, KPIS, THRESHOLDS_DAYS
-from sim.planning import charts, comparison, export, finance
+from sim.planning import board_pack, charts, comparison, export, finance
 from sim.planning.levers import (
     CAMPAIGN,
     GROUPS,
@@ -42,7 +42,7 @@ from sim.planning.levers import (
     lever_values,
     start_index,
 )
-from sim.planning.model_notes import calibration_report, readme_section
+from sim.planning.model_notes import FOR_A_BOARD, calibration_report, plain_text, readme_section
 from sim.planning.target_finder import MEASURES, SEARCH_MAX, find_recruitment_target
 from sim.run.jobs import JobStore
 from sim.run.runner import Results, run_scenario
@@ -316,14 +316,16 @@ with st.sidebar, st.form("levers"):
                 info = lever_info(lever, baseline, baseline_ref)
                 st.number_input(f"{lever.label} ({lever.unit})", min_value=float(lever.lo),
                                 max_value=float(lever.hi), step=float(lever.step), key=f"lever:{lever.key}",
-                                format=_format(float(info["baseline"]), lever.step), help=info["meaning"])
+                                format=_format(float(info["baseline"]), lever.step),
+                                help=f"{info['meaning']}  \n**Source:** {info['source']}")
                 st.text_input(f"{lever.label}: from", key=f"from:{lever.key}", label_visibility="collapsed",
                               placeholder="from: as above")
                 if lever.key == CAMPAIGN:
                     st.number_input("Campaign length (months; 0 = to the end of the run)", min_value=0,
                                     max_value=600, step=1, key="campaign_months",
                                     help="A campaign for six months, say: enquiries go back to their level after it.")
-                st.caption(f"Baseline {info['baseline']:,.6g} · {info['source']}")
+                st.caption(f"Baseline {info['baseline']:,.6g}" + (" (changes from a date: see ?)" if info["changes"]
+                                                                     else ""))
     with st.expander("Horizon and replications"):
         st.number_input("Financial years to simulate", min_value=1, max_value=30, step=1, key="years",
                         help="Reported years after a warm-up; year 1 is the baseline's first year.")
@@ -370,7 +372,7 @@ st.caption(f"{reps} replications × {years} financial years ({base_res.years[0]}
            f"seed {scenario.scenario.seed}." + ("" if same else " Changes are paired replication by replication "
                                                 "(common random numbers) with their 90% interval."))
 if current.get("description"):
-    st.write(current["description"])
+    st.write(plain_text(current["description"]))
 moved = changed_levers(baseline, scenario)
 if moved:
     st.write("Changed: " + "; ".join(ch.text() for ch in moved))
@@ -489,6 +491,31 @@ def compared_runs(options: dict[str, str], chosen: list[str]) -> dict[str, Resul
     return obtain({name: options[name] for name in chosen}, reps, years, "Comparing")
 
 
+def compare_default_year(compared: dict[str, Results], reference: str) -> int:
+    """The year a comparison opens on: the first in which a scenario's change against the
+    reference can show (without one, the first forecast year)."""
+    ref_scenario = compared[reference].scenario
+    starts = [comparison.change_year(r.scenario, ref_scenario) for n, r in compared.items() if n != reference]
+    starts = [y for y in starts if y is not None] or [comparison.change_year(ref_scenario) or 2]
+    return max(1, min(min(starts), len(compared[reference].years)))
+
+
+def compare_marker(compared: dict[str, Results], reference: str) -> str:
+    return "|".join([reference, *compared, str(reps), str(years)])
+
+
+def compare_settings(compared: dict[str, Results]) -> tuple[str, int | None]:
+    """The reference and year chosen in Compare, or their defaults where Compare has not been
+    shown for these scenarios (the downloads use the same)."""
+    reference = state.get("compare_reference")
+    reference = reference if reference in compared else next(iter(compared))
+    options = compared[reference].years + [HORIZON]
+    if state.get("compare_period:for") == compare_marker(compared, reference) and state.get("compare_period") in options:
+        choice = state["compare_period"]
+        return reference, None if choice == HORIZON else options.index(choice) + 1
+    return reference, compare_default_year(compared, reference)
+
+
 def table_height(rows: int) -> int:
     """A table's height in pixels that shows every row without scrolling."""
     return 38 + 35 * rows
@@ -510,31 +537,20 @@ def draw_compare() -> None:
     if state.get("compare_reference") not in compared:
         state["compare_reference"] = chosen[0]
     reference = c1.selectbox("Reference", list(compared), key="compare_reference")
-    ref_scenario = compared[reference].scenario
-    starts = [comparison.change_year(r.scenario, ref_scenario) for n, r in compared.items() if n != reference]
-    starts = [y for y in starts if y is not None] or [comparison.change_year(ref_scenario) or 2]
     with c2:
-        cyear = period_choice(compared[reference], "compare_period",
-                              max(1, min(min(starts), len(compared[reference].years))),
-                              marker="|".join([reference, *compared, str(reps), str(years)]))
+        cyear = period_choice(compared[reference], "compare_period", compare_default_year(compared, reference),
+                              marker=compare_marker(compared, reference))
     side = comparison.side_by_side(compared, TABLE_KPIS, cyear, reference)
     state["compare_table"] = side
-    wide = comparison.wide_table(side)
+    wide, wide_change = board_pack.headline_table(compared, cyear, reference, TABLE_KPIS)  # as the board pack
     state["compare_wide"] = wide
     st.dataframe(wide.reset_index(), hide_index=True, width="stretch", height=table_height(len(wide)),
                  column_config={"measure": st.column_config.TextColumn("Measure", width="medium"),
                                 **{name: st.column_config.TextColumn(name, help=f"{name}: mean [90% interval]")
                                    for name in wide.columns}})
     st.caption(comparison.GAP_DEFINITION)
-    changes = side[side["scenario"] != reference]
-    if not changes.empty:
+    if len(wide_change):
         st.caption(f"Change against {reference} (mean [90% interval], paired)")
-        others = [n for n in compared if n != reference]
-        wide_change = changes.assign(cell=[comparison.format_change(r.change, r.change_p5, r.change_p95, r.unit)
-                                           for r in changes.itertuples()]).pivot(
-            index="label", columns="scenario", values="cell")
-        wide_change = wide_change.loc[list(dict.fromkeys(changes["label"])), others]
-        wide_change.index.name, wide_change.columns.name = "measure", None
         st.dataframe(wide_change.reset_index(), hide_index=True, width="stretch", height=table_height(len(wide_change)),
                      column_config={"measure": st.column_config.TextColumn("Measure", width="medium")})
     for name in compared:
@@ -781,19 +797,49 @@ def draw_finance() -> None:
 # --------------------------------------------------------------------------- downloads
 def draw_downloads() -> None:
     stem = export.file_stem(label)
+    options = compare_options()
+    chosen = compare_choice(options)
+    compared = compared_runs(options, chosen)
+    if not compared:
+        return
+    reference, cyear = compare_settings(compared)
+    period = compared[reference].years[cyear - 1] if cyear else HORIZON.lower()
+    st.markdown(f"**Board pack** for the scenarios chosen in *Compare scenarios*: {', '.join(compared)}; figures for "
+                f"{period}, changes against {reference}.")
+    st.text_input("The question for the board", key="board_question",
+                  placeholder=f"What would {', '.join(n for n in compared if n != reference) or reference} change "
+                              f"against {reference}, in {period}?")
+
+    def pack() -> board_pack.BoardPack:
+        key = (compare_marker(compared, reference), cyear, state.get("board_question") or "")
+        if state.get("board_pack:for") != key:
+            state["board_pack"] = board_pack.build(compared, cyear, reference, state.get("board_question") or None,
+                                                   kpis=TABLE_KPIS)
+            state["board_pack:for"] = key
+        return state["board_pack"]
+
+    c1, c2, _ = st.columns(3)
+    c1.download_button("Board pack (PDF)", lambda: board_pack.to_pdf(pack()), "board-pack.pdf", "application/pdf",
+                       key="dl_pack_pdf", on_click="ignore", type="primary",
+                       help="The question, the scenarios and what each changes from when, the headline table with "
+                            "90% intervals, the key charts, the assumptions and the source reports.")
+    c2.download_button("Board pack (web page)", lambda: board_pack.to_html(pack()), "board-pack.html", "text/html",
+                       key="dl_pack_html", on_click="ignore")
+    st.markdown("**Results**")
     c1, c2, c3 = st.columns(3)
     c1.download_button("Results (CSV)", export.results_csv(scen_res, label), f"{stem}-results.csv", "text/csv",
                        key="dl_csv", on_click="ignore")
-    sheets = {"headline changes": headline, "spend by year": finance.spend_by_year(scen_res),
-              "fee schedule": finance.schedule_table(scen_res)}
-    if not same:
-        sheets["savings"] = finance.savings(base_res, scen_res)
-    if isinstance(state.get("compare_table"), pd.DataFrame):
-        sheets["comparison"] = state["compare_table"]
-    c2.download_button("Results and comparison (Excel)", lambda: export.results_excel(both, sheets),
+    sheets = {"headline changes": export.rounded(headline, (("scenario", "scenario_p5", "scenario_p95"),
+                                                            ("change", "change_p5", "change_p95"))),
+              "spend and savings": finance.spend_table(base_res, scen_res),
+              "fee schedule": finance.schedule_table(scen_res),
+              "comparison": export.comparison_frame(compared, TABLE_KPIS, reference)}
+    c2.download_button("Results and comparison (Excel)",
+                       lambda: export.results_excel({**both, **compared}, sheets),
                        f"{stem}-results.xlsx", export.EXCEL_MIME, key="dl_xlsx", on_click="ignore",
-                       help="Each scenario's summary and parameters, the headline changes, spend by year, "
-                            "savings, the fee schedule and the comparison table.")
+                       help="A contents sheet; each scenario's summary and parameters; the headline changes; spend, "
+                            "fees received, net spend and savings by year; the fee schedule; and the scenarios chosen "
+                            "in Compare side by side for every financial year. Values are rounded as on screen.")
     c3.download_button("Scenario (TOML)", export.scenario_toml(scenario, name=label,
                                                                 description=current.get("description") or None,
                                                                 replications=reps, years=years),
@@ -804,7 +850,7 @@ def draw_downloads() -> None:
     if report:
         if "md" in report:
             with st.expander("Fit report", expanded=False):
-                st.markdown(report["md"].read_text(encoding="utf-8"))
+                st.markdown(plain_text(report["md"].read_text(encoding="utf-8")))
             st.download_button("Fit report (Markdown)", report["md"].read_bytes(), report["md"].name, "text/markdown",
                                key="dl_fit_md", on_click="ignore")
         if "csv" in report:
@@ -816,8 +862,10 @@ def draw_downloads() -> None:
 
 # --------------------------------------------------------------------------- model notes
 def draw_notes() -> None:
-    st.markdown("### How the model works")
-    st.markdown(readme_section("The model"))
+    st.markdown("### The model in brief")
+    st.markdown(FOR_A_BOARD)
+    with st.expander("Technical notes: how the model works, step by step (from the README, 'The model')"):
+        st.markdown(plain_text(readme_section("The model")))
     st.markdown("### Measures")
     st.dataframe(pd.DataFrame([{"measure": k.label, "name": k.name, "unit": k.unit, "definition": k.description}
                                for k in KPIS]), hide_index=True, width="stretch")

@@ -37,7 +37,7 @@ def app_server(reps: int = 10, years: int = 3, engine: str = "processes", timeou
     """Run ``streamlit run app.py`` and yield its URL; stop it (and its children) afterwards."""
     port = free_port()
     env = dict(os.environ, ADOPTION_APP_REPS=str(reps), ADOPTION_APP_YEARS=str(years),
-               ADOPTION_APP_ENGINE=engine, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+               ADOPTION_APP_ENGINE=engine)  # usage statistics are off in .streamlit/config.toml (cwd is ROOT)
     log = open(os.devnull, "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",

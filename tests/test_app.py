@@ -63,8 +63,10 @@ def test_opens_on_the_built_in_baseline(app):
     assert all(not m.delta for m in app.metric)  # the baseline against itself: no change shown
     assert len(app.get("vega_lite_chart")) >= 5  # gap, waits, spend, cumulative spend, flows
     captions = " ".join(c.value for c in app.caption)
-    # each lever's source: the calibrated baseline's figures it was set from
-    assert "calibrated in 'Built-in baseline'" in captions and "enquiries 308 (001_ef741affdb884314.txt §4.6)" in captions
+    # each lever's source, behind its help: the calibrated baseline's figures it was set from
+    helps = " ".join(n.help or "" for n in app.sidebar.number_input)
+    assert "calibrated in 'Built-in baseline'" in helps and "enquiries 308 (001_ef741affdb884314.txt §4.6)" in helps
+    assert "001_ef741affdb884314.txt" not in captions and "python -m sim" not in " ".join(m.value for m in app.markdown)
     assert "threshold 121 days" in captions and "threshold 426 days" in captions
 
 
@@ -92,7 +94,8 @@ def test_choose_a_scenario_file_as_baseline(app):
     # the lever shows the value in force when the forecast starts, and says from when the file sets it
     assert app.number_input(key="lever:enquiries_per_month").value == pytest.approx(25.67 * 1.3)
     assert app.subheader[0].value.startswith("Raise recruitment by 30%")
-    assert any("from 2023-24: 33.371 (+30%), set by the scenario 'raise-recruitment-65'" in c.value for c in app.caption)
+    assert "from 2023-24: 33.371 (+30%), set by the scenario 'raise-recruitment-65'" in app.number_input(
+        key="lever:enquiries_per_month").help
     assert app.text_input(key="levers_from").value == "2023-24"
 
 

@@ -251,6 +251,21 @@ def _number(value: float, unit: str, decimals: int, signed: bool = False, step: 
     return ("+" if signed else "") + text
 
 
+def round_estimate(mean: float, p5: float, p95: float, unit: str, change: bool = False) -> tuple[float, float, float]:
+    """Mean and bounds as numbers, rounded as :func:`format_estimate` shows them (for a
+    spreadsheet): pounds to :func:`uncertainty_step` of the width, others to
+    :func:`figure_decimals`; never -0."""
+    if any(v is None or not np.isfinite(v) for v in (mean, p5, p95)):
+        return mean, p5, p95
+    if unit == "£":
+        width = p95 - p5 if _inside(mean, p5, p95) else abs(mean)
+        return tuple(round_to_uncertainty(v, width) for v in (mean, p5, p95))
+    d = figure_decimals(mean, p5, p95, unit, change)
+    if d is None:
+        d = 0 if unit in ("days", "%") else max(1, min(3, -math.floor(math.log10(abs(mean)))))
+    return tuple(round(v, d) + 0.0 for v in (mean, p5, p95))
+
+
 def estimate_parts(mean: float, p5: float, p95: float, unit: str, signed: bool = False) -> tuple[str, str, str] | None:
     """The mean and the two bounds as :func:`format_estimate` rounds them, or None when the mean
     lies outside its interval or a figure is missing."""
