@@ -75,7 +75,7 @@ HEADLINE = [
     ("children_waiting_with_po", "Children waiting", True),
     ("a10_days", "A10 (days)", True),
     ("a2_days", "A2 (days)", True),
-    ("adopter_gap", "Adopter gap", False),
+    ("adopter_gap", "Adopters per child waiting", False),  # the adopter gap, from the means
     ("interagency_fees_gbp", "Interagency fees", True),
 ]
 TABLE_KPIS = ["enquiries", "approvals", "adopters_waiting", "children_waiting_with_po",
@@ -399,9 +399,9 @@ for col, (kpi, short, lower_better), row in zip(cols, HEADLINE, table.itertuples
         gap = comparison.adopter_gap_reading(adopters, children)
         before = comparison.adopter_gap_reading(*waiting["baseline"])
         change_per_child = gap["per_child"] - before["per_child"]
-        delta = None if same or np.isnan(change_per_child) else f"{change_per_child:+.2f} per child".replace(
+        delta = None if same or np.isnan(change_per_child) else f"{change_per_child:+.2f}".replace(
             "-0.00", "0.00").replace("+0.00", "0.00")
-        col.metric(short, "–" if np.isnan(gap["per_child"]) else f"{gap['per_child']:.2f} per child", delta,
+        col.metric(short, "–" if np.isnan(gap["per_child"]) else f"{gap['per_child']:.2f}", delta,
                    help=comparison.GAP_DEFINITION)
         col.caption(comparison.format_gap(adopters, children) + f"  \n{adopters:.1f} households, {children:.1f} "
                     "children waiting (means)")
