@@ -544,15 +544,12 @@ def draw_compare() -> None:
     state["compare_table"] = side
     wide, wide_change = board_pack.headline_table(compared, cyear, reference, TABLE_KPIS)  # as the board pack
     state["compare_wide"] = wide
-    st.dataframe(wide.reset_index(), hide_index=True, width="stretch", height=table_height(len(wide)),
-                 column_config={"measure": st.column_config.TextColumn("Measure", width="medium"),
-                                **{name: st.column_config.TextColumn(name, help=f"{name}: mean [90% interval]")
-                                   for name in wide.columns}})
-    st.caption(comparison.GAP_DEFINITION)
+    # a static table: every measure and every scenario's full title show, the cells wrapping to fit
+    st.table(wide.reset_index().rename(columns={"measure": "Measure"}).set_index("Measure"))
+    st.caption("Each cell: mean [90% interval]. " + comparison.GAP_DEFINITION)
     if len(wide_change):
-        st.caption(f"Change against {reference} (mean [90% interval], paired)")
-        st.dataframe(wide_change.reset_index(), hide_index=True, width="stretch", height=table_height(len(wide_change)),
-                     column_config={"measure": st.column_config.TextColumn("Measure", width="medium")})
+        st.markdown(f"**Change against {reference}** (mean [90% interval], paired)")
+        st.table(wide_change.reset_index().rename(columns={"measure": "Measure"}).set_index("Measure"))
     for name in compared:
         for text in comparison.comparability_warnings(reference, compared[reference], name, compared[name]):
             st.warning(text)
@@ -748,7 +745,7 @@ def draw_finance() -> None:
     totals = table[table["period"].str.startswith("total") | (len(window) == 1)]
     st.markdown(f"**{state['finance_from']} to {state['finance_to']}: totals**")
     st.dataframe(totals[shown], hide_index=True, width="stretch", column_config=config,
-                 height=38 + 35 * len(totals))
+                 height=table_height(len(totals)))
     st.caption("Saving: less paid, or more received, than the baseline, from the difference in each replication "
                "(scenario and baseline share their random numbers), with its 90% interval (5th to 95th percentile). "
                "Totals add each replication's years before the mean and interval are taken. Pounds are rounded to "
@@ -759,7 +756,7 @@ def draw_finance() -> None:
     st.markdown("**By financial year**")
     years_only = table[~table["period"].str.startswith("total")]
     st.dataframe(years_only[shown], hide_index=True, width="stretch", column_config=config,
-                 height=38 + 35 * len(years_only))
+                 height=table_height(len(years_only)))
     c1, c2 = st.columns(2)
     c1.altair_chart(charts.spend_chart(both), width="stretch")
     c2.altair_chart(charts.spend_chart(both, cumulative=True), width="stretch")
@@ -876,6 +873,8 @@ def draw_notes() -> None:
     params = pd.DataFrame(parameter_table(scenario))
     params["value"] = params["value"].map(str)
     params["default"] = params["default"].map(str)
+    for column in ("source", "declared_source"):
+        params[column] = params[column].map(plain_text)
     st.dataframe(params, hide_index=True, width="stretch")
     if scenario.change or scenario.trend:
         st.markdown(f"### Dated changes and trends of '{label}'")

@@ -80,6 +80,7 @@ def test_finance_officer_three_years_of_interagency_spend_with_and_without_a_cam
             choose(page, "To financial year", "2027-28")
             page.get_by_text("2025-26 to 2027-28: totals").wait_for()
             wait_for_drawing(page, tables=2)
+            wait_until_idle(page)
             totals = page.locator("[data-testid='stDataFrame']").first
             assert totals.bounding_box()["width"] <= page.viewport_size["width"]
             text = page.locator("[data-testid='stMain']").inner_text()
@@ -107,9 +108,14 @@ def test_board_compares_three_scenarios_and_downloads_the_board_pack(tmp_path):
             open_view(page, "Compare scenarios", "Scenarios (in the order to show them)")
             for title in ("Raise recruitment by 30% (Hampshire: 50 to 65 a year)", "Sibling-group recruitment campaign"):
                 choose(page, "Scenarios (in the order to show them)", title)
-            wait_for_drawing(page, charts=4, tables=2)
-            table = page.locator("[data-testid='stDataFrame']").first
-            assert table.bounding_box()["width"] <= page.viewport_size["width"]
+            wait_for_drawing(page, charts=4)
+            wait_until_idle(page)
+            table = page.locator("[data-testid='stTable']").first
+            box = table.bounding_box()  # every scenario's column inside the page
+            assert box["x"] + box["width"] <= page.viewport_size["width"]
+            page.get_by_text("Scenarios (in the order to show them)").scroll_into_view_if_needed()
+            page.mouse.wheel(0, 120)
+            page.wait_for_timeout(500)
             page.screenshot(path=str(DOCS / "compare-view.png"))
             open_view(page, "Downloads", "The question for the board")
             with page.expect_download(timeout=120_000) as download:
