@@ -719,7 +719,7 @@ def draw_target() -> None:
 # --------------------------------------------------------------------------- finance
 def money_columns(columns: dict[str, str]) -> dict:
     """Column settings for a table of pounds: labels with their unit, thousands separated."""
-    return {key: st.column_config.NumberColumn(label, format="£%,d") for key, label in columns.items()}
+    return {key: st.column_config.NumberColumn(label, format="localized") for key, label in columns.items()}
 
 
 def draw_finance() -> None:
@@ -740,26 +740,24 @@ def draw_finance() -> None:
     table = finance.spend_table(base_res, scen_res, window)
     state["finance_table"] = table
     money = money_columns({"baseline_gbp": "Baseline (£, mean)", "scenario_gbp": "Scenario (£, mean)",
-                           "scenario_p5": "Scenario 5th pct (£)", "scenario_p95": "Scenario 95th pct (£)",
-                           "saving_gbp": "Saving (£, paired mean)", "saving_p5": "Saving 5th pct (£)",
-                           "saving_p95": "Saving 95th pct (£)"})
-    shown = ["period", "measure", *money]
+                           "saving_gbp": "Saving (£, paired mean)", "saving_p5": "Saving, 5th pct (£)",
+                           "saving_p95": "Saving, 95th pct (£)"})
     config = {"period": st.column_config.TextColumn("Financial year"),
               "measure": st.column_config.TextColumn("Measure"), **money}
     totals = table[table["period"].str.startswith("total") | (len(window) == 1)]
     st.markdown(f"**{state['finance_from']} to {state['finance_to']}: totals**")
-    st.dataframe(totals[shown], hide_index=True, width="stretch", column_config=config,
+    st.dataframe(totals[["measure", *money]], hide_index=True, width="stretch", column_config=config,
                  height=table_height(len(totals)))
     st.caption("Saving: less paid, or more received, than the baseline, from the difference in each replication "
-               "(scenario and baseline share their random numbers), with its 90% interval (5th to 95th percentile). "
-               "Totals add each replication's years before the mean and interval are taken. Pounds are rounded to "
-               "three significant figures of each interval's width: finer would claim a precision the replications "
-               "do not have.")
+               "(scenario and baseline share their random numbers), with its 90% interval (5th to 95th percentile); "
+               "a negative saving is a cost. Totals add each replication's years before the mean and interval are "
+               "taken. Pounds are rounded to three significant figures of each interval's width: finer would claim "
+               "a precision the replications do not have. The scenario's own interval is in the charts below.")
     for note in finance.fit_notes(calibration_report(baseline.calibration.targets_file).get("csv")):
         st.warning("**Baseline against the report.** " + note)
     st.markdown("**By financial year**")
     years_only = table[~table["period"].str.startswith("total")]
-    st.dataframe(years_only[shown], hide_index=True, width="stretch", column_config=config,
+    st.dataframe(years_only[["period", "measure", *money]], hide_index=True, width="stretch", column_config=config,
                  height=table_height(len(years_only)))
     c1, c2 = st.columns(2)
     c1.altair_chart(charts.spend_chart(both), width="stretch")

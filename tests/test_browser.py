@@ -85,8 +85,9 @@ def test_finance_officer_three_years_of_interagency_spend_with_and_without_a_cam
             page.get_by_text("2025-26 to 2027-28: totals").wait_for()
             wait_for_drawing(page, tables=2)
             wait_until_idle(page)
-            totals = page.locator("[data-testid='stDataFrame']").first
-            assert totals.bounding_box()["width"] <= page.viewport_size["width"]
+            hidden = page.evaluate("() => [...document.querySelectorAll('[data-testid=\"stDataFrame\"] .dvn-scroller')]"
+                                   ".map(e => e.scrollWidth - e.clientWidth)")
+            assert hidden and max(hidden) <= 1, f"columns off-screen: {hidden} pixels"  # every column shows
             text = page.locator("[data-testid='stMain']").inner_text()
             assert "against the report's 11" in text  # the baseline's miss, from its fit report
             assert "python -m sim" not in text and "Traceback" not in text
