@@ -65,11 +65,14 @@ class BoardPack:
 def headline_table(runs: dict[str, Results], year: int | None, reference: str | None = None,
                    kpis: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The headline table (measure x scenario, mean [90% interval], the adopter gap from the
-    means) and the paired change of each scenario against ``reference``: what the app's Compare
-    view shows, from the same functions."""
+    means) and the paired change of each scenario against ``reference`` (the adopter gap left out
+    there: a change in the mean of per-replication percentages is not how the gap is read): what
+    the app's Compare view shows, from the same functions."""
     side = side_by_side(runs, kpis or HEADLINE_KPIS, year, reference)
     reference = reference or next(iter(runs))
     others = side[side["scenario"] != reference]
+    if {"adopters_waiting", "children_waiting_with_po"} <= set(side["kpi"]):  # the gap is read from the means
+        others = others[others["kpi"] != "adopter_gap"]
     changes = others.assign(cell=[format_change(r.change, r.change_p5, r.change_p95, r.unit)
                                   for r in others.itertuples()])
     changes = changes.pivot(index="label", columns="scenario", values="cell") if len(changes) else pd.DataFrame()
