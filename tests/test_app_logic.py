@@ -463,7 +463,7 @@ def test_csv_and_excel_downloads(pair):
     data = export.results_excel({"Baseline: C&P 2022/23": base, "Campaign": camp},
                                 {"spend by year": finance.spend_by_year(camp)})
     book = openpyxl.load_workbook(io.BytesIO(data))
-    assert len(book.sheetnames) == 6 and "summary Campaign" in book.sheetnames
+    assert len(book.sheetnames) == 7 and book.sheetnames[0] == "contents" and "summary Campaign" in book.sheetnames
     assert [r[0].value for r in book["changes Campaign"].iter_rows()][:2] == ["kind", "change"]
     assert book["summary Campaign"]["A1"].value == "year"
     assert all(len(name) <= 31 for name in book.sheetnames)
