@@ -8,6 +8,7 @@
     python -m sim calibrate TARGETS.toml [--out scenarios/NAME.toml] [--reps R] [--force] [--report-dir DIR]
     python -m sim warmup [SCENARIO] [--reps R] [--years N]
     python -m sim backtest TARGETS.toml ... [--reps R] [--csv PATH]
+    python -m sim market FILE [--years N] [--reps R] [--workers W] [--csv DIR]
 
 Errors in a scenario or an option are reported in one clear message and exit status 2,
 never a traceback.  ``calibrate`` exits with status 3 when its fit does not reproduce the
@@ -101,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="most least-squares iterations of the fit (default 40; fewer for a quick look)")
     calib.add_argument("--report-dir", help="folder for the fit report and parameter sets (default: "
                        "calibration/reports and calibration/fits for a scenario in scenarios/, else beside --out)")
+    market = sub.add_parser("market", help="run many agencies in one market: a table by agency and the ledger of "
+                                           "interagency fees (who pays whom, by year)")
+    market.add_argument("file", help="market file: a name in scenarios/markets/ or a TOML path")
+    _add_run_options(market)
+    market.add_argument("--csv", metavar="DIR", help="write the agency, ledger and replication tables as CSV into DIR")
+    market.add_argument("--force", action="store_true", help="overwrite files that --csv would replace")
     return parser
 
 
@@ -292,8 +299,40 @@ def cmd_calibrate(args) -> int:
     return command(args)
 
 
+def cmd_market(args) -> int:
+    """Run a market file: the table by agency, then the ledger; with --csv, the tables as files."""
+    from sim.planning.market_tables import AGENCY_KPIS, agency_text, ledger_text
+    from sim.run.market_runner import run_market
+    from sim.scenario.market_file import load_market
+
+    _check_run_options(args)
+    kpis = _kpi_list(args.kpis) if args.kpis else AGENCY_KPIS
+    names = ("agencies.csv", "agency_replications.csv", "ledger.csv", "ledger_replications.csv")
+    files = [Path(args.csv) / name for name in names] if args.csv else []
+    existing = [str(f) for f in files if f.is_file()]
+    if existing and not args.force:
+        raise ScenarioError(f"{', '.join(existing)}: already exists; choose another --csv folder, or add --force")
+    market = load_market(args.file)
+    engine = args.engine or ("dask" if args.scheduler else "serial" if args.workers == 1 else "processes")
+    results = run_market(market, replications=args.reps, years=args.years, seed=args.seed, engine=engine,
+                         workers=args.workers, progress=_progress, scheduler=args.scheduler)
+    m = results.market
+    print(f"{m.name}: {len(m.agencies)} agencies, {m.replications} replications, seed {m.seed}, "
+          f"{results.agencies['financial_year'].iloc[0]} to {results.agencies['financial_year'].iloc[-1]}")
+    print("\nEach agency's yearly average over the years, mean [90% interval]:")
+    print(agency_text(results, kpis))
+    print("\nInteragency placements and fees, payer to provider, by financial year:")
+    print(ledger_text(results))
+    if files:
+        Path(args.csv).mkdir(parents=True, exist_ok=True)
+        for f, table in zip(files, (results.agencies, results.agency_replications, results.ledger,
+                                    results.ledger_replications)):
+            table.to_csv(f, index=False)
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "compare": cmd_compare, "params": cmd_params, "bench": cmd_bench,
-            "calibrate": cmd_calibrate, "warmup": cmd_warmup, "backtest": cmd_backtest}
+            "calibrate": cmd_calibrate, "warmup": cmd_warmup, "backtest": cmd_backtest, "market": cmd_market}
 
 
 def main(argv: list[str] | None = None) -> int:

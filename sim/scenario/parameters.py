@@ -225,6 +225,12 @@ class Matching(Section):
                                           "How much longer an interagency search takes for a harder-to-place child.")
     vaa_share: float = param(0.8, 0, 1, "probability", f"{ROTH} §6.5 (16 of 22 interagency children with VAAs)",
                              "Share of interagency placements made with voluntary adoption agencies.")
+    interagency_sufficiency: float = param(
+        1.0, 0, 10, "multiplier (1 = today's market)",
+        "assumption: 1 is the national market the agency's calibration saw; a national market run "
+        "(scenarios/markets/england.toml) is how to judge another value (README, 'A market of agencies')",
+        "National sufficiency of interagency families: scales how soon one is found (2: twice as soon; "
+        "0.5: half as soon; 0: none is found). In a market run the market itself decides instead.")
     family_finding_days: float = param(60.0, 0, 1095, "days",
                                        "assumption: profiling and family-finding work before a link; fitted",
                                        "Average days after the order before a child can be linked in-house.")

@@ -1,0 +1,118 @@
+"""What a market run shows its readers: a table by agency and the ledger of who pays whom.
+
+Both come from a market's replications (:mod:`sim.run.market_runner`).  The agency table gives,
+for each agency and for all agencies together, each measure's yearly average over the horizon:
+the mean over replications and the 90% interval (5th to 95th percentile of the replications'
+horizon averages).  Counts, stocks and money add up across agencies; scorecard times (days) are
+averages over children, so the total row gives them weighted by the children adopted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.model.kpis import KPI_BY_NAME
+from sim.scenario.calendar import financial_year_label
+
+AGENCY_KPIS = ["approvals", "adopters_waiting", "placement_orders", "placements", "interagency_placements",
+               "external_placements", "adoption_orders", "children_waiting_with_po", "a2_days",
+               "interagency_fees_gbp", "interagency_income_gbp", "interagency_net_gbp"]
+ALL_AGENCIES = "all agencies"
+#: Averages over children adopted, weighted by adoption orders in the total row.
+WEIGHTED = {"a1_days", "a10_days", "a2_days", "a20_days", "a3_pct"}
+
+
+def horizon_values(results, kpis: list[str]) -> pd.DataFrame:
+    """Each agency's and the total's yearly average over the horizon, by replication:
+    columns agency, replication and one per KPI."""
+    reps = results.agency_replications
+    wanted = set(kpis) | ({"adoption_orders"} if WEIGHTED & set(kpis) else set())
+    reps = reps[reps["kpi"].isin(wanted)]
+    wide = reps.pivot_table(index=["agency", "replication", "year"], columns="kpi", values="value",
+                            aggfunc="first", dropna=False).reset_index()
+    total = wide.groupby(["replication", "year"]).sum(numeric_only=True, min_count=1).reset_index()
+    for name in WEIGHTED & set(kpis):
+        weighted = (wide[name].fillna(0) * wide["adoption_orders"]).groupby([wide["replication"], wide["year"]]).sum()
+        total[name] = (weighted / total.set_index(["replication", "year"])["adoption_orders"]).to_numpy()
+    total["agency"] = ALL_AGENCIES
+    both = pd.concat([wide, total], ignore_index=True)
+    return both.groupby(["agency", "replication"], sort=False)[kpis].mean().reset_index()
+
+
+def agency_table(results, kpis: list[str] | None = None) -> pd.DataFrame:
+    """One row per agency (in the market's order) and one for all agencies: for each KPI its yearly
+    average over the horizon, as mean, p5 and p95 columns."""
+    kpis = kpis or AGENCY_KPIS
+    values = horizon_values(results, kpis)
+    order = [a.name for a in results.market.agencies] + [ALL_AGENCIES]
+    kinds = {a.name: a.kind for a in results.market.agencies}
+    rows = []
+    for name in order:
+        mine = values[values["agency"] == name]
+        row = {"agency": name, "kind": kinds.get(name, "")}
+        for k in kpis:
+            v = mine[k].dropna().to_numpy()
+            row[f"{k}_mean"] = v.mean() if len(v) else np.nan
+            row[f"{k}_p5"], row[f"{k}_p95"] = np.quantile(v, [0.05, 0.95]) if len(v) else (np.nan, np.nan)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _cell(mean: float, lo: float, hi: float, unit: str) -> str:
+    if np.isnan(mean):
+        return "-"
+    if unit == "£":
+        return f"£{mean / 1000:,.0f}k [{lo / 1000:,.0f}-{hi / 1000:,.0f}k]"
+    return f"{mean:,.1f} [{lo:,.1f}-{hi:,.1f}]"
+
+
+def agency_text(results, kpis: list[str] | None = None) -> str:
+    """The agency table as text: one row per agency, a column per KPI, 'mean [p5-p95]'."""
+    kpis = kpis or AGENCY_KPIS
+    table = agency_table(results, kpis)
+    shown = pd.DataFrame({"agency": table["agency"], "kind": table["kind"]})
+    for k in kpis:
+        shown[k] = [_cell(m, lo, hi, KPI_BY_NAME[k].unit)
+                    for m, lo, hi in zip(table[f"{k}_mean"], table[f"{k}_p5"], table[f"{k}_p95"])]
+    return shown.to_string(index=False)
+
+
+def ledger_text(results, least: float = 0.05) -> str:
+    """Who paid whom, by financial year: children placed and fees (mean [p5-p95] over replications),
+    each payer's and provider's row shown where on average at least ``least`` children a year were
+    placed or any fee was paid."""
+    ledger = results.ledger
+    if ledger.empty:
+        return "no interagency placement between the market's agencies in the years reported"
+    ledger = ledger[(ledger["placements_mean"] >= least) | (ledger["fees_gbp_mean"] > 0)]
+    shown = pd.DataFrame({
+        "payer": ledger["payer"], "provider": ledger["provider"], "kind": ledger["provider_kind"],
+        "year": ledger["financial_year"],
+        "children placed": [f"{m:.1f} [{lo:.0f}-{hi:.0f}]" for m, lo, hi in
+                            zip(ledger["placements_mean"], ledger["placements_p5"], ledger["placements_p95"])],
+        "fees": [_cell(m, lo, hi, "£") for m, lo, hi in
+                 zip(ledger["fees_gbp_mean"], ledger["fees_gbp_p5"], ledger["fees_gbp_p95"])],
+    })
+    return shown.to_string(index=False)
+
+
+def flows_by_kind(results) -> pd.DataFrame:
+    """Fees (£) by financial year from each payer to LA/RAA and to VAA providers: mean and 90% interval
+    over replications of each (payer, provider kind, year) total."""
+    reps = results.ledger_replications
+    market = results.market
+    labels = [financial_year_label(market.start_year + y) for y in range(market.years)]
+    n = results.agency_replications["replication"].nunique()
+    rows = []
+    kind_of = {"la": "LA/RAA", "raa": "LA/RAA", "vaa": "VAA"}
+    reps = reps.assign(provider_kind=reps["provider_kind"].map(kind_of))
+    for (payer, kind, label), group in reps.groupby(["payer", "provider_kind", "financial_year"]):
+        sums = group.groupby("replication")["fees_gbp"].sum().to_numpy()
+        values = np.concatenate([sums, np.zeros(n - len(sums))])
+        rows.append({"payer": payer, "provider_kind": kind, "financial_year": label, "fees_gbp_mean": values.mean(),
+                     "fees_gbp_p5": np.quantile(values, 0.05), "fees_gbp_p95": np.quantile(values, 0.95)})
+    out = pd.DataFrame(rows, columns=["payer", "provider_kind", "financial_year", "fees_gbp_mean", "fees_gbp_p5",
+                                      "fees_gbp_p95"])
+    return out.sort_values(["payer", "financial_year"], key=lambda s: s.map(labels.index)
+                           if s.name == "financial_year" else s).reset_index(drop=True)
