@@ -4,7 +4,7 @@
                       [--engine serial|processes|dask] [--scheduler tcp://HOST:8786]
     python -m sim compare A B ... [--year K | --horizon]
     python -m sim params [SCENARIO]
-    python -m sim bench [--json PATH] [--quick]
+    python -m sim bench [--json PATH] [--quick] [--market]
     python -m sim calibrate TARGETS.toml [--out scenarios/NAME.toml] [--reps R] [--force] [--report-dir DIR]
     python -m sim warmup [SCENARIO] [--reps R] [--years N]
     python -m sim backtest TARGETS.toml ... [--reps R] [--csv PATH]
@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
     bench.add_argument("--quick", action="store_true", help="a reduced workload (seconds, for tests)")
     bench.add_argument("--force", action="store_true", help="overwrite the --json file if it exists")
+    bench.add_argument("--market", action="store_true", help="instead, time markets of 5 to 40 agencies and England")
     warm = sub.add_parser("warmup", help="how many warm-up years a scenario needs to settle (Welch's method on "
                                          "yearly means)")
     warm.add_argument("scenario", nargs="?", help="scenario (default: the built-in baseline)")
@@ -250,6 +251,10 @@ def cmd_params(args) -> int:
 def cmd_bench(args) -> int:
     from sim.run.bench import main as bench_main
 
+    if args.market:
+        from sim.run.market_bench import main as market_bench
+
+        return market_bench(args.quick)
     if args.json and Path(args.json).is_file() and not args.force:
         raise ScenarioError(f"{args.json}: already exists; choose another --json path, or add --force to overwrite")
     return bench_main(args.json, args.quick)
