@@ -240,3 +240,22 @@ def test_command_line_prints_the_agency_table_and_the_ledger_and_refuses_a_bad_f
     assert main(["market", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "bad.toml: agency 1" in err and "Traceback" not in err
+
+
+def test_a_region_pooling_its_adopters_places_its_children_sooner():
+    surplus = small(0.6, years=3, children={"entering_per_year": 0.0})
+    children_only = small(0.6, years=3, adopters={"enquiries_per_month": 0.0})
+    agencies = [Agency("A", "East", "la", surplus), Agency("B", "East", "la", children_only)]
+
+    def b_a2(pooled):
+        reps = [run_market_replication(agencies, 3, r, pooled_regions=pooled) for r in range(3)]
+        return np.nanmean([np.nanmean(rep.agencies[1].kpis["a2_days"]) for rep in reps])
+
+    assert b_a2(("East",)) < b_a2(()) - 30  # the in-house window of 113 days no longer holds B's children back
+
+
+def test_the_sufficiency_lever_is_a_dated_change_of_the_parameter():
+    from sim.planning.levers import apply_levers
+
+    changed = apply_levers(load_scenario(CP), {"interagency_sufficiency": 0.5})
+    assert [(c.parameter, c.value) for c in changed.change] == [("matching.interagency_sufficiency", 0.5)]

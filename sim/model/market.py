@@ -18,6 +18,11 @@ with its own random streams, all in one simpy environment.  The market links the
   compatible household of *another* agency in the child's region; if there is none, the
   longest-offered one anywhere in England.  Compatible is as in-house
   (:func:`sim.model.matching.first_compatible`): a group that size, a child that age, complex needs.
+* **Pooled regions.**  In a region that pools its adopters, its agencies' households are offered to
+  the region's other agencies' children from the day they join their own pool, and the region's
+  children seek in the region from the day they join their waiting list; England still sees
+  them only after the agency's window.  Placements between the region's agencies still pay the
+  fee (pooling shares families, not budgets).
 * **Fees.**  Each interagency placement books the fee, by the placing agency's schedule for the
   provider's kind (VAA or LA/RAA), group size and financial year, from the placing agency to the
   provider, with any monthly fees after 12 months without an order: the payer's
@@ -88,7 +93,7 @@ class Market:
     """The agencies of one replication in one environment, the market's offers, rounds and ledger."""
 
     def __init__(self, agencies: list[Agency], seed: int, replication: int, keep_log: bool = False,
-                 round_days: float = ROUND_DAYS):
+                 round_days: float = ROUND_DAYS, pooled_regions=()):
         self.pipelines = []
         env = None
         for k, agency in enumerate(agencies):
@@ -100,9 +105,10 @@ class Market:
         self.env = env
         self.kinds = [a.kind for a in agencies]
         self.regions = [a.region for a in agencies]
+        self.pooled = [a.region in pooled_regions for a in agencies]
         self._agency_of = {id(p.matcher): k for k, p in enumerate(self.pipelines)}
         self.offers: dict[tuple[str, int], dict] = defaultdict(dict)  # (region, class) -> {household: (order, token)}
-        self.seeking: list = []  # children offered the market: (child, token, agency)
+        self.seeking: list = []  # children offered the market: (child, token, agency, day England is searched)
         self.new_children: set = set()  # offered since the last round
         self.new_classes: set = set()  # classes of households offered since the last round
         self.ledger: dict[tuple[int, int, int], list[float]] = {}
@@ -119,7 +125,12 @@ class Market:
         p = self.pipelines[k]
         delay = 0.0 if self.kinds[k] == "vaa" else p.scenario.matching.inhouse_search_days
         token = h.linked
-        self.env.timeout(delay).callbacks.append(lambda _: self._offer_household(h, token, k))
+        if self.pooled[k] and delay > 0:  # the region's agencies see it at once, England after the window
+            self._offer_household(h, token, k, (self.regions[k],))
+            self.env.timeout(delay).callbacks.append(lambda _: self._offer_household(h, token, k, (ENGLAND,)))
+        else:
+            self.env.timeout(delay).callbacks.append(
+                lambda _: self._offer_household(h, token, k, (self.regions[k], ENGLAND)))
 
     def child_waiting(self, matcher, c) -> None:
         """A child joined its agency's waiting list: offer it the market once its agency's search
@@ -129,22 +140,31 @@ class Market:
         env = self.env
         delay = max(0.0, c.order_t + p.scenario.matching.inhouse_search_days - env.now)
         token = c.linked
-        env.timeout(delay).callbacks.append(lambda _: self._seek(c, token, k))
+        if self.pooled[k] and delay > 0:  # its region at once, England after the window
+            self._seek(c, token, k, env.now + delay)
+            env.timeout(delay).callbacks.append(lambda _: self._look_again(c, token))
+        else:
+            env.timeout(delay).callbacks.append(lambda _: self._seek(c, token, k, env.now))
 
-    def _offer_household(self, h, token, k: int) -> None:
+    def _offer_household(self, h, token, k: int, scopes) -> None:
         if h.linked is not token or token.triggered:  # linked in-house, or left, meanwhile
             return
         cls = household_class(h)
         entry = (next(self._order), token)
-        self.offers[(self.regions[k], cls)][h] = entry
-        self.offers[(ENGLAND, cls)][h] = entry
+        for scope in scopes:
+            self.offers[(scope, cls)][h] = entry
         self.new_classes.add(cls)
 
-    def _seek(self, c, token, k: int) -> None:
+    def _seek(self, c, token, k: int, england_from: float) -> None:
         if c.linked is not token or token.triggered:
             return
-        self.seeking.append((c, token, k))
+        self.seeking.append((c, token, k, england_from))
         self.new_children.add(c)
+
+    def _look_again(self, c, token) -> None:
+        """A child of a pooled region whose own window is over: England is searched from the next round."""
+        if c.linked is token and not token.triggered:
+            self.new_children.add(c)
 
     # --- the rounds -------------------------------------------------------------------------
 
@@ -163,11 +183,11 @@ class Market:
         seeking.sort(key=lambda e: e[0].order_t)
         left = []
         for entry in seeking:
-            c, _, k = entry
+            c, _, k, england_from = entry
             classes = CLASSES_TAKING[(min(c.size, 4), c.age(t) >= OLDER_AGE, c.complex)]
             if c in new_children or not new_classes.isdisjoint(classes):
                 h = self._longest_offered(self.regions[k], classes, k)
-                if h is None:
+                if h is None and t >= england_from:
                     h = self._longest_offered(ENGLAND, classes, k)
                 if h is not None:
                     self._take(c, k, h)
@@ -238,11 +258,12 @@ def _in_market(scenario: Scenario) -> Scenario:
 
 
 def run_market_replication(agencies: list[Agency], seed: int, replication: int, keep_log: bool = False,
-                           count_events: bool = False, round_days: float = ROUND_DAYS) -> MarketReplication:
+                           count_events: bool = False, round_days: float = ROUND_DAYS,
+                           pooled_regions=()) -> MarketReplication:
     """Simulate one replication of a market over the warm-up and the reported years (the agencies'
-    scenarios share their start year, warm-up and years)."""
+    scenarios share their start year, warm-up and years); ``pooled_regions`` pool their adopters."""
     with collector_paused():
-        market = Market(agencies, seed, replication, keep_log, round_days)
+        market = Market(agencies, seed, replication, keep_log, round_days, pooled_regions)
         env = market.env
         env.run(until=end_time(agencies[0].scenario))
         results = [ReplicationResult(replication=replication, kpis=p.tally.results(), events=0,

@@ -45,7 +45,8 @@ class MarketResults:
 
 def _run_market_chunk(args) -> list[MarketReplication]:
     market, reps, keep_log = args
-    return [run_market_replication(list(market.agencies), market.seed, r, keep_log) for r in reps]
+    return [run_market_replication(list(market.agencies), market.seed, r, keep_log,
+                                   pooled_regions=market.pooled_regions) for r in reps]
 
 
 def run_market(market: MarketSpec, replications: int | None = None, years: int | None = None,

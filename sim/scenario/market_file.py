@@ -29,7 +29,9 @@ region::
 A what-if ``extends`` another market file (its name in the same folder, without ``.toml``, or a
 path) and adds ``[[change]]`` entries, each a dated change as in a scenario file (``parameter``,
 ``start``, one of ``value``/``percent``/``add`` ...) applied to every agency, or only to those of
-the ``kinds`` and ``regions`` it lists; ``[market]`` values override the parent's.  Every agency
+the ``kinds`` and ``regions`` it lists; ``[market]`` values override the parent's.
+``pooled_regions = ["East of England"]`` in ``[market]`` makes a region pool its adopters
+(:mod:`sim.model.market`).  Every agency
 runs over the market's start year, warm-up and years.  Market files live in ``scenarios/markets/``,
 out of the way of the scenario lists (which read ``scenarios/*.toml`` only).
 
@@ -63,6 +65,7 @@ MARKET_FIELDS: dict[str, tuple[type, Any, Any, str]] = {
     "years": (int, 1, 50, "financial years reported"),
     "warm_up_years": (int, 0, 10, "years simulated before year 1"),
     "replications": (int, 1, 10000, "independent replications"),
+    "pooled_regions": (list, None, None, "regions whose agencies pool their adopters"),
 }
 AGENCY_FIELDS = ("name", "region", "kind", "scenario", "archetype", "scale", "count")
 CHANGE_FILTERS = ("kinds", "regions")
@@ -100,6 +103,7 @@ class MarketSpec:
     replications: int
     agencies: tuple[Agency, ...]
     source: str
+    pooled_regions: tuple[str, ...] = ()
 
     def regions(self) -> list[str]:
         """The regions, in order of first appearance."""
@@ -114,7 +118,7 @@ class MarketSpec:
                          for a in self.agencies)
         return MarketSpec(self.name, self.description, self.seed if seed is None else seed, self.start_year, years,
                           self.warm_up_years, self.replications if replications is None else replications,
-                          agencies, self.source)
+                          agencies, self.source, self.pooled_regions)
 
 
 def market_names(folder: Path = MARKET_DIR) -> list[str]:
@@ -225,18 +229,30 @@ def _build(data: dict[str, Any], source: str, near: Path) -> MarketSpec:
         raise MarketError(f"{source}: every agency is a VAA; a market needs at least one LA or RAA with children")
     for j, change in enumerate(data.get("change", []), 1):
         built = _apply_change(built, change, j, source)
+    regions = sorted({a.region for a in built})
+    unknown = [r for r in settings["pooled_regions"] if r not in regions]
+    if unknown:
+        raise MarketError(f"{source}: field 'market.pooled_regions': no agency in {', '.join(map(str, unknown))}; "
+                          f"regions of this market: {', '.join(regions)}")
     return MarketSpec(settings["name"], settings["description"], settings["seed"], settings["start_year"],
-                      settings["years"], settings["warm_up_years"], settings["replications"], tuple(built), source)
+                      settings["years"], settings["warm_up_years"], settings["replications"], tuple(built), source,
+                      tuple(settings["pooled_regions"]))
 
 
 def _market_settings(values: dict[str, Any], source: str) -> dict[str, Any]:
     out = {"name": Path(source).stem, "description": "", "seed": 2022, "start_year": 2022, "years": 5,
-           "warm_up_years": 3, "replications": 20}
+           "warm_up_years": 3, "replications": 20, "pooled_regions": []}
     for key, value in values.items():
         if key not in MARKET_FIELDS:
             raise MarketError(f"{source}: unknown field 'market.{cut(key)}'{_suggest(key, MARKET_FIELDS)}; fields in "
                               f"[market] are {', '.join(MARKET_FIELDS)}")
         kind, lo, hi, meaning = MARKET_FIELDS[key]
+        if kind is list:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise MarketError(f"{source}: field 'market.{key}' ({meaning}): got {short_repr(value)}; allowed: a "
+                                  "list of region names, e.g. [\"East of England\"]")
+            out[key] = value
+            continue
         if not isinstance(value, kind) or isinstance(value, bool) or (lo is not None and not lo <= value <= hi):
             allowed = "text" if kind is str else f"a whole number from {lo} to {hi}"
             raise MarketError(f"{source}: field 'market.{key}' ({meaning}): got {short_repr(value)}; allowed: {allowed}")
