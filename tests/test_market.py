@@ -259,3 +259,35 @@ def test_the_sufficiency_lever_is_a_dated_change_of_the_parameter():
 
     changed = apply_levers(load_scenario(CP), {"interagency_sufficiency": 0.5})
     assert [(c.parameter, c.value) for c in changed.change] == [("matching.interagency_sufficiency", 0.5)]
+
+
+def test_after_every_round_no_child_seeking_could_take_a_household_on_offer():
+    """The rule checked the long way after each round: the index and the offers-since-last-round
+    shortcut leave no compatible pair of a child and another agency's household unmatched."""
+    from sim.model.market import ENGLAND, Market
+    from sim.model.matching import compatible
+    from sim.model.pipeline import end_time
+
+    agencies = region_market()
+    market = Market(agencies, 5, 0)
+    rounds = market.match_round
+    checked = []
+
+    def checked_round(t):
+        rounds(t)
+        for c, token, k, england_from in market.seeking:
+            if c.linked is not token or token.triggered:
+                continue
+            for (scope, _), offered in market.offers.items():
+                if scope != ENGLAND and scope != market.regions[k]:
+                    continue
+                if scope == ENGLAND and t < england_from:
+                    continue
+                for h, (_, h_token) in offered.items():
+                    if h.linked is h_token and not h_token.triggered and h.agency != k:
+                        assert not compatible(h, c, t)
+                        checked.append(1)
+
+    market.match_round = checked_round
+    market.env.run(until=end_time(agencies[0].scenario))
+    assert checked  # there were households on offer that no child seeking could take

@@ -34,9 +34,8 @@ Waiting households are indexed by region and by compatibility class (largest gro
 older children, open to complex needs: 12 classes), so a child looks at the head of at most 12
 lists in its region and 12 in England, never at every household: the work of a round grows with
 the number of children seeking, not with the number of agencies or households.  A child who
-waited through the last round is looked at again only if a household of a class it could take was
-offered since (after a round no child left seeking can take any household left on offer, and
-children only grow older).  Entries whose household or child has been linked, has left, or has
+waited through the last round is offered only the classes that households joined since (after a
+round no child left seeking can take any household left on offer, and children only grow older).  Entries whose household or child has been linked, has left, or has
 rejoined since are dropped when met.
 """
 
@@ -185,7 +184,9 @@ class Market:
         for entry in seeking:
             c, _, k, england_from = entry
             classes = CLASSES_TAKING[(min(c.size, 4), c.age(t) >= OLDER_AGE, c.complex)]
-            if c in new_children or not new_classes.isdisjoint(classes):
+            if c not in new_children:  # only a class offered to since the last round can hold a family for it
+                classes = [x for x in classes if x in new_classes]
+            if classes:
                 h = self._longest_offered(self.regions[k], classes, k)
                 if h is None and t >= england_from:
                     h = self._longest_offered(ENGLAND, classes, k)
