@@ -276,3 +276,12 @@ def test_model_notes(app):
     text = " ".join(m.value for m in app.markdown)
     assert "simpy process" in text and "Matching rule" in text
     assert len(app.dataframe) >= 2  # measures, and parameters with their sources
+
+
+def test_market_view_runs_a_region_and_shows_the_agencies_and_the_fee_flows(app):
+    _open(app, "Market")
+    app.number_input(key="market:reps").set_value(2)
+    app.number_input(key="market:years").set_value(1)
+    app.button(key="market:run").click().run()
+    _no_exception(app)
+    assert any("Cambridgeshire & Peterborough Adoption" in c.value and "all agencies" in c.value for c in app.code)

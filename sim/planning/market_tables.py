@@ -116,3 +116,38 @@ def flows_by_kind(results) -> pd.DataFrame:
                                       "fees_gbp_p95"])
     return out.sort_values(["payer", "financial_year"], key=lambda s: s.map(labels.index)
                            if s.name == "financial_year" else s).reset_index(drop=True)
+
+
+def fee_flows(results, by_region: bool = False) -> pd.DataFrame:
+    """Fees (£ a year, averaged over the horizon and over replications) from each payer to each
+    provider; ``by_region`` adds agencies up by region (VAAs as their region's VAAs)."""
+    reps = results.ledger_replications
+    columns = ["payer", "provider", "fees_gbp_a_year", "children_a_year"]
+    if reps.empty:
+        return pd.DataFrame(columns=columns)
+    agencies = results.market.agencies
+    if by_region:
+        region = {a.name: a.region for a in agencies}
+        provider_group = {a.name: a.region + (" VAAs" if a.kind == "vaa" else "") for a in agencies}
+        reps = reps.assign(payer=reps["payer"].map(region), provider=reps["provider"].map(provider_group))
+    n_reps = results.agency_replications["replication"].nunique()
+    scale = 1.0 / (n_reps * results.market.years)
+    flows = reps.groupby(["payer", "provider"], as_index=False)[["fees_gbp", "placements"]].sum()
+    return pd.DataFrame({"payer": flows["payer"], "provider": flows["provider"],
+                         "fees_gbp_a_year": flows["fees_gbp"] * scale, "children_a_year": flows["placements"] * scale})
+
+
+def fee_flow_chart(flows: pd.DataFrame):
+    """A grid of payers (rows) by providers (columns), shaded by fees a year, with the figures in
+    £ thousands: who pays whom at a glance."""
+    import altair as alt
+
+    base = alt.Chart(flows.assign(fees_k=(flows["fees_gbp_a_year"] / 1000).round(0))).encode(
+        x=alt.X("provider:N", title="provider (receives)", axis=alt.Axis(labelAngle=-40)),
+        y=alt.Y("payer:N", title="payer (places a child)"))
+    cells = base.mark_rect().encode(
+        color=alt.Color("fees_gbp_a_year:Q", title="fees £ a year", scale=alt.Scale(scheme="blues")),
+        tooltip=["payer", "provider", alt.Tooltip("fees_gbp_a_year:Q", format=",.0f", title="fees £ a year"),
+                 alt.Tooltip("children_a_year:Q", format=".1f", title="children a year")])
+    text = base.mark_text(fontSize=10).encode(text=alt.Text("fees_k:Q", format=",.0f"))
+    return (cells + text).properties(title="Interagency fees a year, £ thousands (mean over the horizon)")
