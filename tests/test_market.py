@@ -291,3 +291,9 @@ def test_after_every_round_no_child_seeking_could_take_a_household_on_offer():
     market.match_round = checked_round
     market.env.run(until=end_time(agencies[0].scenario))
     assert checked  # there were households on offer that no child seeking could take
+
+
+def test_the_market_benchmark_quick_run_times_markets_of_two_and_four_agencies(capsys):
+    assert main(["bench", "--market", "--quick"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.strip()[:1].isdigit()]
+    assert [row[0] for row in rows] == ["2", "4"] and all(float(row[1]) > 0 for row in rows)
