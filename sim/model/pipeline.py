@@ -40,6 +40,7 @@ class Pipeline:
         self.env = simpy.Environment() if env is None else env  # a market runs its agencies in one environment
         self.streams = replication_streams(run.seed, replication) if streams is None else streams
         self.market = None  # the market of agencies this one trades in, if any (sim.model.market)
+        self.agency = None  # and its number there
         self.census = Census(self.env, keep_log)
         self.tally = Tally(run.years, run.warm_up_years)
         self.panel = AdoptionPanel(self.env, **capacity(scenario.panel))
