@@ -112,6 +112,23 @@ def test_runner_tables_agree_with_the_replications_and_processes_give_the_same_l
     assert paid == pytest.approx(fees)
 
 
+def test_a_market_on_dask_gives_the_serial_tables(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    from sim.run.execution import close_dask
+
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp://",
+                                       dashboard_address=":0")
+    try:
+        market = load_market(write_market(tmp_path, AGENCIES))
+        serial = run_market(market, replications=2)
+        dask = run_market(market, replications=2, engine="dask", scheduler=cluster.scheduler_address)
+    finally:
+        close_dask()
+        cluster.close()
+    assert serial.ledger_replications.equals(dask.ledger_replications)
+    assert serial.agency_replications.equals(dask.agency_replications)
+
+
 def test_fewer_interagency_families_mean_fewer_interagency_placements_and_longer_waits():
     def run(sufficiency):
         scenario = small(1.0, years=3, matching={"interagency_sufficiency": sufficiency})
