@@ -8,7 +8,7 @@
     python -m sim calibrate TARGETS.toml [--out scenarios/NAME.toml] [--reps R] [--force] [--report-dir DIR]
     python -m sim warmup [SCENARIO] [--reps R] [--years N]
     python -m sim backtest TARGETS.toml ... [--reps R] [--csv PATH]
-    python -m sim market FILE [--years N] [--reps R] [--workers W] [--csv DIR]
+    python -m sim market FILE [--years N] [--reps R] [--workers W] [--csv DIR] [--ledger agencies|regions]
 
 Errors in a scenario or an option are reported in one clear message and exit status 2,
 never a traceback.  ``calibrate`` exits with status 3 when its fit does not reproduce the
@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(market)
     market.add_argument("--csv", metavar="DIR", help="write the agency, ledger and replication tables as CSV into DIR")
     market.add_argument("--force", action="store_true", help="overwrite files that --csv would replace")
+    market.add_argument("--ledger", choices=("agencies", "regions"),
+                        help="print the ledger agency by agency, or region by region (default: by agency for up "
+                             "to 15 agencies)")
     return parser
 
 
@@ -326,8 +329,10 @@ def cmd_market(args) -> int:
           f"{results.agencies['financial_year'].iloc[0]} to {results.agencies['financial_year'].iloc[-1]}")
     print("\nEach agency's yearly average over the years, mean [90% interval]:")
     print(agency_text(results, kpis))
-    print("\nInteragency placements and fees, payer to provider, by financial year:")
-    print(ledger_text(results))
+    by_region = args.ledger == "regions" or (args.ledger is None and len(m.agencies) > 15)
+    print(f"\nInteragency placements and fees, payer to provider{' (by region)' if by_region else ''}, "
+          "by financial year:")
+    print(ledger_text(results, by_region=by_region))
     if files:
         Path(args.csv).mkdir(parents=True, exist_ok=True)
         for f, table in zip(files, (results.agencies, results.agency_replications, results.ledger,

@@ -251,6 +251,8 @@ def test_command_line_prints_the_agency_table_and_the_ledger_and_refuses_a_bad_f
     out = capsys.readouterr().out
     assert "all agencies" in out and "North RAA" in out and "payer" in out
     assert (tmp_path / "out" / "ledger.csv").is_file()
+    assert main(["market", str(path), "--reps", "2", "--workers", "1", "--ledger", "regions"]) == 0
+    assert "North VAAs" in capsys.readouterr().out  # the region's VAAs, apart from its RAA
     assert main(["market", str(path), "--reps", "2", "--workers", "1", "--csv", str(tmp_path / "out")]) == 2
     assert "already exists" in capsys.readouterr().err
     bad = write_market(tmp_path, '[[agency]]\nname = "X"\n', name="bad.toml")

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sim.model.kpis import KPI_BY_NAME
+from sim.run.market_runner import LEDGER_COLUMNS, summarise_ledger
 from sim.scenario.calendar import financial_year_label
 
 AGENCY_KPIS = ["approvals", "adopters_waiting", "placement_orders", "placements", "interagency_placements",
@@ -62,6 +63,7 @@ def agency_table(results, kpis: list[str] | None = None) -> pd.DataFrame:
 def _cell(mean: float, lo: float, hi: float, unit: str) -> str:
     if np.isnan(mean):
         return "-"
+    mean, lo, hi = (0.0 if abs(v) < 1e-6 else v for v in (mean, lo, hi))  # no "-0" from rounding sums
     if unit == "£":
         return f"£{mean / 1000:,.0f}k [{lo / 1000:,.0f}-{hi / 1000:,.0f}k]"
     return f"{mean:,.1f} [{lo:,.1f}-{hi:,.1f}]"
@@ -78,11 +80,25 @@ def agency_text(results, kpis: list[str] | None = None) -> str:
     return shown.to_string(index=False)
 
 
-def ledger_text(results, least: float = 0.05) -> str:
+def ledger_by_region(results) -> pd.DataFrame:
+    """The ledger with agencies added up by region: payer region to provider region (a region's VAAs
+    apart from its LAs and RAAs), by financial year, as :attr:`MarketResults.ledger` (mean and 90%
+    interval over replications of each region-to-region total)."""
+    agencies = results.market.agencies
+    region = {a.name: a.region for a in agencies}
+    group = {a.name: a.region + (" VAAs" if a.kind == "vaa" else "") for a in agencies}
+    reps = results.ledger_replications
+    reps = reps.assign(payer=reps["payer"].map(region), provider=reps["provider"].map(group),
+                       provider_kind=reps["provider_kind"].map(lambda k: "vaa" if k == "vaa" else "la/raa"))
+    totals = reps.groupby(["replication", *LEDGER_COLUMNS], as_index=False)[["placements", "fees_gbp"]].sum()
+    return summarise_ledger(totals, results.agency_replications["replication"].unique())
+
+
+def ledger_text(results, least: float = 0.05, by_region: bool = False) -> str:
     """Who paid whom, by financial year: children placed and fees (mean [p5-p95] over replications),
     each payer's and provider's row shown where on average at least ``least`` children a year were
-    placed or any fee was paid."""
-    ledger = results.ledger
+    placed or any fee was paid; ``by_region`` adds agencies up by region (:func:`ledger_by_region`)."""
+    ledger = ledger_by_region(results) if by_region else results.ledger
     if ledger.empty:
         return "no interagency placement between the market's agencies in the years reported"
     ledger = ledger[(ledger["placements_mean"] >= least) | (ledger["fees_gbp_mean"] > 0)]
