@@ -937,10 +937,54 @@ def draw_notes() -> None:
         st.dataframe(export.changes_frame(scenario), hide_index=True, width="stretch")
 
 
+# --------------------------------------------------------------------------- markets
+@st.cache_data(show_spinner=False, max_entries=8)
+def run_market_file(name: str, reps: int, years: int):
+    from sim.run.market_runner import run_market
+    from sim.scenario.market_file import load_market
+
+    return run_market(load_market(name), replications=reps, years=years, engine=ENGINE)
+
+
+def draw_market() -> None:
+    """Many agencies in one run: a region or England, each agency's figures and the fees between them."""
+    from sim.planning.market_tables import AGENCY_KPIS, agency_text, fee_flow_chart, fee_flows
+    from sim.scenario.market_file import market_names
+
+    st.markdown("Run a region or England as one market: every agency's adopters are open to other agencies' "
+                "children after its in-house search, and every interagency fee is one agency's spend and "
+                "another's income (README, 'Markets').")
+    names = market_names()
+    c1, c2, c3 = st.columns([2, 1, 1])
+    name = c1.selectbox("Market (scenarios/markets/)", names, index=names.index("east-of-england")
+                        if "east-of-england" in names else 0, key="market:file")
+    reps = c2.number_input("Replications", 2, 200, 10, key="market:reps")
+    years = c3.number_input("Years", 1, 20, DEFAULT_YEARS, key="market:years")
+    if not st.button("Run the market", key="market:run"):
+        st.caption("England (61 agencies) takes about half a minute of computing a replication; a region a few "
+                   "seconds.")
+        return
+    with st.spinner(f"Running {name} ..."):
+        try:
+            results = run_market_file(name, int(reps), int(years))
+        except ScenarioError as exc:
+            st.error(str(exc))
+            return
+    agencies = results.market.agencies
+    st.markdown(f"**{results.market.name}**: {len(agencies)} agencies; each agency's yearly average over the "
+                "horizon, mean [90% interval]")
+    st.code(agency_text(results, AGENCY_KPIS), language=None)
+    flows = fee_flows(results, by_region=len(agencies) > 15)
+    if flows.empty:
+        st.info("No interagency placement between the market's agencies in the years reported.")
+    else:
+        st.altair_chart(fee_flow_chart(flows), width="stretch")
+
+
 # --------------------------------------------------------------------------- the views
 # The tabs keep the one chosen across redraws, and only the open one is computed.
 VIEWS = {"Charts": draw_charts, "Compare scenarios": draw_compare, "Recruitment target": draw_target,
-         "Finance": draw_finance, "Downloads": draw_downloads, "Model notes": draw_notes}
+         "Finance": draw_finance, "Market": draw_market, "Downloads": draw_downloads, "Model notes": draw_notes}
 for tab, draw in zip(st.tabs(list(VIEWS), key="view", on_change="rerun"), VIEWS.values()):
     if tab.open is not False:
         with tab:

@@ -5,10 +5,11 @@
     python -m sim compare A B ... [--year K | --horizon]
     python -m sim list
     python -m sim params [SCENARIO]
-    python -m sim bench [--json PATH] [--quick]
+    python -m sim bench [--json PATH] [--quick] [--market]
     python -m sim calibrate TARGETS.toml [--out scenarios/NAME.toml] [--reps R] [--force] [--report-dir DIR]
     python -m sim warmup [SCENARIO] [--reps R] [--years N]
     python -m sim backtest TARGETS.toml ... [--reps R] [--csv PATH]
+    python -m sim market FILE [--years N] [--reps R] [--workers W] [--csv DIR] [--ledger agencies|regions]
 
 Errors in a scenario or an option are reported in one clear message and exit status 2,
 never a traceback, before anything runs: among them a run beyond the size limit of
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
     bench.add_argument("--quick", action="store_true", help="a reduced workload (seconds, for tests)")
     bench.add_argument("--force", action="store_true", help="overwrite the --json file if it exists")
+    bench.add_argument("--market", action="store_true", help="instead, time markets of 5 to 40 agencies and England")
     warm = sub.add_parser("warmup", help="how many warm-up years a scenario needs to settle (Welch's method on "
                                          "yearly means)")
     warm.add_argument("scenario", nargs="?", help="scenario (default: the built-in baseline)")
@@ -119,6 +121,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="most least-squares iterations of the fit (default 40; fewer for a quick look)")
     calib.add_argument("--report-dir", help="folder for the fit report and parameter sets (default: "
                        "calibration/reports and calibration/fits for a scenario in scenarios/, else beside --out)")
+    market = sub.add_parser("market", help="run many agencies in one market: a table by agency and the ledger of "
+                                           "interagency fees (who pays whom, by year)")
+    market.add_argument("file", help="market file: a name in scenarios/markets/ or a TOML path")
+    _add_run_options(market)
+    market.add_argument("--csv", metavar="DIR", help="write the agency, ledger and replication tables as CSV into DIR")
+    market.add_argument("--force", action="store_true", help="overwrite files that --csv would replace")
+    market.add_argument("--ledger", choices=("agencies", "regions"),
+                        help="print the ledger agency by agency, or region by region (default: by agency for up "
+                             "to 15 agencies)")
     return parser
 
 
@@ -334,6 +345,10 @@ def cmd_bench(args) -> int:
 
     if args.json is not None and (problem := atomic_write.output_problem(args.json, "--json")):
         raise ScenarioError(problem)
+    if args.market:
+        from sim.run.market_bench import main as market_bench
+
+        return market_bench(args.quick)
     if args.json and Path(args.json).is_file() and not args.force:
         raise ScenarioError(f"{args.json}: already exists; choose another --json path, or add --force to overwrite")
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
@@ -411,8 +426,44 @@ def cmd_calibrate(args) -> int:
     return command(args)
 
 
+def cmd_market(args) -> int:
+    """Run a market file: the table by agency, then the ledger; with --csv, the tables as files."""
+    from sim.planning.market_tables import AGENCY_KPIS, agency_text, ledger_text
+    from sim.run.market_runner import run_market
+    from sim.scenario.market_file import load_market
+
+    _check_run_options(args)
+    kpis = _kpi_list(args.kpis) if args.kpis else AGENCY_KPIS
+    names = ("agencies.csv", "agency_replications.csv", "ledger.csv", "ledger_replications.csv")
+    files = [Path(args.csv) / name for name in names] if args.csv else []
+    if args.csv is not None and (problem := atomic_write.output_problem(args.csv, "--csv", folder=True)):
+        raise ScenarioError(problem)
+    existing = [str(f) for f in files if f.is_file()]
+    if existing and not args.force:
+        raise ScenarioError(f"{', '.join(existing)}: already exists; choose another --csv folder, or add --force")
+    market = load_market(args.file)
+    engine = args.engine or ("dask" if args.scheduler else "serial" if args.workers == 1 else "processes")
+    results = run_market(market, replications=args.reps, years=args.years, seed=args.seed, engine=engine,
+                         workers=args.workers, progress=_progress, scheduler=args.scheduler)
+    m = results.market
+    print(f"{m.name}: {len(m.agencies)} agencies, {m.replications} replications, seed {m.seed}, "
+          f"{results.agencies['financial_year'].iloc[0]} to {results.agencies['financial_year'].iloc[-1]}")
+    print("\nEach agency's yearly average over the years, mean [90% interval]:")
+    print(agency_text(results, kpis))
+    by_region = args.ledger == "regions" or (args.ledger is None and len(m.agencies) > 15)
+    print(f"\nInteragency placements and fees, payer to provider{' (by region)' if by_region else ''}, "
+          "by financial year:")
+    print(ledger_text(results, by_region=by_region))
+    if files:
+        Path(args.csv).mkdir(parents=True, exist_ok=True)
+        tables = (results.agencies, results.agency_replications, results.ledger, results.ledger_replications)
+        atomic_write.write_files({f: lambda path, t=table: t.to_csv(path, index=False)
+                                  for f, table in zip(files, tables)})  # all of them, or none
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "compare": cmd_compare, "list": cmd_list, "params": cmd_params, "bench": cmd_bench,
-            "calibrate": cmd_calibrate, "warmup": cmd_warmup, "backtest": cmd_backtest}
+            "calibrate": cmd_calibrate, "warmup": cmd_warmup, "backtest": cmd_backtest, "market": cmd_market}
 
 
 class OneLineErrors(argparse.ArgumentParser):

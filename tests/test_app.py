@@ -364,3 +364,12 @@ def test_compare_lists_each_scenario_once_by_title_and_keeps_the_order_chosen(ap
     assert list(shown[1].columns) == [SOONER, CAMPAIGN_65], "the change table keeps the order chosen"
     spec = _spec_text(app).replace(" ", "")  # every chart's legend lists every scenario in full
     assert '"labelLimit":0' in spec and '"columns":1' in spec and '"labelLimit":360' not in spec
+
+
+def test_market_view_runs_a_region_and_shows_the_agencies_and_the_fee_flows(app):
+    _open(app, "Market")
+    app.number_input(key="market:reps").set_value(2)
+    app.number_input(key="market:years").set_value(1)
+    app.button(key="market:run").click().run()
+    _no_exception(app)
+    assert any("Cambridgeshire & Peterborough Adoption" in c.value and "all agencies" in c.value for c in app.code)

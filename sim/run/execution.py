@@ -117,6 +117,21 @@ def run_many(jobs: Mapping[Hashable, Job] | Sequence[Job], engine: str = "serial
     return {key: sorted(rs, key=lambda r: r.replication) for key, rs in results.items()}
 
 
+def map_chunks(function: Callable, tasks: list[tuple[Hashable, tuple]], engine: str, workers: int | None = None,
+               scheduler=None, collect: Callable[[Hashable, list], None] | None = None) -> None:
+    """Run ``function(args)`` for each ``(key, args)`` of ``tasks`` on ``engine`` and pass each
+    result, a list, to ``collect(key, result)`` as it finishes: the engines for work other than one
+    scenario's replications (a market's, say).  ``function`` must be importable by the workers."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    workers = workers or default_workers()
+    if engine == "serial" or (engine == "processes" and (workers <= 1 or len(tasks) <= 1)):
+        for key, args in tasks:
+            collect(key, function(args))
+    else:
+        (_on_processes if engine == "processes" else _on_dask)(tasks, workers, scheduler, collect, function)
+
+
 # --- local processes -------------------------------------------------------------------
 
 _pools: dict[int, ProcessPoolExecutor] = {}  # by number of workers
@@ -178,12 +193,12 @@ def shutdown_pool(workers: int | None = None, wait: bool = True) -> None:
                 pool.shutdown(wait=wait)
 
 
-def _on_processes(tasks, workers: int, scheduler, collect) -> None:
+def _on_processes(tasks, workers: int, scheduler, collect, function=_run_chunk) -> None:
     remaining = dict(enumerate(tasks))
     for attempt in (1, 2):
         pool = process_pool(workers)
         try:
-            futures = {pool.submit(_run_chunk, args): i for i, (_, args) in remaining.items()}
+            futures = {pool.submit(function, args): i for i, (_, args) in remaining.items()}
             for future in as_completed(futures):
                 i = futures[future]
                 collect(tasks[i][0], future.result())
@@ -271,11 +286,11 @@ def close_dask() -> None:
         _clusters.clear()
 
 
-def _on_dask(tasks, workers: int, scheduler, collect) -> None:
+def _on_dask(tasks, workers: int, scheduler, collect, function=_run_chunk) -> None:
     from distributed import as_completed as dask_completed
 
     client = dask_client(scheduler, workers)
-    futures = client.map(_run_chunk, [args for _, args in tasks], pure=False)
+    futures = client.map(function, [args for _, args in tasks], pure=False)
     keys = {future.key: key for future, (key, _) in zip(futures, tasks)}
     for future in dask_completed(futures):
         collect(keys[future.key], future.result())

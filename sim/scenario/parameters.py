@@ -230,6 +230,15 @@ class Matching(Section):
                                           "How much longer an interagency search takes for a harder-to-place child.")
     vaa_share: float = param(0.8, 0, 1, "probability", f"{ROTH} §6.5 (16 of 22 interagency children with VAAs)",
                              "Share of interagency placements made with voluntary adoption agencies.")
+    interagency_sufficiency: float = param(
+        1.0, 0, 10, "multiplier (1 = today's market)",
+        "national run: python -m sim market england (6 replications, 2022-23 to 2026-27) gives C&P's A2 252 days "
+        "and 24 children waiting with an order, as a single-agency run at 0.5 to 0.6 (247 and 26.5 at 0.5; 202 and "
+        "19.5 at 1); that England of C&P archetypes has 1,020 adopters waiting, 0.6 per child waiting, where England "
+        "had 1.7 (adopter gap +70%, shared/DOMAIN.md), too few interagency families, so the default stays 1, the "
+        "market C&P's own figures were fitted in (README, 'Markets')",
+        "National sufficiency of interagency families: scales how soon one is found (2: twice as soon; "
+        "0.5: half as soon; 0: none is found). In a market run the market itself decides instead.")
     family_finding_days: float = param(60.0, 0, 1095, "days",
                                        "assumption: profiling and family-finding work before a link; fitted",
                                        "Average days after the order before a child can be linked in-house.")
