@@ -200,6 +200,8 @@ def test_a_market_file_expands_counts_and_applies_changes_to_the_agencies_it_nam
     cp = load_scenario(CP)
     assert market.agencies[0].scenario.adopters.enquiries_per_month == pytest.approx(
         0.4 * cp.adopters.enquiries_per_month)
+    assert "adopters.enquiries_per_month" in cp.calibration.fitted
+    assert "adopters.enquiries_per_month" not in market.agencies[0].scenario.calibration.fitted  # scaled, not fitted
 
 
 @pytest.mark.parametrize("body, says", [

@@ -48,7 +48,7 @@ from typing import Any
 
 from sim.scenario.files import SCENARIO_DIR, ScenarioError, load_scenario, resolve, scenario_from_dict
 from sim.scenario.messages import cut, short_repr
-from sim.scenario.parameters import Scenario
+from sim.scenario.parameters import Scenario, without_fitted
 
 MARKET_DIR = SCENARIO_DIR / "markets"
 KINDS = ("la", "raa", "vaa")
@@ -304,13 +304,15 @@ def _agencies(entry: dict, i: int, source: str, near: Path, settings: dict) -> l
 
 def scaled(scenario: Scenario, factor: float, adopters_only: bool = False) -> Scenario:
     """``scenario`` as an agency ``factor`` times its size: enquiries, children entering, social workers
-    and panels multiplied (the shares and durations are the archetype's own); with ``adopters_only``
-    (a voluntary adoption agency), no children."""
+    and panels multiplied (the shares and durations are the archetype's own, and the scaled values
+    lose their record as fitted); with ``adopters_only`` (a voluntary adoption agency), no children."""
     data = scenario.model_dump()
     for section, name in SCALED:
         data[section][name] = data[section][name] * factor
     if adopters_only:
         data["children"]["entering_per_year"] = 0.0
+    if factor != 1.0 or adopters_only:  # a scaled value is no longer the fitted one
+        data = without_fitted(data, [f"{section}.{name}" for section, name in SCALED])
     data["initial_state"] = {k: (None if v is None else int(round(v * factor)))
                              for k, v in data["initial_state"].items()}
     return scenario_from_dict(data, scenario.scenario.name)
