@@ -62,8 +62,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                         "else a local cluster)")
     p.add_argument("--kpis", help="comma-separated KPI names to show (default: the headline set; 'all' for all)")
     p.add_argument("--force", action="store_true",
-                   help="run beyond the size limit (see the README) and with more --workers than cores; for run, "
-                        "also overwrite files that --json or --csv would replace")
+                   help="run beyond the size limit (see the README) and with more --workers than cores; for run and market, "
+                        "also overwrite files that --json or --csv would replace (market: --csv)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -126,7 +126,6 @@ def build_parser() -> argparse.ArgumentParser:
     market.add_argument("file", help="market file: a name in scenarios/markets/ or a TOML path")
     _add_run_options(market)
     market.add_argument("--csv", metavar="DIR", help="write the agency, ledger and replication tables as CSV into DIR")
-    market.add_argument("--force", action="store_true", help="overwrite files that --csv would replace")
     market.add_argument("--ledger", choices=("agencies", "regions"),
                         help="print the ledger agency by agency, or region by region (default: by agency for up "
                              "to 15 agencies)")
