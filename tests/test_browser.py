@@ -120,8 +120,8 @@ def test_board_compares_three_scenarios_and_downloads_the_board_pack(tmp_path):
             table = page.locator("[data-testid='stTable']").first
             box = table.bounding_box()  # every scenario's column inside the page
             assert box["x"] + box["width"] <= page.viewport_size["width"]
-            page.get_by_text("Scenarios (in the order to show them)").evaluate(
-                "e => e.scrollIntoView({block: 'start'})")
+            page.get_by_text("Scenarios run in this session").evaluate(
+                "e => e.scrollIntoView({block: 'start'})")  # the page's header covers the top lines
             page.wait_for_timeout(500)
             page.screenshot(path=str(DOCS / "compare-view.png"))
             open_view(page, "Downloads", "The question for the board")
