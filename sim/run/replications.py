@@ -55,8 +55,8 @@ class Precision:
 
     ``percent``: the confidence interval's half-width as a percentage of the mean (assumption:
     15%; the textbook figure is 5-10%, but on the built-in baseline interagency fees, a few
-    placements a year at £35,000-£70,000 each, would then need 80 replications at 10%
-    (130 with parameter uncertainty on) and the app's answer would take well over two seconds on
+    placements a year at £35,000-£70,000 each, needed 80 to 130 replications at 10% in
+    trials, and the app's answer would take well over two seconds on
     two cores, while a 15% precision of the mean is small beside the 5th-95th percentile band
     the planner reads, about ±80% of the mean for those fees).  ``confidence``: the
     interval's level, 90% like every interval the model reports.  ``minimum``: 20
