@@ -20,6 +20,7 @@ Settings for tests and small machines (environment variables): ``ADOPTION_APP_RE
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import time
@@ -29,7 +30,7 @@ import pandas as pd
 import streamlit as st
 
 from sim.model.kpis import KPI_BY_NAME, KPIS, THRESHOLDS_DAYS
-from sim.planning import charts, comparison, export, finance
+from sim.planning import board_pack, charts, comparison, export, finance, run_limits
 from sim.planning.levers import (
     CAMPAIGN,
     GROUPS,
@@ -42,13 +43,15 @@ from sim.planning.levers import (
     lever_values,
     start_index,
 )
-from sim.planning.model_notes import calibration_report, readme_section
+from sim.planning.model_notes import FOR_A_BOARD, calibration_report, plain_text, readme_section
 from sim.planning.target_finder import MEASURES, SEARCH_MAX, find_recruitment_target
 from sim.run.jobs import JobStore
+from sim.run.replications import DEFAULT_PRECISION, run_to_precision, why
 from sim.run.runner import Results, run_scenario
 from sim.scenario.calendar import financial_year_label
 from sim.scenario.files import (
     BUILT_IN_FILE,
+    SCENARIO_DIR,
     ScenarioError,
     built_in_baseline,
     load_scenario,
@@ -56,11 +59,12 @@ from sim.scenario.files import (
     scenario_names,
     to_toml,
 )
-from sim.scenario.parameters import Scenario, parameter_table
+from sim.scenario.parameters import HORIZON_YEARS, Scenario, parameter_table
 from sim.scenario.upload import read_scenario_text
 
 DEFAULT_REPS = int(os.environ.get("ADOPTION_APP_REPS", "100"))
-DEFAULT_YEARS = int(os.environ.get("ADOPTION_APP_YEARS", "5"))
+AUTO_REPS = "ADOPTION_APP_REPS" not in os.environ  # by default, replications are chosen for precision
+DEFAULT_YEARS = int(os.environ.get("ADOPTION_APP_YEARS", str(HORIZON_YEARS)))
 ENGINE = os.environ.get("ADOPTION_APP_ENGINE", "processes")
 BUILT_IN = "Built-in baseline"
 HORIZON = "Average over the horizon"
@@ -74,7 +78,7 @@ HEADLINE = [
     ("children_waiting_with_po", "Children waiting", True),
     ("a10_days", "A10 (days)", True),
     ("a2_days", "A2 (days)", True),
-    ("adopter_gap", "Adopter gap", False),
+    ("adopter_gap", "Adopters per child waiting", False),  # the adopter gap, from the means
     ("interagency_fees_gbp", "Interagency fees", True),
 ]
 TABLE_KPIS = ["enquiries", "approvals", "adopters_waiting", "children_waiting_with_po",
@@ -101,41 +105,65 @@ def run_text(scenario: Scenario) -> str:
     return to_toml(Scenario.model_validate(data))
 
 
-def run_key(text: str, reps: int, years: int) -> str:
-    return hashlib.sha1(f"{reps}|{years}|{text}".encode()).hexdigest()
+def run_key(text: str, reps: int | None, years: int, at_least: int = 0) -> str:
+    count = reps if reps else f"precision, at least {at_least}"
+    return hashlib.sha1(f"{count}|{years}|{text}".encode()).hexdigest()
 
 
-def _compute(text: str, reps: int, years: int, progress) -> Results:
-    return run_scenario(parse_scenario(text, "scenario"), replications=reps, years=years, engine=ENGINE,
-                        progress=progress)
+def _compute(text: str, reps: int | None, years: int, progress, at_least: int = 0) -> Results:
+    """A run of ``reps`` replications or, with none given, as many as the stated precision needs
+    (at least ``at_least``, so that each replication of a reference run has its pair)."""
+    scenario = parse_scenario(text, "scenario")
+    if reps:
+        return run_scenario(scenario, replications=reps, years=years, engine=ENGINE, progress=progress)
+    rule = dataclasses.replace(DEFAULT_PRECISION, minimum=min(max(DEFAULT_PRECISION.minimum, at_least),
+                                                              DEFAULT_PRECISION.maximum))
+    return run_to_precision(scenario, rule, years=years, engine=ENGINE, progress=progress)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def simulate(text: str, reps: int, years: int) -> Results:
+def simulate(text: str, reps: int | None, years: int, at_least: int = 0) -> Results:
     """Results of one scenario, cached by its TOML text, replications and years."""
-    job = job_store().submit(run_key(text, reps, years), lambda p: _compute(text, reps, years, p))
+    job = job_store().submit(run_key(text, reps, years, at_least), lambda p: _compute(text, reps, years, p, at_least))
     return job.wait()
 
 
-def obtain(texts: dict[str, str], reps: int, years: int, what: str = "Running") -> dict[str, Results] | None:
+def obtain(texts: dict[str, str], reps: int | None, years: int, what: str = "Running") -> dict[str, Results] | None:
     """Results for each scenario text (label -> text), running what is missing with a
-    progress bar.  A redraw while this waits finds the same background runs."""
+    progress bar.  A redraw while this waits finds the same background runs.  With replications
+    chosen for precision (``reps`` None) the first text is run first, and the others with at
+    least as many replications, so that every change against it is paired replication by
+    replication."""
+    if reps or len(texts) < 2:
+        return _obtain(texts, reps, years, what)
+    first = dict([next(iter(texts.items()))])
+    done = _obtain(first, None, years, what)
+    if done is None:
+        return None
+    rest = _obtain({k: v for k, v in texts.items() if k not in first}, None, years, what,
+                   at_least=next(iter(done.values())).scenario.scenario.replications)
+    return None if rest is None else {label: {**done, **rest}[label] for label in texts}
+
+
+def _obtain(texts: dict[str, str], reps: int | None, years: int, what: str, at_least: int = 0):
     store = state.setdefault("results", {})
-    keys = {label: run_key(text, reps, years) for label, text in texts.items()}
+    keys = {label: run_key(text, reps, years, at_least) for label, text in texts.items()}
     missing = {label: text for label, text in texts.items() if keys[label] not in store}
     if missing:
-        jobs = [job_store().submit(keys[label], lambda p, t=text: _compute(t, reps, years, p))
+        jobs = [job_store().submit(keys[label], lambda p, t=text: _compute(t, reps, years, p, at_least))
                 for label, text in missing.items()]
         bar = st.progress(0.0, text=f"{what}: {', '.join(missing)}")
         while not all(j.finished for j in jobs):
             done = sum(j.done for j in jobs)
+            planned = reps * len(jobs) if reps else sum(j.total for j in jobs)
             bar.progress(float(np.mean([j.fraction for j in jobs])),
-                         text=f"{what} {', '.join(missing)}: {done} of {reps * len(jobs)} replications")
-            time.sleep(0.1)
+                         text=f"{what} {', '.join(missing)}: {done} of {planned} replications"
+                              + ("" if reps else " (so far; chosen for precision)"))
+            time.sleep(0.05)
         bar.empty()
         for label, text in missing.items():
             try:
-                store[keys[label]] = simulate(text, reps, years)
+                store[keys[label]] = simulate(text, reps, years, at_least)
             except RuntimeError as exc:
                 st.error(f"The run of '{label}' failed: {exc}")
                 return None
@@ -188,17 +216,24 @@ def _add_uploaded(text: str, source: str) -> None:
     except ScenarioError as exc:
         state["load_error"] = str(exc)
         return
+    run, built_in = scenario.scenario, Scenario().scenario
+    asked = (run.replications if run.replications != built_in.replications else int(state["reps"]),
+             run.years if run.years != built_in.years else int(state["years"]))
+    too_large = run_limits.refusal(scenario, *asked, engine=ENGINE)
+    if too_large:
+        state["load_error"] = f"{source}: not loaded, its run is too large: {too_large}"
+        return
     name = scenario.scenario.name if scenario.scenario.name != Scenario().scenario.name else source
     label = f"Uploaded: {name}"
     state.setdefault("uploaded", {})[label] = to_toml(scenario)
     state["baseline_choice"] = label
     state.pop("load_error", None)
     reset_levers(scenario, label)
-    run, built_in = scenario.scenario, Scenario().scenario
     if run.replications != built_in.replications:  # a file saved from the app keeps its run settings
-        state["reps"] = min(max(run.replications, 2), 2000)
+        state["reps"] = max(run.replications, 2)
+        state["reps_auto"] = False
     if run.years != built_in.years:
-        state["years"] = min(run.years, 30)
+        state["years"] = run.years
 
 
 def on_upload() -> None:
@@ -221,6 +256,7 @@ if "baseline_choice" not in state:
     state["baseline_choice"] = BUILT_IN
     reset_levers(built_in_baseline(), BUILT_IN)
     state["reps"] = DEFAULT_REPS
+    state["reps_auto"] = AUTO_REPS
     state["years"] = DEFAULT_YEARS
 
 with st.sidebar:
@@ -246,10 +282,16 @@ def chosen_baseline() -> tuple[Scenario, str, str]:
     return scenario, ref, label
 
 
+def chosen_reps() -> int | None:
+    """The replications asked for, or None: as many as the stated precision needs."""
+    return None if state.get("reps_auto") else int(state["reps"])
+
+
 def on_run() -> None:
     """Apply the levers when Run is pressed.  As a callback this happens before the page is
     redrawn, so a control touched straight after Run cannot lose the run."""
     state.pop("run_error", None)
+    state.pop("run_refused", None)
     try:
         base, _, base_label = chosen_baseline()
         scenario = apply_levers(base, {lever.key: state[f"lever:{lever.key}"] for lever in LEVERS},
@@ -258,6 +300,10 @@ def on_run() -> None:
                                 campaign_months=int(state.get("campaign_months") or 0))
     except (ScenarioError, ValueError) as exc:  # a bad date, or a combination the scenario checks refuse
         state["run_error"] = str(exc)
+        return
+    too_large = run_limits.refusal(scenario, int(state["reps"]), int(state["years"]), engine=ENGINE)
+    if too_large:
+        state["run_refused"] = too_large
         return
     name = (state.get("scenario_name") or "").strip() or "What-if"
     if not changed_levers(base, scenario):
@@ -274,7 +320,7 @@ def on_run() -> None:
         choice = list(state.get("compare_choice", [base_label]))
         state["compare_choice"] = choice + [label] if label not in choice else choice
     state["current"] = {"label": name, "description": state.get("scenario_description", ""),
-                        "scenario": scenario, "reps": int(state["reps"]), "years": int(state["years"])}
+                        "scenario": scenario, "reps": chosen_reps(), "years": int(state["years"])}
 
 
 try:
@@ -315,25 +361,32 @@ with st.sidebar, st.form("levers"):
                 info = lever_info(lever, baseline, baseline_ref)
                 st.number_input(f"{lever.label} ({lever.unit})", min_value=float(lever.lo),
                                 max_value=float(lever.hi), step=float(lever.step), key=f"lever:{lever.key}",
-                                format=_format(float(info["baseline"]), lever.step), help=info["meaning"])
+                                format=_format(float(info["baseline"]), lever.step),
+                                help=f"{info['meaning']}  \n**Source:** {info['source']}")
                 st.text_input(f"{lever.label}: from", key=f"from:{lever.key}", label_visibility="collapsed",
                               placeholder="from: as above")
                 if lever.key == CAMPAIGN:
                     st.number_input("Campaign length (months; 0 = to the end of the run)", min_value=0,
                                     max_value=600, step=1, key="campaign_months",
                                     help="A campaign for six months, say: enquiries go back to their level after it.")
-                st.caption(f"Baseline {info['baseline']:,.6g} · {info['source']}")
+                st.caption(f"Baseline {info['baseline']:,.6g}" + (" (changes from a date: see ?)" if info["changes"]
+                                                                     else ""))
     with st.expander("Horizon and replications"):
-        st.number_input("Financial years to simulate", min_value=1, max_value=30, step=1, key="years",
+        st.number_input("Financial years to simulate", min_value=1, max_value=run_limits.MAX_YEARS, step=1, key="years",
                         help="Reported years after a warm-up; year 1 is the baseline's first year.")
-        st.number_input("Replications", min_value=2, max_value=2000, step=10, key="reps",
-                        help="More replications narrow the estimate of each interval but take longer "
-                             f"(the default, {DEFAULT_REPS}, answers in about two seconds).")
+        st.checkbox("Choose replications for precision", key="reps_auto",
+                    help=f"Run replications in batches until {DEFAULT_PRECISION.describe()} (at least "
+                         f"{DEFAULT_PRECISION.minimum}, at most {DEFAULT_PRECISION.maximum}; see the README). "
+                         "Untick to give a number of your own.")
+        st.number_input("Replications (when not chosen for precision)", min_value=2, max_value=run_limits.MAX_REPLICATIONS, step=10,
+                        key="reps", help="More replications narrow the estimate of each interval but take longer.")
     st.form_submit_button("Run", type="primary", key="run", on_click=on_run)
 
-reps, years = int(state["reps"]), int(state["years"])
+reps, years = chosen_reps(), int(state["years"])
 if state.get("run_error"):
     st.error(f"Those lever settings are not a valid scenario: {state['run_error']}")
+if state.get("run_refused"):
+    st.error(f"Not run, too large: {state['run_refused']}")
 if "current" not in state:  # the baseline itself until the first run
     state["current"] = {"label": baseline_label, "description": baseline.scenario.description,
                         "scenario": baseline, "reps": reps, "years": years}
@@ -365,11 +418,12 @@ def period_choice(results: Results, key: str, default: int, marker: str) -> int 
 
 
 st.subheader(label if same else f"{label} against {baseline_label}")
-st.caption(f"{reps} replications × {years} financial years ({base_res.years[0]} to {base_res.years[-1]}), "
-           f"seed {scenario.scenario.seed}." + ("" if same else " Changes are paired replication by replication "
-                                                "(common random numbers) with their 90% interval."))
+st.caption(f"{years} financial years ({base_res.years[0]} to {base_res.years[-1]}), seed {scenario.scenario.seed}; "
+           + (why(scen_res) if same else f"{why(scen_res)}; baseline {why(base_res)}") + "."
+           + ("" if same else " Changes are paired replication by replication (common random numbers) with their "
+                              "90% interval."))
 if current.get("description"):
-    st.write(current["description"])
+    st.write(plain_text(current["description"]))
 moved = changed_levers(baseline, scenario)
 if moved:
     st.write("Changed: " + "; ".join(ch.text() for ch in moved))
@@ -387,17 +441,35 @@ year = period_choice(scen_res, "period",
                      marker=f"{label}|{run_key(run_text(scenario), reps, years)}")
 table = comparison.change_table(base_res, scen_res, [k for k, _, _ in HEADLINE], year)
 cols = st.columns(len(HEADLINE))
+waiting = comparison.change_table(base_res, scen_res, ["adopters_waiting", "children_waiting_with_po"], year)
 for col, (kpi, short, lower_better), row in zip(cols, HEADLINE, table.itertuples()):
     unit = row.unit
-    value = comparison.format_figure(row.scenario, unit)
-    delta = (None if same or np.isnan(row.change)
-             else f"{row.change:+,.1f} {'' if unit == '£' else comparison.change_unit(unit)}".strip())
-    if delta and unit == "£":
-        delta = f"{'+' if row.change >= 0 else '-'}£{abs(row.change):,.0f}"
     threshold = THRESHOLDS_DAYS.get(kpi)
-    col.metric(short, value, delta, delta_color="inverse" if lower_better else "normal",
+    if kpi == "adopter_gap":  # adopters waiting per child waiting, from the means (the ASGLB reading)
+        adopters, children = waiting["scenario"]
+        gap = comparison.adopter_gap_reading(adopters, children)
+        before = comparison.adopter_gap_reading(*waiting["baseline"])
+        change_per_child = gap["per_child"] - before["per_child"]
+        delta = None if same or np.isnan(change_per_child) else f"{change_per_child:+.2f}".replace(
+            "-0.00", "0.00").replace("+0.00", "0.00")
+        flat = delta is not None and not any(ch in "123456789" for ch in delta)
+        col.metric(short, "–" if np.isnan(gap["per_child"]) else f"{gap['per_child']:.2f}", delta,
+                   delta_color="off" if flat else "normal", delta_arrow="off" if flat else "auto",
+                   help=comparison.GAP_DEFINITION)
+        col.caption(comparison.format_gap(adopters, children) + f"  \n{adopters:.1f} households, {children:.1f} "
+                    "children waiting (means)")
+        continue
+    parts = comparison.estimate_parts(row.scenario, row.scenario_p5, row.scenario_p95, unit)
+    value = parts[0] if parts else comparison.format_figure(row.scenario, unit)
+    change_parts = None if same else comparison.estimate_parts(row.change, row.change_p5, row.change_p95, unit,
+                                                               signed=True)
+    delta = None if same or np.isnan(row.change) else (
+        change_parts[0] if change_parts else comparison.format_change(row.change, row.change, row.change, unit))
+    no_change = delta is not None and not any(ch in "123456789" for ch in delta)  # a change that rounds to 0
+    col.metric(short, value, delta, delta_color="off" if no_change else "inverse" if lower_better else "normal",
+               delta_arrow="off" if no_change else "auto",
                help=f"{row.label}. " + KPI_BY_NAME[kpi].description + (f" Scorecard threshold {threshold} days." if threshold else ""))
-    lines = [f"90%: {comparison.format_figure(row.scenario_p5, unit)} to {comparison.format_figure(row.scenario_p95, unit)}"]
+    lines = ["mean [90%]: " + comparison.format_estimate(row.scenario, row.scenario_p5, row.scenario_p95, unit)]
     if not same:
         lines.append("change " + comparison.format_change(row.change, row.change_p5, row.change_p95, unit))
     if threshold:
@@ -408,8 +480,8 @@ headline = comparison.change_table(base_res, scen_res, TABLE_KPIS, year)
 shown = pd.DataFrame({
     "measure": headline["label"],
     "baseline": [comparison.format_figure(v, u) for v, u in zip(headline["baseline"], headline["unit"])],
-    "scenario [90% interval]": [f"{comparison.format_figure(r.scenario, r.unit)} [{comparison.format_figure(r.scenario_p5, r.unit)} "
-                                f"to {comparison.format_figure(r.scenario_p95, r.unit)}]" for r in headline.itertuples()],
+    "scenario [90% interval]": [comparison.format_estimate(r.scenario, r.scenario_p5, r.scenario_p95, r.unit)
+                                for r in headline.itertuples()],
     "change [90% interval]": [comparison.format_change(r.change, r.change_p5, r.change_p95, r.unit)
                               for r in headline.itertuples()],
     "threshold": [f"{t:g} days" if not np.isnan(t) else "" for t in headline["threshold"]],
@@ -428,65 +500,122 @@ def draw_charts() -> None:
     st.altair_chart(charts.flows_chart(both))
 
 # --------------------------------------------------------------------------- compare
+@st.cache_data(show_spinner=False, max_entries=4)
+def scenario_files(stamp: tuple) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """The scenario files in scenarios/: {file name: (title, run text)}, and the files that
+    cannot be read with the reason.  ``stamp`` (names and modification times) renews it."""
+    files, errors = {}, {}
+    for name, _ in stamp:
+        try:
+            loaded = load_scenario(name)
+        except ScenarioError as exc:
+            errors[name] = str(exc)
+            continue
+        title = loaded.scenario.name if loaded.scenario.name != Scenario().scenario.name else name
+        files[name] = (title, run_text(loaded))
+    return files, errors
+
+
+def compare_options() -> dict[str, str]:
+    """What can be compared, each once, by its title: the baseline, the scenarios run in this
+    session, and the files in scenarios/ (a file that runs the same scenario as one already
+    listed, such as the built-in baseline's own file, is not listed again)."""
+    options = {baseline_label: run_text(baseline)}
+    for name, text in state.get("kept", {}).items():
+        if text not in options.values():
+            options[name] = text
+    stamp = tuple((name, (SCENARIO_DIR / f"{name}.toml").stat().st_mtime) for name in scenario_names())
+    files, _ = scenario_files(stamp)
+    for name, (title, text) in files.items():
+        if text in options.values():
+            continue
+        options[title if title not in options else f"{title} ({name})"] = text
+    return options
+
+
+def compare_choice(options: dict[str, str]) -> list[str]:
+    """The scenarios chosen to compare, in the order chosen (by default the baseline and the
+    last three scenarios run), keeping only those still on offer."""
+    if "compare_choice" in state:
+        return [n for n in state["compare_choice"] if n in options] or [baseline_label]
+    return [baseline_label] + [n for n in list(state.get("kept", {}))[-3:] if n in options]
+
+
+def compared_runs(options: dict[str, str], chosen: list[str]) -> dict[str, Results] | None:
+    """Results of the chosen scenarios, in the order chosen (run now if not run before)."""
+    return obtain({name: options[name] for name in chosen}, reps, years, "Comparing")
+
+
+def compare_default_year(compared: dict[str, Results], reference: str) -> int:
+    """The year a comparison opens on: the first in which a scenario's change against the
+    reference can show (without one, the first forecast year)."""
+    ref_scenario = compared[reference].scenario
+    starts = [comparison.change_year(r.scenario, ref_scenario) for n, r in compared.items() if n != reference]
+    starts = [y for y in starts if y is not None] or [comparison.change_year(ref_scenario) or 2]
+    return max(1, min(min(starts), len(compared[reference].years)))
+
+
+def compare_marker(compared: dict[str, Results], reference: str) -> str:
+    return "|".join([reference, *compared, str(reps), str(years)])
+
+
+def compare_settings(compared: dict[str, Results]) -> tuple[str, int | None]:
+    """The reference and year chosen in Compare, or their defaults where Compare has not been
+    shown for these scenarios (the downloads use the same)."""
+    reference = state.get("compare_reference")
+    reference = reference if reference in compared else next(iter(compared))
+    options = compared[reference].years + [HORIZON]
+    if state.get("compare_period:for") == compare_marker(compared, reference) and state.get("compare_period") in options:
+        choice = state["compare_period"]
+        return reference, None if choice == HORIZON else options.index(choice) + 1
+    return reference, compare_default_year(compared, reference)
+
+
+def table_height(rows: int) -> int:
+    """A table's height in pixels that shows every row without scrolling."""
+    return 38 + 35 * rows
+
+
 def draw_compare() -> None:
-    st.write("Scenarios run in this session, and the scenario files shipped in `scenarios/`, side by side "
-             f"({reps} replications × {years} years each). Changes are against the reference scenario, paired "
+    st.write("Scenarios run in this session, and the scenario files shipped with the app, side by side "
+             f"({f'{reps} replications' if reps else 'replications chosen for precision'} × {years} years each). Changes are against the reference scenario, paired "
              "replication by replication.")
-    kept = dict(state.get("kept", {}))
-    options = {baseline_label: run_text(baseline), **kept}
-    for name in scenario_names():
-        if name not in options:
-            options[f"file: {name}"] = None  # loaded when chosen
-    if "compare_choice" in state:  # keep what is still on offer (the baseline may have changed)
-        state["compare_choice"] = [n for n in state["compare_choice"] if n in options] or [baseline_label]
-    else:
-        state["compare_choice"] = [baseline_label] + list(kept)[-3:]
-    chosen = st.multiselect("Scenarios", list(options), key="compare_choice")
-    if len(chosen) >= 1:
-        texts = {}
-        for name in chosen:
-            text = options[name]
-            if text is None:
-                try:
-                    text = run_text(load_scenario(name.removeprefix("file: ")))
-                except ScenarioError as exc:
-                    st.error(str(exc))
-                    continue
-            texts[name] = text
-        compared = obtain(texts, reps, years, "Comparing") if texts else None
-        if compared:
-            c1, c2 = st.columns(2)
-            reference = c1.selectbox("Reference", list(compared), key="compare_reference")
-            ref_scenario = compared[reference].scenario
-            starts = [comparison.change_year(r.scenario, ref_scenario) for n, r in compared.items() if n != reference]
-            starts = [y for y in starts if y is not None] or [comparison.change_year(ref_scenario) or 2]
-            with c2:
-                cyear = period_choice(compared[reference], "compare_period",
-                                      max(1, min(min(starts), len(compared[reference].years))),
-                                      marker="|".join([reference, *compared, str(reps), str(years)]))
-            side = comparison.side_by_side(compared, TABLE_KPIS, cyear, reference)
-            state["compare_table"] = side
-            st.dataframe(comparison.wide_table(side), width="stretch")
-            changes = side[side["scenario"] != reference]
-            if not changes.empty:
-                st.caption(f"Change against {reference} (mean [90% interval])")
-                wide = changes.assign(cell=[comparison.format_change(r.change, r.change_p5, r.change_p95, r.unit)
-                                            for r in changes.itertuples()]).pivot(
-                    index="label", columns="scenario", values="cell")
-                wide = wide.loc[list(dict.fromkeys(changes["label"]))]
-                wide.index.name, wide.columns.name = "measure", None
-                st.dataframe(wide, width="stretch")
-            for name in compared:
-                for text in comparison.comparability_warnings(reference, compared[reference], name, compared[name]):
-                    st.warning(text)
-            unpaired = [n for n in compared if not comparison.is_paired(compared[reference], compared[n])]
-            if unpaired:
-                st.warning(f"Not paired with {reference} (a different seed), so their intervals are wider: "
-                           + ", ".join(unpaired))
-            st.altair_chart(charts.gap_chart(compared), width="stretch")
-            st.altair_chart(charts.waits_chart(compared))
-            st.altair_chart(charts.spend_chart(compared, cumulative=True), width="stretch")
-            st.altair_chart(charts.flows_chart(compared))
+    options = compare_options()
+    state["compare_choice"] = compare_choice(options)
+    chosen = st.multiselect("Scenarios (in the order to show them)", list(options), key="compare_choice")
+    if not chosen:
+        return
+    compared = compared_runs(options, chosen)
+    if not compared:
+        return
+    c1, c2 = st.columns(2)
+    if state.get("compare_reference") not in compared:
+        state["compare_reference"] = chosen[0]
+    reference = c1.selectbox("Reference", list(compared), key="compare_reference")
+    with c2:
+        cyear = period_choice(compared[reference], "compare_period", compare_default_year(compared, reference),
+                              marker=compare_marker(compared, reference))
+    side = comparison.side_by_side(compared, TABLE_KPIS, cyear, reference)
+    state["compare_table"] = side
+    wide, wide_change = board_pack.headline_table(compared, cyear, reference, TABLE_KPIS)  # as the board pack
+    state["compare_wide"] = wide
+    # a static table: every measure and every scenario's full title show, the cells wrapping to fit
+    st.table(wide.reset_index().rename(columns={"measure": "Measure"}).set_index("Measure"))
+    st.caption("Each cell: mean [90% interval]. " + comparison.GAP_DEFINITION)
+    if len(wide_change):
+        st.markdown(f"**Change against {reference}** (mean [90% interval], paired)")
+        st.table(wide_change.reset_index().rename(columns={"measure": "Measure"}).set_index("Measure"))
+    for name in compared:
+        for text in comparison.comparability_warnings(reference, compared[reference], name, compared[name]):
+            st.warning(text)
+    unpaired = [n for n in compared if not comparison.is_paired(compared[reference], compared[n])]
+    if unpaired:
+        st.warning(f"Not paired with {reference} (a different seed), so their intervals are wider: "
+                   + ", ".join(unpaired))
+    st.altair_chart(charts.gap_chart(compared), width="stretch")
+    st.altair_chart(charts.waits_chart(compared))
+    st.altair_chart(charts.spend_chart(compared, cumulative=True), width="stretch")
+    st.altair_chart(charts.flows_chart(compared))
 
 # --------------------------------------------------------------------------- recruitment target
 def on_find(kpi: str, year_labels: list[str]) -> None:
@@ -517,8 +646,8 @@ def on_find(kpi: str, year_labels: list[str]) -> None:
 def draw_target() -> None:
     st.write("The fewest enquiries a month (and so approvals a year) that keep a measure within a limit, found by "
              f"simulation: runs of '{label}' with enquiries set from a date (a dated change; the base year runs on "
-             "the baseline), all with the same random numbers, bisected for the level where the measure meets the "
-             "limit.")
+             "the baseline), all with the same random numbers: a few replications of each level bracket the level "
+             "where the measure meets the limit, and full runs confirm the answer.")
     labels = {KPI_BY_NAME[k].label + f" ({KPI_BY_NAME[k].unit})": k for k in MEASURES}
     c1, c2, c3 = st.columns(3)
     measure_label = c1.selectbox("Keep", list(labels), key="target_measure")
@@ -568,12 +697,12 @@ def draw_target() -> None:
         job = job_store().submit(key, lambda p, r=request: find_recruitment_target(
             parse_scenario(r["text"], "scenario"), r["kpi"], r["limit"], r["year"], r["reps"], r["years"],
             search_max=r["search_max"], engine=ENGINE, progress=p, start=r["start"], every_year_from=r["every"],
-            today=r["today"]))
+            today=r["today"], precision=None if r["reps"] else DEFAULT_PRECISION))
         if not job.finished:
             bar = st.progress(0.0, text="Searching")
             while not job.finished:
-                bar.progress(job.fraction, text=f"Searching: {job.done} of about {job.total} runs")
-                time.sleep(0.1)
+                bar.progress(job.fraction, text=f"Searching: {job.done} of about {job.total} replications")
+                time.sleep(0.05)
             bar.empty()
         if job.error:
             st.error(f"The search failed: {job.error}")
@@ -634,74 +763,136 @@ def draw_target() -> None:
                                                  "95th percentile meets it": found.p95_level},
                                                 today=found.baseline_enquiries), width="stretch")
             st.caption("The answer is where the mean over replications meets the limit; the second answer allows "
-                       "for uncertainty. The dotted line is today's level. Bisection assumes the measure falls as "
+                       "for uncertainty. The dotted line is today's level. The search assumes the measure falls as "
                        "recruitment rises; with finite replications the curve is not perfectly smooth, so read the "
-                       "answer as a level to within the stated tolerance.")
+                       f"answer as a level to within the stated tolerance. Levels were bracketed on "
+                       f"{found.screen_replications} replications each; today's level and the answers are judged on "
+                       f"{found.replications}" + (" (as many as the stated precision needs at today's level)."
+                                                  if not request["reps"] else "."))
 
 # --------------------------------------------------------------------------- finance
+def money_columns(columns: dict[str, str]) -> dict:
+    """Column settings for a table of pounds: labels with their unit, thousands separated."""
+    return {key: st.column_config.NumberColumn(label, format="localized") for key, label in columns.items()}
+
+
 def draw_finance() -> None:
-    spend = finance.spend_by_year(scen_res)
-    st.markdown(f"**Interagency spend: {label}** (mean, with 90% interval)")
-    def gbp(x: float) -> str:
-        return ("−" if x < 0 else "") + f"£{abs(x):,.0f}"
-
-    def money(m: float, lo: float, hi: float) -> str:
-        return f"{gbp(m)} [{gbp(lo)} to {gbp(hi)}]"
-
-    st.dataframe(pd.DataFrame({
-        "financial year": spend["financial_year"],
-        "VAA placements": spend["placements_vaa"].round(1),
-        "LA/RAA placements": spend["placements_la"].round(1),
-        "fees paid": [money(r.fees_paid_gbp, r.fees_paid_gbp_p5, r.fees_paid_gbp_p95) for r in spend.itertuples()],
-        "of which VAA (est.)": spend["fees_paid_vaa_gbp_est"].map(gbp),
-        "of which LA/RAA (est.)": spend["fees_paid_la_gbp_est"].map(gbp),
-        "fees received": [money(r.fees_received_gbp, r.fees_received_gbp_p5, r.fees_received_gbp_p95)
-                          for r in spend.itertuples()],
-        "net spend": [money(r.net_spend_gbp, r.net_spend_gbp_p5, r.net_spend_gbp_p95) for r in spend.itertuples()],
-    }), hide_index=True, width="stretch")
-    st.caption("The split of fees paid by provider is an estimate (each year's fees shared by placements with each "
-               "provider, weighted by its one-child fee); fees received are the LA/RAA fee for the agency's own "
-               "adopters taken by other agencies.")
+    st.markdown(f"**Interagency spend: {label}" + ("" if same else f" against {baseline_label}") + "**")
+    year_labels = list(scen_res.years)
+    first = comparison.default_year(scenario, None if same else baseline, len(year_labels))
+    default_window = (year_labels[first - 1], year_labels[min(first + 2, len(year_labels)) - 1])  # three years
+    marker = f"{label}|{run_key(run_text(scenario), reps, years)}"  # a new run opens on its own window
+    if state.get("finance_window:for") != marker or not {state.get("finance_from"), state.get("finance_to")} <= set(
+            year_labels):
+        state["finance_from"], state["finance_to"] = default_window
+        state["finance_window:for"] = marker
+    c1, c2, _ = st.columns([1, 1, 2])
+    c1.selectbox("From financial year", year_labels, key="finance_from",
+                 help="The first year of the period to total (a budget paper's window).")
+    c2.selectbox("To financial year", year_labels, key="finance_to", help="The last year of the period, included.")
+    window = finance.window_years(scen_res, state["finance_from"], state["finance_to"])
+    table = finance.spend_table(base_res, scen_res, window)
+    state["finance_table"] = table
+    money = money_columns({"baseline_gbp": "Baseline (£, mean)", "scenario_gbp": "Scenario (£, mean)",
+                           "saving_gbp": "Saving (£, paired mean)", "saving_p5": "Saving, 5th pct (£)",
+                           "saving_p95": "Saving, 95th pct (£)"})
+    config = {"period": st.column_config.TextColumn("Financial year"),
+              "measure": st.column_config.TextColumn("Measure"), **money}
+    totals = table[table["period"].str.startswith("total") | (len(window) == 1)]
+    st.markdown(f"**{state['finance_from']} to {state['finance_to']}: totals**")
+    st.dataframe(totals[["measure", *money]], hide_index=True, width="stretch", column_config=config,
+                 height=table_height(len(totals)))
+    st.caption("Saving: less paid, or more received, than the baseline, from the difference in each replication "
+               "(scenario and baseline share their random numbers), with its 90% interval (5th to 95th percentile); "
+               "a negative saving is a cost. Totals add each replication's years before the mean and interval are "
+               "taken. Pounds are rounded to three significant figures of each interval's width: finer would claim "
+               "a precision the replications do not have. The scenario's own interval is in the charts below.")
+    for note in finance.fit_notes(calibration_report(baseline.calibration.targets_file).get("csv")):
+        st.warning("**Baseline against the report.** " + note)
+    st.markdown("**By financial year**")
+    years_only = table[~table["period"].str.startswith("total")]
+    st.dataframe(years_only[["period", "measure", *money]], hide_index=True, width="stretch", column_config=config,
+                 height=table_height(len(years_only)))
     c1, c2 = st.columns(2)
-    c1.altair_chart(charts.spend_chart({label: scen_res}), width="stretch")
+    c1.altair_chart(charts.spend_chart(both), width="stretch")
     c2.altair_chart(charts.spend_chart(both, cumulative=True), width="stretch")
-    st.markdown("**What the scenario saves against the baseline** (paired; positive = less spent or more received)")
-    if same:
-        st.info("Change a lever — a recruitment campaign, say — and run to see what it saves against the baseline.")
-    else:
-        saved = finance.savings(base_res, scen_res)
-        state["savings_table"] = saved
+    if not same:
+        state["savings_table"] = finance.savings(base_res, scen_res)
         if first_change is not None:
             st.caption(f"Changes start {first_change.start}: in the years before, the scenario is the baseline, "
                        "replication by replication, so it saves nothing there (0, interval [0, 0]).")
-        st.dataframe(saved.assign(saving=[money(r.saving_gbp, r.saving_p5, r.saving_p95) for r in saved.itertuples()])
-                     .pivot(index="financial_year", columns="measure", values="saving")
-                     .loc[list(dict.fromkeys(saved["financial_year"]))], width="stretch")
-    st.markdown("**Fee schedule** (by provider and financial year, uprated as set in the levers; a fee lever "
-                "acts from its date)")
-    schedule = finance.schedule_table(scen_res)
-    st.dataframe(pd.DataFrame({
-        "financial year": schedule["financial_year"], "provider": schedule["provider"],
-        "one child": schedule["one_child_gbp"].map(gbp), "two siblings": schedule["two_siblings_gbp"].map(gbp),
-        "three siblings": schedule["three_siblings_gbp"].map(gbp),
-        "monthly fee after 12 months": schedule["monthly_fee_gbp"].map(gbp)}), hide_index=True, width="stretch")
+    with st.expander(f"Placements and fees by provider: {label}"):
+        spend = finance.spend_by_year(scen_res)
+        st.dataframe(spend[["financial_year", "placements_vaa", "placements_la", "fees_paid_gbp",
+                            "fees_paid_vaa_gbp_est", "fees_paid_la_gbp_est"]].round(1), hide_index=True,
+                     width="stretch", column_config={
+                         "financial_year": st.column_config.TextColumn("Financial year"),
+                         "placements_vaa": st.column_config.NumberColumn("VAA placements (children, mean)",
+                                                                         format="%.1f"),
+                         "placements_la": st.column_config.NumberColumn("LA/RAA placements (children, mean)",
+                                                                        format="%.1f"),
+                         **money_columns({"fees_paid_gbp": "Fees paid (£, mean)",
+                                          "fees_paid_vaa_gbp_est": "of which VAA (£, estimate)",
+                                          "fees_paid_la_gbp_est": "of which LA/RAA (£, estimate)"})})
+        st.caption("The split of fees paid by provider is an estimate (each year's fees shared by placements with "
+                   "each provider, weighted by its one-child fee); fees received are the LA/RAA fee for the agency's "
+                   "own adopters taken by other agencies.")
+    with st.expander("Fee schedule (by provider and financial year; a fee lever acts from its date)"):
+        schedule = finance.schedule_table(scen_res)
+        st.dataframe(schedule[["financial_year", "provider", "one_child_gbp", "two_siblings_gbp", "three_siblings_gbp",
+                               "monthly_fee_gbp"]], hide_index=True, width="stretch", column_config={
+            "financial_year": st.column_config.TextColumn("Financial year"),
+            "provider": st.column_config.TextColumn("Provider"),
+            **money_columns({"one_child_gbp": "One child (£)", "two_siblings_gbp": "Two siblings (£)",
+                             "three_siblings_gbp": "Three siblings (£)",
+                             "monthly_fee_gbp": "Monthly fee after 12 months (£)"})})
 
 # --------------------------------------------------------------------------- downloads
 def draw_downloads() -> None:
     stem = export.file_stem(label)
+    options = compare_options()
+    chosen = compare_choice(options)
+    compared = compared_runs(options, chosen)
+    if not compared:
+        return
+    reference, cyear = compare_settings(compared)
+    period = compared[reference].years[cyear - 1] if cyear else HORIZON.lower()
+    st.markdown(f"**Board pack** for the scenarios chosen in *Compare scenarios*: {', '.join(compared)}; figures for "
+                f"{period}, changes against {reference}.")
+    st.text_input("The question for the board", key="board_question",
+                  placeholder=f"What would {', '.join(n for n in compared if n != reference) or reference} change "
+                              f"against {reference}, in {period}?")
+
+    def pack() -> board_pack.BoardPack:
+        key = (compare_marker(compared, reference), cyear, state.get("board_question") or "")
+        if state.get("board_pack:for") != key:
+            state["board_pack"] = board_pack.build(compared, cyear, reference, state.get("board_question") or None,
+                                                   kpis=TABLE_KPIS)
+            state["board_pack:for"] = key
+        return state["board_pack"]
+
+    c1, c2, _ = st.columns(3)
+    c1.download_button("Board pack (PDF)", lambda: board_pack.to_pdf(pack()), "board-pack.pdf", "application/pdf",
+                       key="dl_pack_pdf", on_click="ignore", type="primary",
+                       help="The question, the scenarios and what each changes from when, the headline table with "
+                            "90% intervals, the key charts, the assumptions and the source reports.")
+    c2.download_button("Board pack (web page)", lambda: board_pack.to_html(pack()), "board-pack.html", "text/html",
+                       key="dl_pack_html", on_click="ignore")
+    st.markdown("**Results**")
     c1, c2, c3 = st.columns(3)
     c1.download_button("Results (CSV)", export.results_csv(scen_res, label), f"{stem}-results.csv", "text/csv",
                        key="dl_csv", on_click="ignore")
-    sheets = {"headline changes": headline, "spend by year": finance.spend_by_year(scen_res),
-              "fee schedule": finance.schedule_table(scen_res)}
-    if not same:
-        sheets["savings"] = finance.savings(base_res, scen_res)
-    if isinstance(state.get("compare_table"), pd.DataFrame):
-        sheets["comparison"] = state["compare_table"]
-    c2.download_button("Results and comparison (Excel)", lambda: export.results_excel(both, sheets),
+    sheets = {"headline changes": export.rounded(headline, (("scenario", "scenario_p5", "scenario_p95"),
+                                                            ("change", "change_p5", "change_p95"))),
+              "spend and savings": finance.spend_table(base_res, scen_res),
+              "fee schedule": finance.schedule_table(scen_res),
+              "comparison": export.comparison_frame(compared, TABLE_KPIS, reference)}
+    c2.download_button("Results and comparison (Excel)",
+                       lambda: export.results_excel({**both, **compared}, sheets),
                        f"{stem}-results.xlsx", export.EXCEL_MIME, key="dl_xlsx", on_click="ignore",
-                       help="Each scenario's summary and parameters, the headline changes, spend by year, "
-                            "savings, the fee schedule and the comparison table.")
+                       help="A contents sheet; each scenario's summary and parameters; the headline changes; spend, "
+                            "fees received, net spend and savings by year; the fee schedule; and the scenarios chosen "
+                            "in Compare side by side for every financial year. Values are rounded as on screen.")
     c3.download_button("Scenario (TOML)", export.scenario_toml(scenario, name=label,
                                                                 description=current.get("description") or None,
                                                                 replications=reps, years=years),
@@ -712,7 +903,7 @@ def draw_downloads() -> None:
     if report:
         if "md" in report:
             with st.expander("Fit report", expanded=False):
-                st.markdown(report["md"].read_text(encoding="utf-8"))
+                st.markdown(plain_text(report["md"].read_text(encoding="utf-8")))
             st.download_button("Fit report (Markdown)", report["md"].read_bytes(), report["md"].name, "text/markdown",
                                key="dl_fit_md", on_click="ignore")
         if "csv" in report:
@@ -724,8 +915,10 @@ def draw_downloads() -> None:
 
 # --------------------------------------------------------------------------- model notes
 def draw_notes() -> None:
-    st.markdown("### How the model works")
-    st.markdown(readme_section("The model"))
+    st.markdown("### The model in brief")
+    st.markdown(FOR_A_BOARD)
+    with st.expander("Technical notes: how the model works, step by step (from the README, 'The model')"):
+        st.markdown(plain_text(readme_section("The model")))
     st.markdown("### Measures")
     st.dataframe(pd.DataFrame([{"measure": k.label, "name": k.name, "unit": k.unit, "definition": k.description}
                                for k in KPIS]), hide_index=True, width="stretch")
@@ -736,16 +929,62 @@ def draw_notes() -> None:
     params = pd.DataFrame(parameter_table(scenario))
     params["value"] = params["value"].map(str)
     params["default"] = params["default"].map(str)
+    for column in ("source", "declared_source"):
+        params[column] = params[column].map(plain_text)
     st.dataframe(params, hide_index=True, width="stretch")
     if scenario.change or scenario.trend:
         st.markdown(f"### Dated changes and trends of '{label}'")
         st.dataframe(export.changes_frame(scenario), hide_index=True, width="stretch")
 
 
+# --------------------------------------------------------------------------- markets
+@st.cache_data(show_spinner=False, max_entries=8)
+def run_market_file(name: str, reps: int, years: int):
+    from sim.run.market_runner import run_market
+    from sim.scenario.market_file import load_market
+
+    return run_market(load_market(name), replications=reps, years=years, engine=ENGINE)
+
+
+def draw_market() -> None:
+    """Many agencies in one run: a region or England, each agency's figures and the fees between them."""
+    from sim.planning.market_tables import AGENCY_KPIS, agency_text, fee_flow_chart, fee_flows
+    from sim.scenario.market_file import market_names
+
+    st.markdown("Run a region or England as one market: every agency's adopters are open to other agencies' "
+                "children after its in-house search, and every interagency fee is one agency's spend and "
+                "another's income (README, 'Markets').")
+    names = market_names()
+    c1, c2, c3 = st.columns([2, 1, 1])
+    name = c1.selectbox("Market (scenarios/markets/)", names, index=names.index("east-of-england")
+                        if "east-of-england" in names else 0, key="market:file")
+    reps = c2.number_input("Replications", 2, 200, 10, key="market:reps")
+    years = c3.number_input("Years", 1, 20, DEFAULT_YEARS, key="market:years")
+    if not st.button("Run the market", key="market:run"):
+        st.caption("England (61 agencies) takes about half a minute of computing a replication; a region a few "
+                   "seconds.")
+        return
+    with st.spinner(f"Running {name} ..."):
+        try:
+            results = run_market_file(name, int(reps), int(years))
+        except ScenarioError as exc:
+            st.error(str(exc))
+            return
+    agencies = results.market.agencies
+    st.markdown(f"**{results.market.name}**: {len(agencies)} agencies; each agency's yearly average over the "
+                "horizon, mean [90% interval]")
+    st.code(agency_text(results, AGENCY_KPIS), language=None)
+    flows = fee_flows(results, by_region=len(agencies) > 15)
+    if flows.empty:
+        st.info("No interagency placement between the market's agencies in the years reported.")
+    else:
+        st.altair_chart(fee_flow_chart(flows), width="stretch")
+
+
 # --------------------------------------------------------------------------- the views
 # The tabs keep the one chosen across redraws, and only the open one is computed.
 VIEWS = {"Charts": draw_charts, "Compare scenarios": draw_compare, "Recruitment target": draw_target,
-         "Finance": draw_finance, "Downloads": draw_downloads, "Model notes": draw_notes}
+         "Finance": draw_finance, "Market": draw_market, "Downloads": draw_downloads, "Model notes": draw_notes}
 for tab, draw in zip(st.tabs(list(VIEWS), key="view", on_change="rerun"), VIEWS.values()):
     if tab.open is not False:
         with tab:

@@ -37,7 +37,7 @@ def app_server(reps: int = 10, years: int = 3, engine: str = "processes", timeou
     """Run ``streamlit run app.py`` and yield its URL; stop it (and its children) afterwards."""
     port = free_port()
     env = dict(os.environ, ADOPTION_APP_REPS=str(reps), ADOPTION_APP_YEARS=str(years),
-               ADOPTION_APP_ENGINE=engine, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+               ADOPTION_APP_ENGINE=engine)  # usage statistics are off in .streamlit/config.toml (cwd is ROOT)
     log = open(os.devnull, "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
@@ -110,6 +110,31 @@ def run_and_wait_for_charts(page, url: str, campaign_pct: float | None = None, m
     except Exception:  # report how many were drawn
         pass
     return page.locator(".vega-embed canvas, .vega-embed svg").count()
+
+
+def choose(page, label: str, option: str, timeout_ms: int = 90_000) -> None:
+    """Pick ``option`` in the select box or multiselect labelled ``label``, and wait for the redraw."""
+    page.get_by_role("combobox", name=label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    page.keyboard.press("Escape")  # close a multiselect's list
+    wait_until_idle(page, timeout_ms)
+
+
+def open_view(page, name: str, ready: str, timeout_ms: int = 90_000) -> None:
+    """Open one of the app's tabs (Charts, Compare scenarios, Finance, ...) and wait until the
+    text ``ready`` shows in it."""
+    page.get_by_role("tab", name=name).click()
+    page.get_by_text(ready, exact=False).first.wait_for(timeout=timeout_ms)
+    wait_until_idle(page, timeout_ms)
+
+
+def wait_for_drawing(page, charts: int = 0, tables: int = 0, timeout_ms: int = 90_000) -> None:
+    """Wait until at least ``charts`` charts and ``tables`` tables are drawn (and a moment more
+    for them to finish painting)."""
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.vega-embed canvas, .vega-embed svg').length >= {charts} && "
+        f"document.querySelectorAll('[data-testid=\"stDataFrame\"] canvas').length >= {tables}", timeout=timeout_ms)
+    page.wait_for_timeout(1_000)
 
 
 def screenshot(path: Path, full_page: bool = False) -> None:

@@ -14,6 +14,9 @@ from sim.scenario.files import load_scenario
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 BUILT_IN_NAME = "Cambridgeshire & Peterborough Adoption 2022-23 (calibrated)"
+SOONER = "Go interagency sooner (30-day in-house search)"  # scenarios/interagency-sooner.toml
+ROTHERHAM = "Rotherham Metropolitan Borough Council Adoption Service 2017-18 (calibrated)"
+CAMPAIGN_65 = "Raise recruitment by 30% (Hampshire: 50 to 65 a year)"  # scenarios/raise-recruitment-65.toml
 
 
 @pytest.fixture
@@ -55,13 +58,15 @@ def test_opens_on_the_built_in_baseline(app):
     assert app.selectbox(key="baseline_choice").value == "Built-in baseline"
     assert app.subheader[0].value == BUILT_IN_NAME
     metrics = _metrics(app)
-    assert {"Approvals", "Children waiting", "A10 (days)", "A2 (days)", "Adopter gap",
+    assert {"Approvals", "Children waiting", "A10 (days)", "A2 (days)", "Adopters per child waiting",
             "Interagency fees"} <= set(metrics)
     assert all(not m.delta for m in app.metric)  # the baseline against itself: no change shown
     assert len(app.get("vega_lite_chart")) >= 5  # gap, waits, spend, cumulative spend, flows
     captions = " ".join(c.value for c in app.caption)
-    # each lever's source: the calibrated baseline's figures it was set from
-    assert "calibrated in 'Built-in baseline'" in captions and "enquiries 308 (001_ef741affdb884314.txt §4.6)" in captions
+    # each lever's source, behind its help: the calibrated baseline's figures it was set from
+    helps = " ".join(n.help or "" for n in app.sidebar.number_input)
+    assert "calibrated in 'Built-in baseline'" in helps and "enquiries 308 (001_ef741affdb884314.txt §4.6)" in helps
+    assert "001_ef741affdb884314.txt" not in captions and "python -m sim" not in " ".join(m.value for m in app.markdown)
     assert "threshold 121 days" in captions and "threshold 426 days" in captions
 
 
@@ -89,7 +94,8 @@ def test_choose_a_scenario_file_as_baseline(app):
     # the lever shows the value in force when the forecast starts, and says from when the file sets it
     assert app.number_input(key="lever:enquiries_per_month").value == pytest.approx(25.67 * 1.3)
     assert app.subheader[0].value.startswith("Raise recruitment by 30%")
-    assert any("from 2023-24: 33.371 (+30%), set by the scenario 'raise-recruitment-65'" in c.value for c in app.caption)
+    assert "from 2023-24: 33.371 (+30%), set by the scenario 'raise-recruitment-65'" in app.number_input(
+        key="lever:enquiries_per_month").help
     assert app.text_input(key="levers_from").value == "2023-24"
 
 
@@ -120,7 +126,7 @@ def test_levers_act_from_a_date_and_figures_open_on_its_year(app):
     # any year can be chosen; before the change the figures are the baseline's
     app.selectbox(key="period").set_value("2023-24").run()
     _no_exception(app)
-    assert all(m.delta.startswith(("+0.0", "+£0")) for m in app.metric), [m.delta for m in app.metric]
+    assert all(m.delta.lstrip("£").startswith("0") for m in app.metric), [m.delta for m in app.metric]
     app.selectbox(key="period").set_value("Average over the horizon").run()
     _no_exception(app)
     # compare: the what-if against the baseline, change 0 with interval [0, 0] in the base year
@@ -160,20 +166,19 @@ def test_compare_two_scenarios_side_by_side(app):
     app.text_input(key="scenario_name").set_value("More social workers")
     _run(app, assessing_social_workers=8.0)
     _open(app, "Compare scenarios")
-    app.multiselect(key="compare_choice").select("file: interagency-sooner").run()
+    app.multiselect(key="compare_choice").select(SOONER).run()
     _no_exception(app)
     table = app.session_state["compare_table"]
-    assert list(dict.fromkeys(table["scenario"])) == [BUILT_IN_NAME, "More social workers",
-                                                      "file: interagency-sooner"]
+    assert list(dict.fromkeys(table["scenario"])) == [BUILT_IN_NAME, "More social workers", SOONER]
     reference = table[table["scenario"] == BUILT_IN_NAME]
     assert (reference["change"] == 0).all()
     assert len(app.get("vega_lite_chart")) >= 4  # the comparison's charts
     assert not [w for w in app.warning if "between agencies" in w.value or "financial years differ" in w.value]
     # another agency, another year: compared, but flagged so that nobody reads it as a what-if
-    app.multiselect(key="compare_choice").select("file: rotherham-2017-18").run()
+    app.multiselect(key="compare_choice").select(ROTHERHAM).run()
     _no_exception(app)
     warnings = " ".join(w.value for w in app.warning)
-    assert "'file: rotherham-2017-18' is calibrated to calibration/targets/rotherham-2017-18.toml" in warnings
+    assert f"'{ROTHERHAM}' is calibrated to calibration/targets/rotherham-2017-18.toml" in warnings
     assert "a difference between agencies" in warnings and "the financial years differ" in warnings
 
 
@@ -276,3 +281,95 @@ def test_model_notes(app):
     text = " ".join(m.value for m in app.markdown)
     assert "simpy process" in text and "Matching rule" in text
     assert len(app.dataframe) >= 2  # measures, and parameters with their sources
+
+
+def test_a_file_asking_for_a_run_too_large_is_refused_with_what_it_would_take(app):
+    text = b'[scenario]\nname = "Long plan"\nyears = 50\nreplications = 10000\n'
+    app.sidebar.file_uploader[0].set_value(("long.toml", text, "application/toml"))
+    app.run()
+    _no_exception(app)
+    errors = " ".join(e.value for e in app.error)
+    assert "long.toml: not loaded, its run is too large: 10,000 replications x 50 years" in errors
+    assert "minutes" in errors and "of memory" in errors and "at most 30 years and 2,000 replications" in errors
+    assert app.selectbox(key="baseline_choice").value == "Built-in baseline"  # unchanged, not cut down
+    assert (app.session_state["years"], app.session_state["reps"]) == (2, 6)
+
+
+def test_a_pasted_scenario_over_the_size_limit_is_refused_saying_the_limit(app):
+    app.text_area(key="paste").input("# " + "x" * 250_000 + "\n[adopters]\nstage1_days = 80.0\n")
+    app.button(key="load_paste").click().run()
+    _no_exception(app)
+    assert any("pasted scenario: too large" in e.value and "the limit is 200 kB" in e.value for e in app.error)
+
+
+def test_replications_chosen_for_precision_and_said(monkeypatch):
+    """Without a count of the user's, the app runs as many replications as the stated precision
+    needs, the what-if at least as many as its baseline (so every change is paired), and says so."""
+    monkeypatch.delenv("ADOPTION_APP_REPS", raising=False)
+    monkeypatch.setenv("ADOPTION_APP_YEARS", "1")
+    monkeypatch.setenv("ADOPTION_APP_ENGINE", "serial")
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    _no_exception(at)
+    assert at.checkbox(key="reps_auto").value is True
+    captions = " ".join(c.value for c in at.caption)
+    assert "replications: enough for the 90% confidence interval of each headline figure's mean within 15%" in captions
+    _run(at, campaign_pct=30.0)
+    store = at.session_state["results"]
+    counts = sorted(r.scenario.scenario.replications for r in store.values())
+    assert len(counts) == 2 and counts[0] >= 20
+    assert "; baseline " in " ".join(c.value for c in at.caption)
+    at.checkbox(key="reps_auto").uncheck()
+    at.number_input(key="reps").set_value(7)
+    _run(at, campaign_pct=30.0)
+    assert "7 replications, as asked" in " ".join(c.value for c in at.caption)
+
+
+def test_finance_window_totals_baseline_beside_scenario(app):
+    _open(app, "Finance")
+    app.number_input(key="years").set_value(4)
+    app.text_input(key="scenario_name").set_value("Campaign +30%")
+    _run(app, campaign_pct=30.0)
+    assert (app.selectbox(key="finance_from").value, app.selectbox(key="finance_to").value) == ("2023-24", "2025-26")
+    app.selectbox(key="finance_from").set_value("2024-25").run()
+    _no_exception(app)
+    table = app.session_state["finance_table"]
+    assert list(dict.fromkeys(table["period"])) == ["2024-25", "2025-26", "total 2024-25 to 2025-26"]
+    assert set(table["measure"]) == {"fees paid", "fees received", "net spend"}
+    totals = table[table["period"] == "total 2024-25 to 2025-26"].set_index("measure")
+    years = table[table["period"] != "total 2024-25 to 2025-26"].groupby("measure").sum(numeric_only=True)
+    for column in ("baseline_gbp", "scenario_gbp", "saving_gbp"):  # totals add up, to their rounding
+        assert totals[column].to_numpy() == pytest.approx(years[column].loc[totals.index].to_numpy(), rel=0.02,
+                                                          abs=2_000)
+    assert (totals["saving_p5"] <= totals["saving_gbp"]).all() and (totals["saving_gbp"] <= totals["saving_p95"]).all()
+    # the baseline misses the report's interagency placements: said, from the fit report
+    notes = " ".join(w.value for w in app.warning)
+    assert "interagency placements in 2022-23 against the report's 11" in notes and "sd above" in notes
+
+
+def test_compare_lists_each_scenario_once_by_title_and_keeps_the_order_chosen(app):
+    _open(app, "Compare scenarios")
+    options = app.multiselect(key="compare_choice").options
+    assert options.count(BUILT_IN_NAME) == 1 and len(options) == len(set(options))
+    assert SOONER in options and not [o for o in options if o.startswith("file:") or "cambridgeshire-peterborough" in o]
+    app.multiselect(key="compare_choice").set_value([SOONER, BUILT_IN_NAME, CAMPAIGN_65]).run()
+    _no_exception(app)
+    assert app.selectbox(key="compare_reference").value == BUILT_IN_NAME  # kept while it is compared
+    wide = app.session_state["compare_wide"]
+    assert list(wide.columns) == [SOONER, BUILT_IN_NAME, CAMPAIGN_65]  # the order chosen
+    assert {"A10: care to moving in (foster-carer adjusted)", "A2: order to match",
+            "Interagency fees paid"} <= set(wide.index)
+    shown = [t.value for t in app.table]  # static tables: every row and column shows
+    assert list(shown[0].columns) == [SOONER, BUILT_IN_NAME, CAMPAIGN_65] and len(shown[0]) == len(wide)
+    assert list(shown[1].columns) == [SOONER, CAMPAIGN_65], "the change table keeps the order chosen"
+    spec = _spec_text(app).replace(" ", "")  # every chart's legend lists every scenario in full
+    assert '"labelLimit":0' in spec and '"columns":1' in spec and '"labelLimit":360' not in spec
+
+
+def test_market_view_runs_a_region_and_shows_the_agencies_and_the_fee_flows(app):
+    _open(app, "Market")
+    app.number_input(key="market:reps").set_value(2)
+    app.number_input(key="market:years").set_value(1)
+    app.button(key="market:run").click().run()
+    _no_exception(app)
+    assert any("Cambridgeshire & Peterborough Adoption" in c.value and "all agencies" in c.value for c in app.code)

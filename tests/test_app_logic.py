@@ -25,8 +25,9 @@ from sim.planning.levers import (
 from sim.planning.model_notes import calibration_report, readme_section
 from sim.planning.target_finder import _with_enquiries, find_recruitment_target
 from sim.run.jobs import JobStore
+from sim.run.replications import Precision
 from sim.run.runner import run_scenario
-from sim.scenario.files import ScenarioError, load_scenario, parse_scenario
+from sim.scenario.files import ScenarioError, load_scenario, parse_scenario, to_toml
 from sim.scenario.parameters import Scenario
 from sim.scenario.upload import read_scenario_text
 from tests.conftest import small
@@ -347,6 +348,33 @@ def test_finder_reports_progress():
     assert calls and calls[-1][0] == calls[-1][1]
 
 
+def test_finder_brackets_on_few_replications_and_judges_answers_on_all():
+    s = small(years=3, reps=10, seed=5)
+    base = run_scenario(s)
+    limit = comparison.describe(comparison.period_values(base, "interagency_fees_gbp", 3))["mean"] * 0.9
+    calls = []
+    found = find_recruitment_target(s, "interagency_fees_gbp", limit, year=3, tolerance=1.0, screen_replications=4,
+                                    progress=lambda d, t: calls.append((d, t)))
+    assert (found.replications, found.screen_replications) == (10, 4)
+    assert found.mean_level is not None and all(e.replications == 10 for e in found.evaluations)
+    at = run_scenario(_with_enquiries(s, found.mean_level, found.start))  # the answer, run afresh in full
+    assert comparison.describe(comparison.period_values(at, "interagency_fees_gbp", 3))["mean"] <= limit
+    assert found.at(found.mean_level).measure["mean"] <= limit
+    below = run_scenario(_with_enquiries(s, max(0.0, found.mean_level - 1.0), found.start))
+    assert comparison.describe(comparison.period_values(below, "interagency_fees_gbp", 3))["mean"] > limit
+    assert calls[0][0] == 0 and calls[0][1] > 0  # the planned count is known from the start
+    assert all(done <= total for done, total in calls) and calls[-1][0] == calls[-1][1]
+
+
+def test_finder_judges_on_the_replications_today_needs_for_the_precision():
+    s = small(years=2, reps=50, seed=5)
+    rule = Precision(percent=20.0, minimum=6, maximum=12, batch=3)
+    found = find_recruitment_target(s, "a2_days", 1.0, search_max=60.0, tolerance=5.0, precision=rule,
+                                    screen_replications=4)
+    assert 6 <= found.replications <= 12 and found.today.replications == found.replications
+    assert found.mean_level is None  # an A2 of a day is out of reach
+
+
 # --- finance ------------------------------------------------------------------------------
 def test_spend_by_year_splits_fees_by_provider(pair):
     _, camp = pair
@@ -435,7 +463,7 @@ def test_csv_and_excel_downloads(pair):
     data = export.results_excel({"Baseline: C&P 2022/23": base, "Campaign": camp},
                                 {"spend by year": finance.spend_by_year(camp)})
     book = openpyxl.load_workbook(io.BytesIO(data))
-    assert len(book.sheetnames) == 6 and "summary Campaign" in book.sheetnames
+    assert len(book.sheetnames) == 7 and book.sheetnames[0] == "contents" and "summary Campaign" in book.sheetnames
     assert [r[0].value for r in book["changes Campaign"].iter_rows()][:2] == ["kind", "change"]
     assert book["summary Campaign"]["A1"].value == "year"
     assert all(len(name) <= 31 for name in book.sheetnames)
@@ -466,6 +494,19 @@ def test_uploads_refused_with_a_clear_message(data, expected):
 def test_upload_with_byte_order_mark_accepted():
     s = read_scenario_text("\ufeff[adopters]\nenquiries_per_month = 30.0\n".encode("utf-8"), "bom.toml")
     assert s.adopters.enquiries_per_month == 30.0
+
+
+@pytest.mark.parametrize("parent", ["baseline", "cambridgeshire-peterborough-2022-23", "raise-recruitment-65"])
+def test_pasted_or_uploaded_scenario_may_extend_a_scenario(parent):
+    text = (f'extends = "{parent}"\n\n[[change]]\nparameter = "adopters.stage2_days"\nstart = "2024-25"\n'
+            'value = 150.0\n')
+    for given in (text, text.encode("utf-8")):
+        s = read_scenario_text(given, "pasted scenario")
+        assert s.adopters == load_scenario(parent).adopters  # the history is the parent's
+        assert s.change[-1].parameter == "adopters.stage2_days"
+        again = parse_scenario(to_toml(s), "scenario")  # as the app keeps and reruns it
+        assert again.change == s.change
+    assert run_scenario(s, replications=2, years=1).summary["n"].max() == 2
 
 
 # --- background runs -----------------------------------------------------------------------------

@@ -14,7 +14,8 @@ def test_quick_benchmark_prints_and_writes_the_figures(tmp_path):
     for fragment in ("bare simpy loop", "timeouts/s", "events/s", "ratio model / bare", "pending",
                      "ratio model / that", "replications, 1 process",
                      "speed-up", "results identical to serial: yes", "standard workload wall time",
-                     "peak memory (ru_maxrss)", "by horizon", "by agency size", "peak KiB"):
+                     "peak memory (ru_maxrss)", "by horizon", "by agency size", "peak KiB",
+                     "click to chart (median)", "< 2 s:", "target finder", "< 15 s:"):
         assert fragment in out.stdout, fragment
     figures = json.loads(out_json.read_text())
     for name in ("bare_simpy_timeouts_per_s", "model_events_per_s", "event_ratio", "model_queue_length",
@@ -22,6 +23,8 @@ def test_quick_benchmark_prints_and_writes_the_figures(tmp_path):
                  "parallel_replications_per_s", "speedup", "standard_workload_wall_s", "peak_rss_mib"):
         assert figures[name] > 0, name
     assert figures["parallel_equals_serial"] is True
+    assert figures["click_to_chart_s"] > 0 and 4 <= min(figures["click_replications"])
+    assert all(seconds > 0 for seconds in figures["target_finder_s"].values())
     assert len(figures["horizon_growth"]) == 2 and len(figures["size_growth"]) == 2
     assert all(row["events_per_replication"] > 0 and row["peak_kib"] > 0
                for row in figures["horizon_growth"] + figures["size_growth"])

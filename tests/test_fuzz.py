@@ -1,9 +1,11 @@
 """Property-based fuzzing of what users type: scenario files (on disk, pasted, uploaded), targets
-files and parameter-sets CSVs, and random valid scenarios run through the model.
+files, parameter-sets CSVs and the command line's arguments, and random valid scenarios run
+through the model.
 
 Every bad input must end in a valid :class:`Scenario` (or targets set, or parameter sets) or in
 the module's own error, whose message names the file, within a time bound; never any other
-exception and never a hang.  Each valid scenario must keep the model's invariants.
+exception and never a hang; bad arguments to ``python -m sim run`` end in exit status 2 and one
+line on standard error before anything runs.  Each valid scenario must keep the model's invariants.
 
 The example counts are small so that the whole file takes well under a minute; raise them for
 a long run by hand, with the outcomes counted::
@@ -564,3 +566,75 @@ def test_random_valid_scenarios_keep_the_invariants(scenario):
         placed_at_start = sum(sizes[key] for key, state in where.items() if state in ("placed", "ep_placed"))
         assert sum(r.kpis["adoption_orders"]) <= sum(r.kpis["placements"]) + placed_at_start
     _outcome("valid runs", None)
+
+
+# --- command-line arguments ------------------------------------------------------------------
+
+def _is_int(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _not_a_scheduler(text: str) -> bool:
+    from sim.run.execution import scheduler_problem
+
+    return scheduler_problem(text) is not None
+
+
+NUMBER_OPTIONS = ["--years", "--reps", "--seed", "--workers"]
+#: Options that are fine on their own; the bad ones come after them (argparse keeps the last of each).
+GOOD_OPTIONS = [["--years", "1"], ["--reps", "2"], ["--seed", "3"], ["--workers", "1"], ["--engine", "serial"],
+                ["--kpis", "approvals,a2_days"], ["--kpis", "all"]]
+HUGE = st.integers(min_value=10**5, max_value=10**40).map(str)
+BAD_FILES = ["", "\0", "a\0b.json", "no-such-folder/x.json", ".", "README.md/x", "x" * 5000, "scenarios"]
+BAD_FOLDERS = ["", "\0", "README.md", "README.md/tables", "x" * 5000 + "/tables"]
+bad_options = st.one_of(
+    st.tuples(st.sampled_from(NUMBER_OPTIONS), st.one_of(
+        st.sampled_from(["", " ", "abc", "1.5", "1e3", "nan", "inf", "0x10", "--", "-x", "-1", "+-1"]),
+        st.text(max_size=30).filter(lambda t: not _is_int(t)))).map(list),
+    st.tuples(st.sampled_from(["--years", "--reps", "--workers"]), st.integers(max_value=0).map(str)).map(list),
+    st.tuples(st.sampled_from(["--years", "--reps", "--workers"]), HUGE).map(list),
+    st.integers(max_value=-1).map(lambda n: ["--seed", str(n)]),
+    st.integers(min_value=2**63).map(lambda n: ["--seed", str(n)]),
+    st.sampled_from(BAD_FILES).map(lambda path: ["--json", path]),
+    st.sampled_from(BAD_FOLDERS).map(lambda path: ["--csv", path]),
+    st.text(max_size=40).filter(_not_a_scheduler).map(lambda t: ["--engine", "dask", "--scheduler", t]),
+    st.text(max_size=20).filter(lambda t: t not in ("serial", "processes", "dask")).map(lambda t: ["--engine", t]),
+    st.sampled_from([["--kpis", ","], ["--kpis", "nope"], ["--kpis", ",,a2"], ["--bogus"], ["--replications", "5"],
+                     ["-x"], ["no-such-scenario"], ["\0"], ["x" * 300], ["--event-log"], ["--reps"], ["--years"]]),
+)
+
+
+@INPUT_SETTINGS
+@given(good=st.lists(st.sampled_from(GOOD_OPTIONS), max_size=3), bad=st.lists(bad_options, min_size=1, max_size=3))
+def test_bad_command_line_arguments_are_refused_in_one_line(good, bad):
+    """Bad numbers, empty strings, huge values and odd paths for ``run``: exit status 2 and one line on
+    standard error, never a traceback, and before anything runs."""
+    import sim.cli
+
+    if any(b[0] == "--event-log" for b in bad) and any("--csv" in b for b in bad):
+        bad = [b for b in bad if b[0] != "--event-log"] or [["--bogus"]]
+    argv = ["run", *(a for option in good for a in option), *(a for option in bad for a in option)]
+    err = io.StringIO()
+    original = sim.cli.run_scenario
+
+    def no_run(*args, **kwargs):
+        raise AssertionError(f"the run started: {argv!r}")
+
+    sim.cli.run_scenario = no_run
+    try:
+        with time_limit(10), contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()) as out:
+            try:
+                status = sim.cli.main(argv)
+            except SystemExit as exit_:  # argparse's refusals
+                status = exit_.code
+    finally:
+        sim.cli.run_scenario = original
+    message = err.getvalue()
+    assert status == 2, (argv, status, message)
+    assert message.startswith("error: ") and message.count("\n") == 1, (argv, message)
+    assert "Traceback" not in message and out.getvalue() == "", (argv, message)
+    _outcome("command line", message)

@@ -35,6 +35,7 @@ from sim.calibration import fit as cal
 from sim.calibration import fit_report as fr
 from sim.calibration.targets import TargetsError, TargetSet, load_targets
 from sim.run.runner import run_scenario
+from sim.scenario import atomic_write
 from sim.scenario.files import SCENARIO_DIR, ScenarioError, save_scenario
 from sim.scenario.parameter_sets import save_parameter_sets
 from sim.scenario.parameters import Scenario
@@ -72,7 +73,7 @@ def calibrate(targets_path: str | Path, out: str | Path | None = None, replicati
     """Fit a scenario to ``targets_path`` and write the scenario, parameter sets and fit report."""
     t0 = time.perf_counter()
     for option, value, least in (("--reps", replications, 2), ("--report-reps", report_replications, 20),
-                                 ("--workers", workers or 1, 1), ("--max-iterations", max_iterations, 1)):
+                                 ("--workers", 1 if workers is None else workers, 1), ("--max-iterations", max_iterations, 1)):
         if value < least:
             raise cal.CalibrationError(f"{option}: must be at least {least}, got {value}")
     ts = load_targets(targets_path)
@@ -130,10 +131,10 @@ def calibrate(targets_path: str | Path, out: str | Path | None = None, replicati
                        _unidentified(result, left), checks, caveats, projection)
     report_dir.mkdir(parents=True, exist_ok=True)
     report_path = report_dir / f"{name}.md"
-    report_path.write_text(text, encoding="utf-8")
-    table.to_csv(report_dir / f"{name}.csv", index=False)
-    parameters.to_csv(report_dir / f"{name}-parameters.csv", index=False)
-    checks.to_csv(report_dir / f"{name}-checks.csv", index=False)
+    atomic_write.write_files({report_path: lambda p: p.write_text(text, encoding="utf-8"),
+                              **{report_dir / f"{name}{end}": lambda p, t=t: t.to_csv(p, index=False)
+                                 for end, t in ((".csv", table), ("-parameters.csv", parameters),
+                                                ("-checks.csv", checks))}})
     save_scenario(scenario, out, overwrite=force)
     return Outcome(scenario, out, report_path, table, result, time.perf_counter() - t0, sets_path, verdict)
 

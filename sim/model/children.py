@@ -7,7 +7,9 @@ decision maker's plan for adoption comes ``plan_before_order_days`` before it.  
 considered for early permanence look for a dual-approved household in their first weeks in
 care and, if one is found, live with it before the order.  With an order, the agency's own
 adopters are sought first (see :mod:`sim.model.matching`); after the in-house search window an
-interagency family is found after a random search (longer for harder-to-place children).
+interagency family is found after a random search (longer for harder-to-place children, sooner
+the more interagency families the national market offers), or, in a market of agencies run
+together, offered by the market (:mod:`sim.model.market`).
 While waiting, the plan may change, more often once the order is 18 months old.  A match
 goes to panel and the decision maker, the child moves in, and the adoption order follows
 unless the placement disrupts, which returns the child to waiting.
@@ -129,7 +131,7 @@ def family_finding(p, g):
             p.census.move(g, "matched")
             yield env.timeout(m.match_to_placement_days)
             if household is not None:
-                p.census.move(household, "placed")
+                (p.census if p.market is None else p.market.census_of(household)).move(household, "placed")
         p.census.move(g, "placed")
         _count_placement(p, g, provider)
         if (yield from order_phase(p, g, household, provider)):
@@ -146,10 +148,13 @@ def _search(p, g):
     env, m = p.env, p.scenario.matching
     now = env.now
     p.census.move(g, "waiting")
-    search_from = max(now, g.order_t + m.inhouse_search_days)
-    find_mean = m.interagency_find_days * (m.harder_to_place_factor if g.harder_to_place(search_from) else 1.0)
     ia = p.streams["interagency"]
-    t_interagency = search_from + ia.exponential(find_mean)
+    if p.market is None:  # the interagency family comes from outside, after a random search
+        search_from = max(now, g.order_t + m.inhouse_search_days)
+        find_mean = interagency_find_mean(m, g.harder_to_place(search_from))
+        t_interagency = search_from + ia.exponential(find_mean)
+    else:  # in a market, other agencies' adopters are offered by the market's rounds
+        t_interagency = math.inf
     t_change = _plan_change_time(p, g, now)
     t_split = (max(now, g.order_t + m.split_after_days)
                if m.split_sibling_groups and g.size > 1 else math.inf)
@@ -159,7 +164,7 @@ def _search(p, g):
         yield env.timeout(ready - now)
         household = yield p.matcher.add_child(g, patience=t_next - ready)
         if household is not None:
-            return household, INHOUSE
+            return household, (INHOUSE if p.market is None else p.market.provider(p, household))
     else:
         yield env.timeout(t_next - now)
     if t_next == t_change:
@@ -171,6 +176,15 @@ def _search(p, g):
         return None, None
     p.census.move(g, "linked")
     return None, (VAA if ia.bernoulli(m.vaa_share) else LA)
+
+
+def interagency_find_mean(m, harder_to_place: bool) -> float:
+    """Mean days to find an interagency family: the calibrated search, longer for a harder-to-place
+    child, divided by the national sufficiency of interagency families (none found at 0)."""
+    if m.interagency_sufficiency <= 0:
+        return math.inf
+    days = m.interagency_find_days * (m.harder_to_place_factor if harder_to_place else 1.0)
+    return days / m.interagency_sufficiency
 
 
 def _plan_change_time(p, g, now: float) -> float:
@@ -222,7 +236,7 @@ def order_phase(p, g, household, provider: str, elapsed: float = 0.0):
     if disrupts:
         days *= p.streams["disruption"].uniform()
     if provider != INHOUSE:
-        _book_fees(p, g, provider, g.placed_t, g.placed_t + days)
+        _book_fees(p, g, provider, household, g.placed_t, g.placed_t + days)
     yield env.timeout(max(0.0, days - elapsed))
     if disrupts:
         p.tally.add("disruptions", env.now)
@@ -236,13 +250,20 @@ def order_phase(p, g, household, provider: str, elapsed: float = 0.0):
     return True
 
 
-def _book_fees(p, g, provider: str, placed_t: float, end_t: float) -> None:
-    """The fee at placement, and the monthly fee after 12 months without an order."""
-    fees, tally = p.scenario.fees, p.tally
-    tally.add("interagency_fees_gbp", placed_t, placement_fee(fees, provider, g.size, p.financial_year(placed_t)))
+def _book_fees(p, g, provider: str, household, placed_t: float, end_t: float) -> None:
+    """The fee at placement, and the monthly fee after 12 months without an order; in a market each
+    is also booked to the agency that provided the household."""
+    fees, tally, market = p.scenario.fees, p.tally, p.market
+    fee = placement_fee(fees, provider, g.size, p.financial_year(placed_t))
+    tally.add("interagency_fees_gbp", placed_t, fee)
+    if market is not None:
+        market.book(p, household, placed_t, fee, g.size)
     t = placed_t + YEAR_DAYS
     while t < end_t:
-        tally.add("interagency_fees_gbp", t, monthly_fee(p.scenario_at(t).fees, p.financial_year(t)))
+        fee = monthly_fee(p.scenario_at(t).fees, p.financial_year(t))
+        tally.add("interagency_fees_gbp", t, fee)
+        if market is not None:
+            market.book(p, household, t, fee, 0)
         t += MONTH_DAYS
 
 

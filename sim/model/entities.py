@@ -17,7 +17,7 @@ class Household:
 
     kind = HOUSEHOLD
     __slots__ = ("id", "size", "state", "registered_t", "max_group", "older", "complex", "dual",
-                 "linked", "outcome")
+                 "linked", "outcome", "agency")
 
     def __init__(self, hid: int, size: int = 1):
         self.id = hid
@@ -30,6 +30,7 @@ class Household:
         self.dual = False
         self.linked = None
         self.outcome = None
+        self.agency = None  # in a market, the number of the agency that approved it (else None)
 
 
 class ChildGroup:

@@ -12,7 +12,9 @@ A household is compatible with a group when it will take a group that size, will
 child of that age (5 and over only if open to older children), and, for a child with
 complex needs, is open to complex needs.  Interagency searches run alongside (see
 :mod:`sim.model.children`): a child not matched in-house within the search window is placed with
-an interagency family found after a random search time.
+an interagency family found after a random search time, or, in a market of agencies, offered
+other agencies' waiting adopters by the market (:mod:`sim.model.market`), which the matcher tells
+of every household and child joining its lists.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class Matcher:
         self.ep_seekers: list = []  # children in their early permanence window
         self.newcomers: set = set()  # entities added since the last round (a round is held only if any)
         self.interval = interval_days
+        self.market = None  # in a market of agencies, the market this agency's lists are offered to
         env.process(self._rounds())
 
     # Each ``add_*`` puts an entity on a list and returns the event it waits on: the event
@@ -72,13 +75,19 @@ class Matcher:
         """An approved household joins the pool."""
         self.pool.append(h)
         self.newcomers.add(h)
-        return self._link_or_give_up(h, self.pool, patience)
+        linked = self._link_or_give_up(h, self.pool, patience)
+        if self.market is not None:
+            self.market.household_waiting(self, h)
+        return linked
 
     def add_child(self, c, patience: float = inf):
         """A child with a placement order joins the waiting list."""
         self.waiting.append(c)
         self.newcomers.add(c)
-        return self._link_or_give_up(c, self.waiting, patience)
+        linked = self._link_or_give_up(c, self.waiting, patience)
+        if self.market is not None:
+            self.market.child_waiting(self, c)
+        return linked
 
     def add_ep_seeker(self, c, patience: float = inf):
         """A child in the early permanence window looks for dual-approved carers."""

@@ -33,12 +33,14 @@ EIGHTEEN_MONTHS_DAYS = children.EIGHTEEN_MONTHS_DAYS
 class Pipeline:
     """Shared state of one replication."""
 
-    def __init__(self, scenario: Scenario, replication: int, keep_log: bool = False):
+    def __init__(self, scenario: Scenario, replication: int, keep_log: bool = False, env=None, streams=None):
         run = scenario.scenario
         self.timeline = Timeline(scenario) if scenario.change or scenario.trend else None
         self.scenario = scenario = self.timeline.scenarios[0] if self.timeline else scenario
-        self.env = simpy.Environment()
-        self.streams = replication_streams(run.seed, replication)
+        self.env = simpy.Environment() if env is None else env  # a market runs its agencies in one environment
+        self.streams = replication_streams(run.seed, replication) if streams is None else streams
+        self.market = None  # the market of agencies this one trades in, if any (sim.model.market)
+        self.agency = None  # and its number there
         self.census = Census(self.env, keep_log)
         self.tally = Tally(run.years, run.warm_up_years)
         self.panel = AdoptionPanel(self.env, **capacity(scenario.panel))
@@ -140,10 +142,11 @@ def run_replication(scenario: Scenario, replication: int, keep_log: bool = False
         return _simulate(scenario, replication, keep_log, count_events)
 
 
-def start(scenario: Scenario, replication: int, keep_log: bool = False) -> Pipeline:
+def start(scenario: Scenario, replication: int, keep_log: bool = False, env=None, streams=None) -> Pipeline:
     """A replication ready to run: its initial state seeded and its driving processes (enquiries,
-    children entering, year ends) started."""
-    p = Pipeline(scenario, replication, keep_log)
+    children entering, year ends) started.  A market passes its shared ``env`` and each agency's
+    ``streams``."""
+    p = Pipeline(scenario, replication, keep_log, env, streams)
     seed_initial_state(p)
     for process in (households.enquiries(p), children.arrivals(p), p.year_ends()):
         p.env.process(process)

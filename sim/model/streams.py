@@ -113,5 +113,15 @@ class Stream:
 
 def replication_streams(seed: int, replication: int) -> dict[str, Stream]:
     """The streams of one replication, one per activity, spawned from the scenario seed."""
-    rep_seq = np.random.SeedSequence(seed, spawn_key=(replication,))
-    return {name: Stream(child) for name, child in zip(ACTIVITIES, rep_seq.spawn(len(ACTIVITIES)))}
+    return _activity_streams(np.random.SeedSequence(seed, spawn_key=(replication,)))
+
+
+def agency_streams(seed: int, replication: int, agency: int) -> dict[str, Stream]:
+    """The streams of agency number ``agency`` in one replication of a market: the agency's own
+    child of the replication's ``SeedSequence`` (spawned from the market seed), then one stream per
+    activity spawned from it, so that agencies never share random numbers."""
+    return _activity_streams(np.random.SeedSequence(seed, spawn_key=(replication, agency)))
+
+
+def _activity_streams(seq: np.random.SeedSequence) -> dict[str, Stream]:
+    return {name: Stream(child) for name, child in zip(ACTIVITIES, seq.spawn(len(ACTIVITIES)))}

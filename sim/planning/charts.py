@@ -57,6 +57,12 @@ def band_frame(runs: dict[str, Results], kpis: list[str], cumulative: bool = Fal
 
 
 SCHEME = "tableau10"
+
+
+def legend() -> alt.Legend:
+    """A legend under the chart, one entry a line and none cut short, so that every scenario's
+    full title shows however many are compared and however narrow the chart."""
+    return alt.Legend(orient="bottom", direction="vertical", columns=1, labelLimit=0, title=None)
 CHANGE_COLOUR = "dimgray"
 
 
@@ -103,13 +109,12 @@ def with_changes(frame: pd.DataFrame, runs: dict[str, Results]) -> pd.DataFrame:
 
 def _encodings(frame: pd.DataFrame) -> tuple[alt.Color, alt.StrokeDash | None]:
     """Colour by measure (dashes by scenario) when there are several measures, else by scenario."""
-    legend = alt.Legend(orient="bottom", labelLimit=360, title=None)
     several_measures = frame["label"].nunique() > 1
     several_scenarios = frame["scenario"].nunique() > 1
     field = "label:N" if several_measures or not several_scenarios else "scenario:N"
-    color = alt.Color(field, scale=alt.Scale(scheme=SCHEME), legend=legend,
+    color = alt.Color(field, scale=alt.Scale(scheme=SCHEME), legend=legend(),
                       sort=list(dict.fromkeys(frame[field[:-2]])))
-    dash = alt.StrokeDash("scenario:N", legend=legend, sort=list(dict.fromkeys(frame["scenario"]))) \
+    dash = alt.StrokeDash("scenario:N", legend=legend(), sort=list(dict.fromkeys(frame["scenario"]))) \
         if several_measures and several_scenarios else None
     return color, dash
 
@@ -154,7 +159,7 @@ def facet_chart(frame: pd.DataFrame, title: str, columns: int = 4, height: int =
     """Small multiples, one panel per measure with its own scale; thresholds drawn where set, and
     a dotted rule where a change starts (the frame's ``change`` column, :func:`with_changes`)."""
     x = alt.X("financial_year:O", title=None, sort=None)
-    color = alt.Color("scenario:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=400),
+    color = alt.Color("scenario:N", title=None, legend=legend(),
                       scale=alt.Scale(scheme=SCHEME), sort=list(dict.fromkeys(frame["scenario"])))
     band = alt.Chart().mark_area(opacity=0.18).encode(x=x, y=alt.Y("p5:Q", title=None), y2="p95:Q", color=color)
     line = alt.Chart().mark_line(point=True).encode(

@@ -20,6 +20,8 @@ baseline's, replication by replication: the change there is 0 with the interval 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -35,9 +37,16 @@ PERCENTILES = (5, 95)
 def by_replication(results: Results, kpi: str) -> pd.DataFrame:
     """A replication x year table of one KPI (tables are built once per set of results)."""
     tables = results.__dict__.get("_by_replication")
-    if tables is None:
-        tables = {name: rows.pivot(index="replication", columns="year", values="value").sort_index()
-                  for name, rows in results.replications.groupby("kpi", sort=False)}
+    if tables is None:  # all KPIs at once: one replication x KPI x year array, cut into tables
+        reps = results.replications
+        rep_codes, rep_index = pd.factorize(reps["replication"], sort=True)
+        kpi_codes, kpi_names = pd.factorize(reps["kpi"])
+        year_codes, years = pd.factorize(reps["year"], sort=True)
+        cube = np.full((len(rep_index), len(kpi_names), len(years)), np.nan)
+        cube[rep_codes, kpi_codes, year_codes] = reps["value"].to_numpy(dtype=float)
+        index = pd.Index(rep_index, name="replication")
+        columns = pd.Index(years, name="year")
+        tables = {name: pd.DataFrame(cube[:, i, :], index=index, columns=columns) for i, name in enumerate(kpi_names)}
         results.__dict__["_by_replication"] = tables
     return tables[kpi].copy()
 
@@ -191,19 +200,126 @@ def side_by_side(runs: dict[str, Results], kpis: list[str], year: int | None = N
     return pd.DataFrame(rows)
 
 
+def uncertainty_step(width: float, significant: int = 3) -> float:
+    """The rounding step a money figure's uncertainty supports: the place of the
+    ``significant``-th significant figure of its 90% interval's width, and at least £1.
+
+    An interval £236,000 to £648,345 wide (£412,345) gives steps of £1,000 with 3 figures: a
+    figure quoted to the pound would claim a precision the replications do not have.  A
+    figure with no spread (width 0, as before a change starts) is rounded to the pound.
+    """
+    if width is None or not np.isfinite(width) or width <= 0:
+        return 1.0
+    return max(1.0, 10.0 ** (math.floor(math.log10(width)) - significant + 1))
+
+
+def round_to_uncertainty(value: float, width: float) -> float:
+    """A money figure rounded to :func:`uncertainty_step` of its interval's width (never -0)."""
+    if value is None or not np.isfinite(value):
+        return value
+    step = uncertainty_step(width)
+    return float(round(value / step) * step) + 0.0
+
+
+def _inside(mean: float, p5: float, p95: float) -> bool:
+    return p5 - 1e-9 <= mean <= p95 + 1e-9
+
+
+def figure_decimals(mean: float, p5: float, p95: float, unit: str, change: bool = False) -> int | None:
+    """Decimals that show a mean and its interval consistently: days and percentages whole, counts
+    to one decimal, and small counts (under 1; not changes, whose interval sets their precision)
+    to their first significant figure (0.04, not 0.0).  Mean and bounds are rounded to the same
+    places, so the rounded mean stays inside its rounded interval.  None when the mean lies
+    outside its own interval (a rare event: most replications have none, a few several)."""
+    if not _inside(mean, p5, p95):
+        return None
+    decimals = 0 if unit in ("days", "%") else 1
+    if not change and unit not in ("days", "%", "£") and 0 < abs(mean) < 1:
+        decimals = max(decimals, min(3, -math.floor(math.log10(abs(mean)))))
+    return decimals  # rounding to the same places keeps the order: the mean stays inside
+
+
+def _number(value: float, unit: str, decimals: int, signed: bool = False, step: float = 1.0) -> str:
+    """One figure in its unit, rounded (to ``decimals``, or for £ to ``step``); never '−0'."""
+    if unit == "£":
+        value = round(value / step) * step
+        text = f"£{abs(value):,.0f}"
+    else:
+        value = round(value, decimals)
+        text = f"{abs(value):,.{decimals}f}"
+        if unit == "days":
+            text += " days"
+        elif unit == "%":
+            text += " points" if signed else "%"
+    if value == 0:
+        return text
+    if value < 0:
+        return "−" + text
+    return ("+" if signed else "") + text
+
+
+def round_estimate(mean: float, p5: float, p95: float, unit: str, change: bool = False) -> tuple[float, float, float]:
+    """Mean and bounds as numbers, rounded as :func:`format_estimate` shows them (for a
+    spreadsheet): pounds to :func:`uncertainty_step` of the width, others to
+    :func:`figure_decimals`; never -0."""
+    if any(v is None or not np.isfinite(v) for v in (mean, p5, p95)):
+        return mean, p5, p95
+    if unit == "£":
+        width = p95 - p5 if _inside(mean, p5, p95) else abs(mean)
+        return tuple(round_to_uncertainty(v, width) for v in (mean, p5, p95))
+    d = figure_decimals(mean, p5, p95, unit, change)
+    if d is None:
+        d = 0 if unit in ("days", "%") else max(1, min(3, -math.floor(math.log10(abs(mean)))))
+    return tuple(round(v, d) + 0.0 for v in (mean, p5, p95))
+
+
+def estimate_parts(mean: float, p5: float, p95: float, unit: str, signed: bool = False) -> tuple[str, str, str] | None:
+    """The mean and the two bounds as :func:`format_estimate` rounds them, or None when the mean
+    lies outside its interval or a figure is missing."""
+    if any(v is None or not np.isfinite(v) for v in (mean, p5, p95)):
+        return None
+    decimals = figure_decimals(mean, p5, p95, unit, change=signed)
+    if decimals is None:
+        return None
+    step = uncertainty_step(p95 - p5) if unit == "£" else 1.0
+    return tuple(_number(v, unit, decimals, signed, step) for v in (mean, p5, p95))
+
+
+def format_estimate(mean: float, p5: float, p95: float, unit: str, signed: bool = False) -> str:
+    """A mean with its 90% interval, rounded consistently: '36.0 [29.0 to 44.0]', '£412,000
+    [£236,000 to £648,000]' (pounds to :func:`uncertainty_step` of the width), '0.04 [0.00 to 1.00]'.
+
+    The mean is never shown outside its interval: when it truly lies outside (fewer than one
+    replication in twenty has the event at all), it reads '0.04 on average; 0.00 in 90% of runs'.
+    ``signed`` shows a change: '+12 days', '−£35,000', '+5 points' for a percentage; a change
+    that rounds to nothing has no sign."""
+    if any(v is None or not np.isfinite(v) for v in (mean, p5, p95)):
+        return "–"
+    parts = estimate_parts(mean, p5, p95, unit, signed)
+    if parts is not None:
+        return f"{parts[0]} [{parts[1]} to {parts[2]}]"
+    d = 0 if unit in ("days", "%", "£") else max(1, min(3, -math.floor(math.log10(abs(mean)))))
+    step = uncertainty_step(abs(mean)) if unit == "£" else 1.0
+    low, high = (_number(v, unit, d, signed, step) for v in (p5, p95))
+    return f"{_number(mean, unit, d, signed, step)} on average; {low if low == high else f'{low} to {high}'} in 90% of runs"
+
+
 def format_figure(value: float, unit: str) -> str:
-    """A figure as a board reads it: £1.2m, 171 days, 36.0."""
+    """A single figure without its interval (a limit, a fee), as a board reads it: £1.23m,
+    £35,565, 171 days, 36.0; never '−0'."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "–"
+    value = value + 0.0
     if unit == "£":
         if abs(value) >= 1e6:
             return f"£{value / 1e6:,.2f}m"
         return f"£{value:,.0f}"
     if unit == "days":
-        return f"{value:,.0f} days"
+        return f"{value:,.0f} days".replace("-0 ", "0 ")
     if unit == "%":
-        return f"{value:,.0f}%"
-    return f"{value:,.1f}"
+        return f"{value:,.0f}%".replace("-0%", "0%")
+    text = f"{value:,.1f}"
+    return "0.0" if text == "-0.0" else text
 
 
 def change_unit(unit: str) -> str:
@@ -212,27 +328,59 @@ def change_unit(unit: str) -> str:
 
 
 def format_change(mean: float, p5: float, p95: float, unit: str) -> str:
-    """'+12.0 [+8.0 to +16.0]'; a change in a percentage reads '+5 points', not '+5%'."""
-    def signed(x):
-        text = f"{abs(x):,.0f} {change_unit(unit)}" if unit == "%" else format_figure(abs(x), unit)
-        if text == "–":
-            return text
-        return ("−" if x < 0 else "+") + text
+    """'+12.0 [+8.0 to +16.0]'; a change in a percentage reads '+5 points', not '+5%'; rounded as
+    :func:`format_estimate`."""
     if mean is None or np.isnan(mean):
         return "–"
-    return f"{signed(mean)} [{signed(p5)} to {signed(p95)}]"
+    return format_estimate(mean, p5, p95, unit, signed=True)
+
+
+GAP_DEFINITION = ("Adopter gap, as the ASGLB reads it: approved adopter households waiting per child with a "
+                  "placement order waiting, at 31 March, and the difference (households minus children). Both "
+                  "come from the mean of each count over the replications, not from each replication's ratio.")
+
+
+def adopter_gap_reading(adopters_waiting: float, children_waiting: float) -> dict[str, float]:
+    """The adopter gap from the two means: adopters waiting per child waiting, and the difference
+    in households (adopters waiting minus children waiting); per child is undefined (NaN) when no
+    child waits."""
+    per_child = adopters_waiting / children_waiting if children_waiting > 0 else float("nan")
+    return {"per_child": per_child, "difference": adopters_waiting - children_waiting}
+
+
+def format_gap(adopters_waiting: float, children_waiting: float) -> str:
+    """'1.2 adopters per child waiting (3.5 more households than children)'."""
+    gap = adopter_gap_reading(adopters_waiting, children_waiting)
+    per = "no child waiting" if np.isnan(gap["per_child"]) else f"{gap['per_child']:.1f} adopters per child waiting"
+    diff = round(gap["difference"], 1) + 0.0
+    if diff == 0:
+        return f"{per} (as many households as children)"
+    more = "more" if diff > 0 else "fewer"
+    return f"{per} ({abs(diff):.1f} {more} households than children)"
+
+
+GAP_ROWS = ("Adopters waiting per child waiting", "Adopters waiting minus children waiting (households)")
 
 
 def wide_table(table: pd.DataFrame) -> pd.DataFrame:
     """A side-by-side table as a board paper shows it: one row per measure, one column per
-    scenario, 'mean [p5 to p95]'."""
-    cells = table.assign(cell=[
-        f"{format_figure(r.mean, r.unit)} [{format_figure(r.p5, r.unit)} to {format_figure(r.p95, r.unit)}]"
-        for r in table.itertuples()])
+    scenario (in the order given), 'mean [p5 to p95]'.  The adopter gap is read from the means
+    of adopters and children waiting (:data:`GAP_DEFINITION`) where both are in the table,
+    instead of as the mean of each replication's percentage."""
+    cells = table.assign(cell=[format_estimate(r.mean, r.p5, r.p95, r.unit) for r in table.itertuples()])
     order = list(dict.fromkeys(table["scenario"]))
     wide = cells.pivot(index="label", columns="scenario", values="cell")
     labels = list(dict.fromkeys(table["label"]))
     wide = wide.loc[labels, order]
+    means = table.pivot(index="kpi", columns="scenario", values="mean")
+    if {"adopters_waiting", "children_waiting_with_po"} <= set(means.index):
+        gaps = {name: adopter_gap_reading(means.loc["adopters_waiting", name],
+                                          means.loc["children_waiting_with_po", name]) for name in order}
+        gap_label = KPI_BY_NAME["adopter_gap"].label
+        wide = wide.drop(index=gap_label, errors="ignore")
+        wide.loc[GAP_ROWS[0]] = ["–" if np.isnan(gaps[n]["per_child"]) else f"{gaps[n]['per_child']:.2f}"
+                                 for n in order]
+        wide.loc[GAP_ROWS[1]] = [_number(gaps[n]["difference"], "households", 1) for n in order]
     wide.index.name = "measure"
     wide.columns.name = None
     return wide

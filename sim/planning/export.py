@@ -10,6 +10,7 @@ import re
 
 import pandas as pd
 
+from sim.planning.comparison import round_estimate, side_by_side
 from sim.run.runner import Results
 from sim.scenario.files import to_toml
 from sim.scenario.parameters import Scenario, parameter_table
@@ -29,24 +30,46 @@ def results_csv(results: Results, scenario_name: str | None = None) -> bytes:
     return csv_bytes(table)
 
 
-def _sheet_name(name: str, used: set[str]) -> str:
-    """Excel sheet names: at most 31 characters, none of []:*?/\\, unique."""
-    base = re.sub(r"[\[\]:*?/\\]", " ", name).strip()[:31] or "sheet"
-    candidate, i = base, 2
+SHEET_LIMIT = 31  # characters: Excel's limit on a sheet's name
+
+
+def sheet_name(name: str, used: set[str]) -> str:
+    """A readable Excel sheet name: none of []:*?/\\, at most 31 characters, unique.
+
+    The naming rule: a longer name keeps its whole words that fit (never cut mid-word; only a
+    single word longer than 31 characters is cut); a name already taken gets ' (2)', ' (3)'
+    and so on, again after whole words.  The workbook's 'contents' sheet gives each sheet's
+    full title.
+    """
+    words = re.sub(r"[\[\]:*?/\\]", " ", name).split()
+
+    def fit(limit: int) -> str:
+        text = ""
+        for word in words:
+            candidate = f"{text} {word}".strip()
+            if len(candidate) > limit:
+                break
+            text = candidate
+        return text or (words[0][:limit] if words else "sheet")
+
+    candidate, i = fit(SHEET_LIMIT), 2
     while candidate.lower() in used:
         suffix = f" ({i})"
-        candidate, i = base[:31 - len(suffix)] + suffix, i + 1
+        candidate, i = fit(SHEET_LIMIT - len(suffix)) + suffix, i + 1
     used.add(candidate.lower())
     return candidate
 
 
 def excel_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
-    """Several tables as one Excel workbook (openpyxl), one sheet each, header row frozen."""
+    """Several tables as one Excel workbook (openpyxl), one sheet each, header row frozen, and a
+    first sheet, 'contents', naming every sheet with its full title (names are cut to 31
+    characters by :func:`sheet_name`)."""
     buffer = io.BytesIO()
-    used: set[str] = set()
+    used: set[str] = {"contents"}
+    names = {title: sheet_name(title, used) for title in sheets}
+    contents = pd.DataFrame({"sheet": list(names.values()), "what it holds": list(names)})
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for name, table in sheets.items():
-            sheet = _sheet_name(name, used)
+        for sheet, table in [("contents", contents)] + [(names[t], table) for t, table in sheets.items()]:
             table.to_excel(writer, sheet_name=sheet, index=False)
             ws = writer.sheets[sheet]
             ws.freeze_panes = "A2"
@@ -56,12 +79,43 @@ def excel_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
     return buffer.getvalue()
 
 
+def rounded(table: pd.DataFrame, groups: tuple[tuple[str, str, str], ...] = (("mean", "p5", "p95"),),
+            unit: str = "unit", change: bool = False) -> pd.DataFrame:
+    """A table with each (mean, 5th, 95th percentile) group of columns rounded as the app shows
+    them (:func:`sim.planning.comparison.round_estimate`, by each row's unit)."""
+    out = table.copy()
+    for group in groups:
+        values = [round_estimate(*(getattr(r, c) for c in group), getattr(r, unit), change or group[0] == "change")
+                  for r in out[list(group) + [unit]].itertuples()]
+        for i, column in enumerate(group):
+            out[column] = [v[i] for v in values]
+    return out
+
+
+def comparison_frame(runs: dict[str, Results], kpis: list[str], reference: str | None = None) -> pd.DataFrame:
+    """Scenarios side by side for a spreadsheet: every financial year and the average over the
+    horizon, one row per year, measure and scenario, with its mean and 90% interval and the
+    paired change against ``reference`` (the first if not given), rounded as the app shows them."""
+    first = next(iter(runs.values()))
+    periods = [(i + 1, fy) for i, fy in enumerate(first.years)]
+    periods.append((None, f"average {first.years[0]} to {first.years[-1]}"))
+    frames = []
+    for year, label in periods:
+        table = side_by_side(runs, kpis, year, reference)
+        table.insert(0, "financial_year", label)
+        frames.append(table)
+    table = pd.concat(frames, ignore_index=True)
+    table = rounded(table, (("mean", "p5", "p95"), ("change", "change_p5", "change_p95")))
+    return table[["financial_year", "label", "unit", "scenario", "mean", "p5", "p95", "change", "change_p5",
+                  "change_p95", "n", "kpi"]].rename(columns={"label": "measure"})
+
+
 def results_excel(runs: dict[str, Results], extra: dict[str, pd.DataFrame] | None = None) -> bytes:
-    """A workbook with, for each scenario, its summary and its parameters (and its dated changes,
-    if it has any), plus any extra tables."""
+    """A workbook with, for each scenario, its summary (rounded as the app shows it) and its
+    parameters (and its dated changes, if it has any), plus any extra tables."""
     sheets: dict[str, pd.DataFrame] = {}
     for name, results in runs.items():
-        sheets[f"summary {name}"] = results.summary
+        sheets[f"summary {name}"] = rounded(results.summary)
     sheets.update(extra or {})
     for name, results in runs.items():
         sheets[f"parameters {name}"] = parameters_frame(results.scenario)

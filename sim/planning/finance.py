@@ -15,11 +15,20 @@ years before a what-if's first change.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from sim.model.interagency_fee import LA, VAA, fee_schedule, placement_fee
 from sim.model.timeline import Timeline
-from sim.planning.comparison import by_replication, change_by_year, describe, total_change
+from sim.planning.comparison import (
+    by_replication,
+    change_by_year,
+    describe,
+    paired_differences,
+    round_to_uncertainty,
+    total_change,
+)
 from sim.run.runner import Results
 from sim.scenario.calendar import financial_year_label, month_label
 from sim.scenario.parameters import Fees
@@ -116,3 +125,88 @@ def savings(base: Results, scenario: Results) -> pd.DataFrame:
                      "saving_p5": min(sign * t["p5"], sign * t["p95"]),
                      "saving_p95": max(sign * t["p5"], sign * t["p95"])})
     return pd.DataFrame(rows)
+
+
+SPEND_MEASURES = (("fees paid", "interagency_fees_gbp", -1.0), ("fees received", "interagency_income_gbp", 1.0),
+                  ("net spend", "interagency_net_gbp", -1.0))  # measure, KPI, sign of a saving
+
+
+def window_years(results: Results, first: str, last: str) -> list[int]:
+    """The reported years (1 = the base year) from financial year ``first`` to ``last`` inclusive,
+    in either order; a year outside the run is refused with the years that are allowed."""
+    labels = list(results.years)
+    for label in (first, last):
+        if label not in labels:
+            raise ValueError(f"{label} is not a year of the run: choose from {labels[0]} to {labels[-1]}")
+    a, b = sorted((labels.index(first), labels.index(last)))
+    return list(range(a + 1, b + 2))
+
+
+def _rounded(d: dict[str, float]) -> dict[str, float]:
+    width = d["p95"] - d["p5"]
+    return {k: round_to_uncertainty(d[k], width) for k in ("mean", "p5", "p95")}
+
+
+def spend_table(base: Results, scenario: Results, years: list[int] | None = None) -> pd.DataFrame:
+    """Baseline and scenario side by side, per financial year in ``years`` (all if None) and
+    their total: fees paid, fees received and net spend, each a mean with its 90% interval,
+    and the paired saving (from scenario minus baseline, replication by replication: less paid
+    or more received is a saving), all in pounds rounded to what each interval supports
+    (:func:`sim.planning.comparison.round_to_uncertainty`).
+
+    The total sums each replication over the years before the mean and interval are taken, so
+    its interval is that of a total, not a sum of intervals."""
+    years = years or list(range(1, len(scenario.years) + 1))
+    labels = dict(zip(scenario.summary["year"], scenario.summary["financial_year"]))
+    total = f"total {labels[years[0]]} to {labels[years[-1]]}" if len(years) > 1 else None
+    rows = []
+    for measure, kpi, sign in SPEND_MEASURES:
+        b, s = by_replication(base, kpi)[years], by_replication(scenario, kpi)[years]
+        periods = [(labels[y], b[y], s[y]) for y in years]
+        if total:
+            periods.append((total, b.sum(axis=1), s.sum(axis=1)))
+        for period, bv, sv in periods:
+            diff = paired_differences(bv, sv) * sign
+            base_d, scen_d, save_d = _rounded(describe(bv)), _rounded(describe(sv)), _rounded(describe(diff))
+            rows.append({"period": period, "measure": measure,
+                         "baseline_gbp": base_d["mean"], "baseline_p5": base_d["p5"], "baseline_p95": base_d["p95"],
+                         "scenario_gbp": scen_d["mean"], "scenario_p5": scen_d["p5"], "scenario_p95": scen_d["p95"],
+                         "saving_gbp": save_d["mean"], "saving_p5": min(save_d["p5"], save_d["p95"]),
+                         "saving_p95": max(save_d["p5"], save_d["p95"])})
+    order = [labels[y] for y in years] + ([total] if total else [])
+    table = pd.DataFrame(rows)
+    table["period"] = pd.Categorical(table["period"], order, ordered=True)
+    return table.sort_values(["period"], kind="stable").reset_index(drop=True).assign(
+        period=lambda t: t["period"].astype(str))
+
+
+# Report figures that drive interagency spend: why, and which spend they move (a fit report's rows).
+SPEND_DRIVERS = {
+    "interagency_placements": ("each interagency placement is a fee paid", "fees paid"),
+    "interagency_placements_vaa": ("VAA fees are higher than LA/RAA fees", "fees paid"),
+    "external_placements": ("each of the agency's adopters placed by another agency is a fee received",
+                            "fees received"),
+}
+MISS_SD = 0.5  # assumption: half a standard deviation is where a reader of the spend should be told
+
+
+def fit_notes(report_csv: Path | None, threshold_sd: float = MISS_SD) -> list[str]:
+    """Where the baseline misses a report figure that drives spend, read from its calibration
+    fit report (``calibration/reports/NAME.csv``: figure, year, label, observed, sd, mean,
+    distance in sd, source): one sentence for each such figure at least ``threshold_sd`` off.
+    No report, or no figure that far off: no notes."""
+    if report_csv is None or not Path(report_csv).is_file():
+        return []
+    fit = pd.read_csv(report_csv)
+    notes = []
+    for r in fit[fit["figure"].isin(list(SPEND_DRIVERS))].itertuples():
+        if not abs(r.distance) >= threshold_sd:
+            continue
+        why, spend = SPEND_DRIVERS[r.figure]
+        side, effect = ("above", "overstate") if r.distance > 0 else ("below", "understate")
+        fitted = "used in the fit" if str(r.used) == "True" else "not used in the fit"
+        label = r.label[0].lower() + r.label[1:]
+        notes.append(f"The baseline simulates {r.mean:.1f} {label} in {r.year} against the report's {r.observed:g} "
+                     f"({abs(r.distance):.1f} sd {side}, {r.mean / r.observed - 1:+.0%}; {r.source}, {fitted}). "
+                     f"As {why}, its {spend} may {effect} what the agency would see.")
+    return notes

@@ -120,6 +120,8 @@ LEVERS: tuple[Lever, ...] = (
        "proceedings_weeks", step=1.0),
     _p("inhouse_search_days", FAMILY_FINDING, "In-house search before going interagency", "matching",
        "inhouse_search_days", step=15.0),
+    _p("interagency_sufficiency", FAMILY_FINDING, "National sufficiency of interagency families (1 = today)",
+       "matching", "interagency_sufficiency", step=0.1),
     _p("vaa_one_child_gbp", FEES, "VAA fee, one child (in its base year, see help)", "fees", "vaa_one_child_gbp", step=500.0),
     _p("vaa_two_siblings_gbp", FEES, "VAA fee, two siblings", "fees", "vaa_two_siblings_gbp", step=500.0),
     _p("vaa_three_siblings_gbp", FEES, "VAA fee, three siblings", "fees", "vaa_three_siblings_gbp", step=500.0),

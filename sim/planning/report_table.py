@@ -22,17 +22,28 @@ def fmt(value: float, kpi: str) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}"
 
 
+#: Units a printed row names beside its label (counts are plain numbers of what the label says).
+SHOWN_UNITS = ("days", "£", "%")
+
+
+def row_label(kpi: str) -> str:
+    """A KPI's label for a printed table, with its unit where the figure is not a plain count:
+    'A2: order to match (days)', 'Interagency fees paid (£)', 'A3: moved in within 14 months (%)'."""
+    k = KPI_BY_NAME[kpi]
+    return f"{k.label} ({k.unit})" if k.unit in SHOWN_UNITS else k.label
+
+
 def years_table(summary: pd.DataFrame, kpis: list[str]) -> str:
     """Rows of KPIs; for each, a line of means and a line of 90% intervals, by year."""
     years = list(dict.fromkeys(summary["financial_year"]))
-    label_width = max(len(KPI_BY_NAME[k].label) for k in kpis) + 2
+    label_width = max(len(row_label(k)) for k in kpis) + 2
     col = max(15, max(len(y) for y in years) + 2)
     lines = ["".ljust(label_width) + "".join(y.rjust(col) for y in years)]
     for kpi in kpis:
         rows = summary[summary["kpi"] == kpi]
         means = [fmt(v, kpi) for v in rows["mean"]]
         ranges = [f"{fmt(lo, kpi)}–{fmt(hi, kpi)}" for lo, hi in zip(rows["p5"], rows["p95"])]
-        lines.append(KPI_BY_NAME[kpi].label.ljust(label_width) + "".join(m.rjust(col) for m in means))
+        lines.append(row_label(kpi).ljust(label_width) + "".join(m.rjust(col) for m in means))
         lines.append("  90% interval".ljust(label_width) + "".join(r.rjust(col) for r in ranges))
     return "\n".join(lines)
 
@@ -64,7 +75,7 @@ def paired_side_by_side(runs: dict, kpis: list[str], year: int | None) -> str:
         for name in names:
             d = describe(period_values(runs[name], kpi, year))
             cells.append(f"{fmt(d['mean'], kpi)} [{fmt(d['p5'], kpi)}–{fmt(d['p95'], kpi)}]")
-        rows.append((KPI_BY_NAME[kpi].label, cells))
+        rows.append((row_label(kpi), cells))
         if changes:
             cells = [""] + [f"{fmt_change(r['change'], kpi)} [{fmt_change(r['change_p5'], kpi)} to "
                             f"{fmt_change(r['change_p95'], kpi)}]"

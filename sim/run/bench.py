@@ -44,7 +44,6 @@ import sys
 import time
 import tracemalloc
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 import simpy
@@ -52,6 +51,7 @@ import simpy
 from sim.model.pipeline import end_time, processed_events, run_replication, start
 from sim.run.execution import default_workers, run_replications
 from sim.run.runner import run_scenario
+from sim.scenario import atomic_write
 from sim.scenario.files import SCENARIO_DIR, load_scenario, scenario_from_dict
 from sim.scenario.parameters import Scenario
 
@@ -355,7 +355,7 @@ def main(json_path: str | None = None, quick: bool = False) -> int:
     b = run_benchmark(QUICK if quick else STANDARD)
     print(report(b))
     if json_path:
-        Path(json_path).write_text(json.dumps(asdict(b), indent=1), encoding="utf-8")
+        atomic_write.write_text(json_path, json.dumps(asdict(b), indent=1))
     return 0
 
 

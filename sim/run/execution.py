@@ -29,13 +29,16 @@ import atexit
 import math
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from urllib.parse import urlsplit
 
 from sim.model.pipeline import ReplicationResult, run_replication
+from sim.scenario.messages import short_repr
 from sim.scenario.parameters import Scenario
 
 ENGINES = ("serial", "processes", "dask")
@@ -44,6 +47,7 @@ CHUNKS_PER_WORKER = 25  # pieces of work per worker: small, so that the workers 
 
 Job = tuple[Scenario, "int | Iterable[int]"]
 Progress = Callable[[int, int], None]
+Keep = Callable[[ReplicationResult], object]
 
 
 def default_workers() -> int:
@@ -61,18 +65,18 @@ def _run_chunk(args: tuple[Scenario, list[int], bool]) -> list[ReplicationResult
 
 def run_replications(scenario: Scenario, replications: Iterable[int], engine: str = "serial",
                      workers: int | None = None, keep_log: bool = False, progress: Progress | None = None,
-                     scheduler=None) -> list[ReplicationResult]:
+                     scheduler=None, keep: Keep | None = None) -> list[ReplicationResult]:
     """Run the given replications on ``engine``; results come back in replication order.
 
-    ``progress(done, total)`` is called as replications finish.
+    ``progress(done, total)`` is called as replications finish; ``keep`` as in :func:`run_many`.
     """
     return run_many({0: (scenario, list(replications))}, engine=engine, workers=workers, keep_log=keep_log,
-                    progress=progress, scheduler=scheduler)[0]
+                    progress=progress, scheduler=scheduler, keep=keep)[0]
 
 
 def run_many(jobs: Mapping[Hashable, Job] | Sequence[Job], engine: str = "serial", workers: int | None = None,
              keep_log: bool = False, progress: Progress | None = None,
-             scheduler=None) -> dict[Hashable, list[ReplicationResult]]:
+             scheduler=None, keep: Keep | None = None) -> dict[Hashable, list[ReplicationResult]]:
     """Run many jobs, each a (scenario, replications) pair, on ``engine``.
 
     ``jobs`` maps a key of your choosing (a scenario name, a parameter value...) to a job, or
@@ -80,6 +84,8 @@ def run_many(jobs: Mapping[Hashable, Job] | Sequence[Job], engine: str = "serial
     replication numbers.  Returns ``{key: results in replication order}``.  ``workers``
     limits the local processes; ``scheduler`` is the Dask scheduler's address (or a
     ``distributed.Client``).  ``progress(done, total)`` counts replications as they finish.
+    ``keep(result)``, if given, is what is kept of each result as it arrives (something with
+    the result's ``replication``), so that a long run holds only what its tables need.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
@@ -93,7 +99,7 @@ def run_many(jobs: Mapping[Hashable, Job] | Sequence[Job], engine: str = "serial
 
     def collect(key, chunk_results):
         nonlocal done
-        results[key].extend(chunk_results)
+        results[key].extend(chunk_results if keep is None else map(keep, chunk_results))
         done += len(chunk_results)
         if progress:
             progress(done, total)
@@ -111,6 +117,21 @@ def run_many(jobs: Mapping[Hashable, Job] | Sequence[Job], engine: str = "serial
     return {key: sorted(rs, key=lambda r: r.replication) for key, rs in results.items()}
 
 
+def map_chunks(function: Callable, tasks: list[tuple[Hashable, tuple]], engine: str, workers: int | None = None,
+               scheduler=None, collect: Callable[[Hashable, list], None] | None = None) -> None:
+    """Run ``function(args)`` for each ``(key, args)`` of ``tasks`` on ``engine`` and pass each
+    result, a list, to ``collect(key, result)`` as it finishes: the engines for work other than one
+    scenario's replications (a market's, say).  ``function`` must be importable by the workers."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    workers = workers or default_workers()
+    if engine == "serial" or (engine == "processes" and (workers <= 1 or len(tasks) <= 1)):
+        for key, args in tasks:
+            collect(key, function(args))
+    else:
+        (_on_processes if engine == "processes" else _on_dask)(tasks, workers, scheduler, collect, function)
+
+
 # --- local processes -------------------------------------------------------------------
 
 _pools: dict[int, ProcessPoolExecutor] = {}  # by number of workers
@@ -118,9 +139,12 @@ _pool_lock = threading.Lock()
 
 
 def _start_context():
-    """Fork where it is safe and fast (Linux, no other threads running); else the platform's default."""
-    if sys.platform.startswith("linux") and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
+    """Fork where it is safe and fast (Linux, no other threads running).  With other threads running
+    (the app's server), a forked worker would copy the server's sockets and half-held locks, which
+    can stall the page; there, on Linux, workers start from a clean fork server instead.  Elsewhere
+    the platform's default."""
+    if sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork" if threading.active_count() == 1 else "forkserver")
     return multiprocessing.get_context()
 
 
@@ -130,8 +154,36 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     with _pool_lock:
         pool = _pools.get(workers)
         if pool is None:
-            pool = _pools[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=_start_context())
+            pool = _pools[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=_start_context(),
+                                                         initializer=_worker_start)
         return pool
+
+
+def _worker_start() -> None:
+    """In each worker: leave Ctrl-C to the main process (it reaches every process of the terminal),
+    and die at once on SIGTERM (a forked worker would otherwise inherit the main process's handler)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def stop_workers() -> None:
+    """Stop every local worker process now, dropping their unfinished work (after an interrupt):
+    waiting for them to finish their share could take minutes."""
+    with _pool_lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
+        # The executor offers no public way to stop its processes, nor to wait for the thread that
+        # manages them without waiting for the work too.
+        processes = list((pool._processes or {}).values())
+        manager = pool._executor_manager_thread
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout=5)
+        pool.shutdown(wait=False, cancel_futures=True)
+        if manager is not None:  # let it finish with the broken pool before this process exits: its
+            manager.join(timeout=5)  # exit handler would otherwise race it to a closing pipe
 
 
 def shutdown_pool(workers: int | None = None, wait: bool = True) -> None:
@@ -144,12 +196,12 @@ def shutdown_pool(workers: int | None = None, wait: bool = True) -> None:
                 pool.shutdown(wait=wait)
 
 
-def _on_processes(tasks, workers: int, scheduler, collect) -> None:
+def _on_processes(tasks, workers: int, scheduler, collect, function=_run_chunk) -> None:
     remaining = dict(enumerate(tasks))
     for attempt in (1, 2):
         pool = process_pool(workers)
         try:
-            futures = {pool.submit(_run_chunk, args): i for i, (_, args) in remaining.items()}
+            futures = {pool.submit(function, args): i for i, (_, args) in remaining.items()}
             for future in as_completed(futures):
                 i = futures[future]
                 collect(tasks[i][0], future.result())
@@ -175,6 +227,23 @@ CONNECT_TIMEOUT_S = 10
 # which doubles the time of a replication; the local cluster runs without it (set
 # DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False for workers started by hand).
 LOCAL_WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
+
+
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss")
+
+
+def scheduler_problem(address: str, option: str = "--scheduler") -> str | None:
+    """Why ``address`` is not a Dask scheduler address this module can reach, or None."""
+    allowed = "like tcp://host:8786 (tcp://, tls://, ws:// or wss://, then a host name and a port)"
+    try:
+        parts = urlsplit(address.strip())
+        port = parts.port
+    except ValueError:  # a port that is not a number, or out of range
+        parts, port = None, None
+    if (parts is None or parts.scheme not in SCHEDULER_SCHEMES or not parts.hostname or port is None
+            or parts.path not in ("", "/") or parts.query or parts.fragment):
+        return f"{option}: {short_repr(address)} is not a Dask scheduler address; give one {allowed}"
+    return None
 
 
 def dask_client(scheduler=None, workers: int | None = None):
@@ -220,11 +289,11 @@ def close_dask() -> None:
         _clusters.clear()
 
 
-def _on_dask(tasks, workers: int, scheduler, collect) -> None:
+def _on_dask(tasks, workers: int, scheduler, collect, function=_run_chunk) -> None:
     from distributed import as_completed as dask_completed
 
     client = dask_client(scheduler, workers)
-    futures = client.map(_run_chunk, [args for _, args in tasks], pure=False)
+    futures = client.map(function, [args for _, args in tasks], pure=False)
     keys = {future.key: key for future, (key, _) in zip(futures, tasks)}
     for future in dask_completed(futures):
         collect(keys[future.key], future.result())

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,9 @@ from sim.scenario.calendar import financial_year_label
 from sim.scenario.files import scenario_from_dict
 from sim.scenario.parameters import Scenario
 
+if TYPE_CHECKING:
+    from sim.run.replications import ReplicationChoice
+
 
 @dataclass
 class Results:
@@ -36,6 +40,7 @@ class Results:
     summary: pd.DataFrame
     replications: pd.DataFrame
     events: pd.DataFrame | None = None
+    choice: ReplicationChoice | None = None  # why this many replications, when chosen for precision
 
     @property
     def years(self) -> list[str]:
@@ -81,24 +86,48 @@ def run_scenario(scenario: Scenario, replications: int | None = None, years: int
         scenario = scenario_from_dict(data, "options")
     run = scenario.scenario
     results = run_replications(scenario, range(run.replications), engine=engine, workers=workers,
-                               keep_log=event_log, progress=progress, scheduler=scheduler)
+                               keep_log=event_log, progress=progress, scheduler=scheduler, keep=Kept.of)
     labels = [financial_year_label(run.start_year + y) for y in range(run.years)]
     reps = replication_table(results, labels)
     events = event_table(results) if event_log else None
     return Results(scenario=scenario, summary=summarise(reps), replications=reps, events=events)
 
 
+class Kept(NamedTuple):
+    """What a run keeps of each replication as it finishes: its KPIs as one array (KPI x year),
+    and its event log if asked for.  A replication's full result (its KPIs as lists of Python
+    numbers, its census) takes about ten times the memory."""
+
+    replication: int
+    values: np.ndarray
+    log: list[tuple] | None
+
+    @classmethod
+    def of(cls, result) -> "Kept":
+        return cls(result.replication, np.array([result.kpis[name] for name in KPI_NAMES], dtype=float), result.log)
+
+
 def replication_table(results, labels: list[str]) -> pd.DataFrame:
-    """One row per (replication, year, KPI) with its value (replication, then KPI, then year)."""
+    """One row per (replication, year, KPI) with its value (replication, then KPI, then year), from
+    replications' results or what was kept of them (:class:`Kept`)."""
     n_reps, n_kpis, n_years = len(results), len(KPI_NAMES), len(labels)
-    values = np.array([[r.kpis[name] for name in KPI_NAMES] for r in results], dtype=float)  # rep x kpi x year
+    values = np.empty((n_reps, n_kpis, n_years))  # rep x kpi x year
+    for i, r in enumerate(results):
+        values[i] = r.values if isinstance(r, Kept) else [r.kpis[name] for name in KPI_NAMES]
     return pd.DataFrame({
         "replication": np.repeat(np.array([r.replication for r in results], dtype=np.int64), n_kpis * n_years),
         "year": np.tile(np.arange(1, n_years + 1), n_reps * n_kpis),
-        "financial_year": np.tile(labels, n_reps * n_kpis),
-        "kpi": np.tile(np.repeat(KPI_NAMES, n_years), n_reps),
+        "financial_year": _labels(np.tile(np.arange(n_years), n_reps * n_kpis), labels),
+        "kpi": _labels(np.tile(np.repeat(np.arange(n_kpis), n_years), n_reps), KPI_NAMES),
         "value": values.ravel(),
     })
+
+
+def _labels(codes: np.ndarray, names) -> pd.Series:
+    """A text column from codes into ``names``, built through a categorical so that each row
+    refers to one of a few strings (a column of text built row by row takes ten times the memory
+    while it is built)."""
+    return pd.Series(pd.Categorical.from_codes(codes, list(names))).astype(str)
 
 
 def summarise(reps: pd.DataFrame) -> pd.DataFrame:

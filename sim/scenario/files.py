@@ -30,6 +30,7 @@ from typing import Any
 import tomli_w
 from pydantic import ValidationError
 
+from sim.scenario import atomic_write
 from sim.scenario.changes import Change, Trend
 from sim.scenario.messages import cut as _short_text
 from sim.scenario.messages import short_repr as _short
@@ -375,5 +376,5 @@ def save_scenario(scenario: Scenario, path: str | Path, overwrite: bool = False)
     if path.exists() and not overwrite:
         raise ScenarioError(f"{path}: already exists; choose another name or confirm overwriting it")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(to_toml(scenario), encoding="utf-8")
+    atomic_write.write_text(path, to_toml(scenario))
     return path

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.scenario import atomic_write
 from sim.scenario.calendar import financial_year_label
 from sim.scenario.changes import CHANGEABLE_SECTIONS, Trend
 from sim.scenario.files import ScenarioError
@@ -61,12 +62,13 @@ def save_parameter_sets(fit: dict[str, float], draws: list[dict[str, float]], pa
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     names = list(fit)
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["set", *names])
-        w.writerow(["fit", *(repr(float(fit[n])) for n in names)])
-        for i, row in enumerate(draws, 1):
-            w.writerow([i, *(repr(float(row[n])) for n in names)])
+    text = io.StringIO(newline="")
+    w = csv.writer(text)
+    w.writerow(["set", *names])
+    w.writerow(["fit", *(repr(float(fit[n])) for n in names)])
+    for i, row in enumerate(draws, 1):
+        w.writerow([i, *(repr(float(row[n])) for n in names)])
+    atomic_write.write_bytes(path, text.getvalue().encode("utf-8"))
     return path
 
 

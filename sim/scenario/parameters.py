@@ -55,6 +55,10 @@ def _check_probabilities(values: list[float], what: str) -> None:
         raise ValueError(f"{what}: probabilities must add up to 1, they add up to {sum(values):.6g}")
 
 
+#: The horizon the app and the command line show unless asked for another: financial years reported.
+HORIZON_YEARS = 5
+
+
 class RunSettings(Section):
     """What to simulate: identity, horizon, replications and the random seed."""
 
@@ -63,7 +67,8 @@ class RunSettings(Section):
     description: str = param("", None, None, "text", "assumption: label only", "Free text describing the scenario.")
     start_year: int = param(2022, 2000, 2100, "calendar year", f"{C_P} title (year 1 = 2022/23)",
                             "Calendar year in which the first simulated financial year (April-March) starts.")
-    years: int = param(10, 1, 50, "financial years", "assumption: planning horizon",
+    years: int = param(HORIZON_YEARS, 1, 50, "financial years",
+                       "assumption: planning horizon of five financial years (a medium-term plan)",
                        "Number of financial years reported.")
     warm_up_years: int = param(3, 0, 10, "financial years",
                                "python -m sim warmup on the calibrated baselines (README, 'Start and warm-up'): "
@@ -225,6 +230,15 @@ class Matching(Section):
                                           "How much longer an interagency search takes for a harder-to-place child.")
     vaa_share: float = param(0.8, 0, 1, "probability", f"{ROTH} §6.5 (16 of 22 interagency children with VAAs)",
                              "Share of interagency placements made with voluntary adoption agencies.")
+    interagency_sufficiency: float = param(
+        1.0, 0, 10, "multiplier (1 = today's market)",
+        "national run: python -m sim market england (6 replications, 2022-23 to 2026-27) gives C&P's A2 252 days "
+        "and 24 children waiting with an order, as a single-agency run at 0.5 to 0.6 (247 and 26.5 at 0.5; 202 and "
+        "19.5 at 1); that England of C&P archetypes has 1,020 adopters waiting, 0.6 per child waiting, where England "
+        "had 1.7 (adopter gap +70%, shared/DOMAIN.md), too few interagency families, so the default stays 1, the "
+        "market C&P's own figures were fitted in (README, 'Markets')",
+        "National sufficiency of interagency families: scales how soon one is found (2: twice as soon; "
+        "0.5: half as soon; 0: none is found). In a market run the market itself decides instead.")
     family_finding_days: float = param(60.0, 0, 1095, "days",
                                        "assumption: profiling and family-finding work before a link; fitted",
                                        "Average days after the order before a child can be linked in-house.")

@@ -3,7 +3,8 @@
 Whatever arrives — wrong encoding, not TOML, unknown fields, values out of range — becomes
 a :class:`~sim.scenario.files.ScenarioError` naming the file and the field, never a traceback.
 The rules are those of a file on the command line (:mod:`sim.scenario.files`): the same size
-limit, and a leading byte order mark accepted in both.
+limit (:data:`~sim.scenario.files.MAX_BYTES`, 200 kB, for uploaded bytes and for pasted text
+alike, measured in UTF-8 bytes), and a leading byte order mark accepted in both.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from sim.scenario.parameters import Scenario
 
 def read_scenario_text(data: bytes | str, source: str = "uploaded file") -> Scenario:
     """Validate a scenario given as file contents (bytes from an upload, or pasted text)."""
+    size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_BYTES:
+        raise ScenarioError(f"{source}: too large for a scenario file ({size / 1000:,.0f} kB; the limit is "
+                            f"{MAX_BYTES / 1000:,.0f} kB, {MAX_BYTES:,} bytes)")
     if isinstance(data, bytes):
-        if len(data) > MAX_BYTES:
-            raise ScenarioError(f"{source}: too large for a scenario file ({len(data):,} bytes; "
-                                f"at most {MAX_BYTES:,})")
         try:
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError:

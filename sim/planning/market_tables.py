@@ -1,0 +1,169 @@
+"""What a market run shows its readers: a table by agency and the ledger of who pays whom.
+
+Both come from a market's replications (:mod:`sim.run.market_runner`).  The agency table gives,
+for each agency and for all agencies together, each measure's yearly average over the horizon:
+the mean over replications and the 90% interval (5th to 95th percentile of the replications'
+horizon averages).  Counts, stocks and money add up across agencies; scorecard times (days) are
+averages over children, so the total row gives them weighted by the children adopted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.model.kpis import KPI_BY_NAME
+from sim.run.market_runner import LEDGER_COLUMNS, summarise_ledger
+from sim.scenario.calendar import financial_year_label
+
+AGENCY_KPIS = ["approvals", "adopters_waiting", "placement_orders", "placements", "interagency_placements",
+               "external_placements", "adoption_orders", "children_waiting_with_po", "a2_days",
+               "interagency_fees_gbp", "interagency_income_gbp", "interagency_net_gbp"]
+ALL_AGENCIES = "all agencies"
+#: Averages over children adopted, weighted by adoption orders in the total row.
+WEIGHTED = {"a1_days", "a10_days", "a2_days", "a20_days", "a3_pct"}
+
+
+def horizon_values(results, kpis: list[str]) -> pd.DataFrame:
+    """Each agency's and the total's yearly average over the horizon, by replication:
+    columns agency, replication and one per KPI."""
+    reps = results.agency_replications
+    wanted = set(kpis) | ({"adoption_orders"} if WEIGHTED & set(kpis) else set())
+    reps = reps[reps["kpi"].isin(wanted)]
+    wide = reps.pivot_table(index=["agency", "replication", "year"], columns="kpi", values="value",
+                            aggfunc="first", dropna=False).reset_index()
+    total = wide.groupby(["replication", "year"]).sum(numeric_only=True, min_count=1).reset_index()
+    for name in WEIGHTED & set(kpis):
+        weighted = (wide[name].fillna(0) * wide["adoption_orders"]).groupby([wide["replication"], wide["year"]]).sum()
+        total[name] = (weighted / total.set_index(["replication", "year"])["adoption_orders"]).to_numpy()
+    total["agency"] = ALL_AGENCIES
+    both = pd.concat([wide, total], ignore_index=True)
+    return both.groupby(["agency", "replication"], sort=False)[kpis].mean().reset_index()
+
+
+def agency_table(results, kpis: list[str] | None = None) -> pd.DataFrame:
+    """One row per agency (in the market's order) and one for all agencies: for each KPI its yearly
+    average over the horizon, as mean, p5 and p95 columns."""
+    kpis = kpis or AGENCY_KPIS
+    values = horizon_values(results, kpis)
+    order = [a.name for a in results.market.agencies] + [ALL_AGENCIES]
+    kinds = {a.name: a.kind for a in results.market.agencies}
+    rows = []
+    for name in order:
+        mine = values[values["agency"] == name]
+        row = {"agency": name, "kind": kinds.get(name, "")}
+        for k in kpis:
+            v = mine[k].dropna().to_numpy()
+            row[f"{k}_mean"] = v.mean() if len(v) else np.nan
+            row[f"{k}_p5"], row[f"{k}_p95"] = np.quantile(v, [0.05, 0.95]) if len(v) else (np.nan, np.nan)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _cell(mean: float, lo: float, hi: float, unit: str) -> str:
+    if np.isnan(mean):
+        return "-"
+    mean, lo, hi = (0.0 if abs(v) < 1e-6 else v for v in (mean, lo, hi))  # no "-0" from rounding sums
+    if unit == "£":
+        return f"£{mean / 1000:,.0f}k [{lo / 1000:,.0f}-{hi / 1000:,.0f}k]"
+    return f"{mean:,.1f} [{lo:,.1f}-{hi:,.1f}]"
+
+
+def agency_text(results, kpis: list[str] | None = None) -> str:
+    """The agency table as text: one row per agency, a column per KPI, 'mean [p5-p95]'."""
+    kpis = kpis or AGENCY_KPIS
+    table = agency_table(results, kpis)
+    shown = pd.DataFrame({"agency": table["agency"], "kind": table["kind"]})
+    for k in kpis:
+        shown[k] = [_cell(m, lo, hi, KPI_BY_NAME[k].unit)
+                    for m, lo, hi in zip(table[f"{k}_mean"], table[f"{k}_p5"], table[f"{k}_p95"])]
+    return shown.to_string(index=False)
+
+
+def ledger_by_region(results) -> pd.DataFrame:
+    """The ledger with agencies added up by region: payer region to provider region (a region's VAAs
+    apart from its LAs and RAAs), by financial year, as :attr:`MarketResults.ledger` (mean and 90%
+    interval over replications of each region-to-region total)."""
+    agencies = results.market.agencies
+    region = {a.name: a.region for a in agencies}
+    group = {a.name: a.region + (" VAAs" if a.kind == "vaa" else "") for a in agencies}
+    reps = results.ledger_replications
+    reps = reps.assign(payer=reps["payer"].map(region), provider=reps["provider"].map(group),
+                       provider_kind=reps["provider_kind"].map(lambda k: "vaa" if k == "vaa" else "la/raa"))
+    totals = reps.groupby(["replication", *LEDGER_COLUMNS], as_index=False)[["placements", "fees_gbp"]].sum()
+    return summarise_ledger(totals, results.agency_replications["replication"].unique())
+
+
+def ledger_text(results, least: float = 0.05, by_region: bool = False) -> str:
+    """Who paid whom, by financial year: children placed and fees (mean [p5-p95] over replications),
+    each payer's and provider's row shown where on average at least ``least`` children a year were
+    placed or any fee was paid; ``by_region`` adds agencies up by region (:func:`ledger_by_region`)."""
+    ledger = ledger_by_region(results) if by_region else results.ledger
+    if ledger.empty:
+        return "no interagency placement between the market's agencies in the years reported"
+    ledger = ledger[(ledger["placements_mean"] >= least) | (ledger["fees_gbp_mean"] > 0)]
+    shown = pd.DataFrame({
+        "payer": ledger["payer"], "provider": ledger["provider"], "kind": ledger["provider_kind"],
+        "year": ledger["financial_year"],
+        "children placed": [f"{m:.1f} [{lo:.0f}-{hi:.0f}]" for m, lo, hi in
+                            zip(ledger["placements_mean"], ledger["placements_p5"], ledger["placements_p95"])],
+        "fees": [_cell(m, lo, hi, "£") for m, lo, hi in
+                 zip(ledger["fees_gbp_mean"], ledger["fees_gbp_p5"], ledger["fees_gbp_p95"])],
+    })
+    return shown.to_string(index=False)
+
+
+def flows_by_kind(results) -> pd.DataFrame:
+    """Fees (£) by financial year from each payer to LA/RAA and to VAA providers: mean and 90% interval
+    over replications of each (payer, provider kind, year) total."""
+    reps = results.ledger_replications
+    market = results.market
+    labels = [financial_year_label(market.start_year + y) for y in range(market.years)]
+    n = results.agency_replications["replication"].nunique()
+    rows = []
+    kind_of = {"la": "LA/RAA", "raa": "LA/RAA", "vaa": "VAA"}
+    reps = reps.assign(provider_kind=reps["provider_kind"].map(kind_of))
+    for (payer, kind, label), group in reps.groupby(["payer", "provider_kind", "financial_year"]):
+        sums = group.groupby("replication")["fees_gbp"].sum().to_numpy()
+        values = np.concatenate([sums, np.zeros(n - len(sums))])
+        rows.append({"payer": payer, "provider_kind": kind, "financial_year": label, "fees_gbp_mean": values.mean(),
+                     "fees_gbp_p5": np.quantile(values, 0.05), "fees_gbp_p95": np.quantile(values, 0.95)})
+    out = pd.DataFrame(rows, columns=["payer", "provider_kind", "financial_year", "fees_gbp_mean", "fees_gbp_p5",
+                                      "fees_gbp_p95"])
+    return out.sort_values(["payer", "financial_year"], key=lambda s: s.map(labels.index)
+                           if s.name == "financial_year" else s).reset_index(drop=True)
+
+
+def fee_flows(results, by_region: bool = False) -> pd.DataFrame:
+    """Fees (£ a year, averaged over the horizon and over replications) from each payer to each
+    provider; ``by_region`` adds agencies up by region (VAAs as their region's VAAs)."""
+    reps = results.ledger_replications
+    columns = ["payer", "provider", "fees_gbp_a_year", "children_a_year"]
+    if reps.empty:
+        return pd.DataFrame(columns=columns)
+    agencies = results.market.agencies
+    if by_region:
+        region = {a.name: a.region for a in agencies}
+        provider_group = {a.name: a.region + (" VAAs" if a.kind == "vaa" else "") for a in agencies}
+        reps = reps.assign(payer=reps["payer"].map(region), provider=reps["provider"].map(provider_group))
+    n_reps = results.agency_replications["replication"].nunique()
+    scale = 1.0 / (n_reps * results.market.years)
+    flows = reps.groupby(["payer", "provider"], as_index=False)[["fees_gbp", "placements"]].sum()
+    return pd.DataFrame({"payer": flows["payer"], "provider": flows["provider"],
+                         "fees_gbp_a_year": flows["fees_gbp"] * scale, "children_a_year": flows["placements"] * scale})
+
+
+def fee_flow_chart(flows: pd.DataFrame):
+    """A grid of payers (rows) by providers (columns), shaded by fees a year, with the figures in
+    £ thousands: who pays whom at a glance."""
+    import altair as alt
+
+    base = alt.Chart(flows.assign(fees_k=(flows["fees_gbp_a_year"] / 1000).round(0))).encode(
+        x=alt.X("provider:N", title="provider (receives)", axis=alt.Axis(labelAngle=-40)),
+        y=alt.Y("payer:N", title="payer (places a child)"))
+    cells = base.mark_rect().encode(
+        color=alt.Color("fees_gbp_a_year:Q", title="fees £ a year", scale=alt.Scale(scheme="blues")),
+        tooltip=["payer", "provider", alt.Tooltip("fees_gbp_a_year:Q", format=",.0f", title="fees £ a year"),
+                 alt.Tooltip("children_a_year:Q", format=".1f", title="children a year")])
+    text = base.mark_text(fontSize=10).encode(text=alt.Text("fees_k:Q", format=",.0f"))
+    return (cells + text).properties(title="Interagency fees a year, £ thousands (mean over the horizon)")

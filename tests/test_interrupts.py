@@ -1,0 +1,71 @@
+"""Ctrl-C (SIGINT) and SIGTERM stop a run on several processes within a second or two: one line on
+standard error (after the estimate a long run prints as it starts), exit status 130 or 143, no worker
+process left running and no output file left behind."""
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc (Linux)")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while being read
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is still a live process (a zombie has finished: only its exit status is left)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.parametrize("signum, status, message", [
+    (signal.SIGINT, 130, "interrupted (Ctrl-C)"),
+    (signal.SIGTERM, 143, "terminated (SIGTERM)"),
+])
+def test_a_signal_stops_a_run_and_its_workers(tmp_path, signum, status, message):
+    out = tmp_path / "tables"
+    run = subprocess.Popen([sys.executable, "-m", "sim", "run", "--workers", "2", "--reps", "1500", "--years", "10",
+                            "--csv", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        started = time.monotonic()
+        while len(workers := _children(run.pid)) < 2 and time.monotonic() - started < 60:
+            time.sleep(0.1)
+        assert len(workers) >= 2, "the worker processes did not start"
+        time.sleep(0.5)
+        sent = time.monotonic()
+        run.send_signal(signum)
+        _, stderr = run.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    assert run.returncode == status, stderr
+    assert took < 3, f"took {took:.1f} s to stop"
+    *before, last = stderr.strip().splitlines()  # before: what a long run would take, said as it starts
+    assert last.startswith(message) and all(line.startswith("run: ") for line in before), stderr
+    assert "Traceback" not in stderr and len(before) <= 1, stderr
+    deadline = time.monotonic() + 2
+    while any(_running(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [w for w in workers if _running(w)], "worker processes survived"
+    assert not out.exists() or list(out.iterdir()) == []  # nothing half written: the rerun is not blocked

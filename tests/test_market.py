@@ -1,0 +1,320 @@
+"""A market of agencies: fees balance, households placed once, the toy market of a surplus and a
+shortage, determinism, the sufficiency lever, and market files refused clearly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.cli import main
+from sim.model.census import HOUSEHOLD
+from sim.model.interagency_fee import LA, placement_fee
+from sim.model.market import run_market_replication
+from sim.run.market_runner import run_market
+from sim.run.runner import run_scenario
+from sim.scenario.files import load_scenario, scenario_from_dict, scenario_names
+from sim.scenario.market_file import Agency, MarketError, load_market, market_names, scaled
+
+CP = "cambridgeshire-peterborough-2022-23"
+
+
+def small(scale: float, years: int = 2, vaa: bool = False, **sections) -> object:
+    """C&P scaled, over few years with a short warm-up, with any parameters set (section -> {name: value})."""
+    data = scaled(load_scenario(CP), scale, adopters_only=vaa).model_dump()
+    data["scenario"].update(years=years, warm_up_years=1)
+    for section, values in sections.items():
+        data[section].update(values)
+    return scenario_from_dict(data, "test")
+
+
+def region_market():
+    return [Agency("A", "North", "raa", small(0.5)), Agency("B", "North", "la", small(0.4)),
+            Agency("C", "South", "la", small(0.5)), Agency("V", "South", "vaa", small(0.3, vaa=True))]
+
+
+@pytest.fixture(scope="module")
+def replications():
+    agencies = region_market()
+    return agencies, [run_market_replication(agencies, 7, r, keep_log=True) for r in range(3)]
+
+
+def test_fees_paid_equal_fees_received_and_every_placement_has_one_payer_and_one_provider(replications):
+    agencies, reps = replications
+    for rep in reps:
+        paid = sum(sum(a.kpis["interagency_fees_gbp"]) for a in rep.agencies)
+        received = sum(sum(a.kpis["interagency_income_gbp"]) for a, ag in zip(rep.agencies, agencies)
+                       if ag.kind != "vaa")
+        vaa_income = sum(sum(a.kpis["interagency_income_gbp"]) for a, ag in zip(rep.agencies, agencies)
+                         if ag.kind == "vaa")
+        assert paid > 0
+        assert paid == pytest.approx(received + vaa_income)
+        assert sum(fees for _, fees in rep.ledger.values()) == pytest.approx(paid)
+        for k, result in enumerate(rep.agencies):  # each side of the ledger is each agency's own tally
+            assert sum(f for (payer, _, _), (_, f) in rep.ledger.items() if payer == k) == \
+                pytest.approx(sum(result.kpis["interagency_fees_gbp"]))
+            assert sum(f for (_, provider, _), (_, f) in rep.ledger.items() if provider == k) == \
+                pytest.approx(sum(result.kpis["interagency_income_gbp"]))
+            placed = sum(n for (payer, _, _), (n, _) in rep.ledger.items() if payer == k)
+            assert placed == sum(result.kpis["interagency_placements"])
+            assert all(payer != provider for payer, provider, _ in rep.ledger)
+        assert sum(sum(a.kpis["interagency_fees_gbp"]) for a, ag in zip(rep.agencies, agencies)
+                   if ag.kind == "vaa") == 0
+
+
+def test_every_household_is_placed_at_most_once_at_a_time_and_everyone_is_counted(replications):
+    _, reps = replications
+    for rep in reps:
+        for result in rep.agencies:
+            assert sum(result.census.values()) == sum(result.entered.values())
+            for _, kind, _, _, old, new in result.log:
+                if kind == HOUSEHOLD and new == "linked":
+                    assert old == "approved_waiting"
+                if kind == HOUSEHOLD and new == "placed":
+                    assert old in ("linked", "approved_waiting", None)  # early permanence; the initial state
+
+
+def test_a_market_with_the_same_seed_gives_the_same_ledger_and_another_seed_another():
+    agencies = region_market()
+    first = run_market_replication(agencies, 11, 0)
+    again = run_market_replication(agencies, 11, 0)
+    other = run_market_replication(agencies, 12, 0)
+    assert first.ledger == again.ledger
+    np.testing.assert_equal([a.kpis for a in first.agencies], [a.kpis for a in again.agencies])  # NaN equals NaN
+    assert first.ledger != other.ledger
+
+
+def test_children_of_an_agency_without_adopters_are_placed_with_the_surplus_agency_which_it_pays():
+    surplus = small(0.6, years=3, children={"entering_per_year": 0.0})
+    children_only = small(0.6, years=3, adopters={"enquiries_per_month": 0.0})
+    agencies = [Agency("A", "East", "la", surplus), Agency("B", "East", "la", children_only)]
+    rep = run_market_replication(agencies, 3, 0)
+    a, b = rep.agencies
+    assert sum(b.kpis["placements"]) > 10
+    assert sum(b.kpis["interagency_placements"]) == sum(b.kpis["placements"]) - sum(b.kpis["inhouse_placements"])
+    # B recruits no adopters: it places in-house only with the few its starting state holds
+    assert sum(b.kpis["interagency_placements"]) >= 0.75 * sum(b.kpis["placements"])
+    assert set((payer, provider) for payer, provider, _ in rep.ledger) == {(1, 0)}
+    assert sum(b.kpis["interagency_fees_gbp"]) == pytest.approx(sum(a.kpis["interagency_income_gbp"]))
+    one_child = placement_fee(surplus.fees, LA, 1, 2022)
+    assert sum(a.kpis["interagency_income_gbp"]) >= one_child * sum(a.kpis["external_placements"])
+
+
+def test_runner_tables_agree_with_the_replications_and_processes_give_the_same_ledger(tmp_path):
+    market = write_market(tmp_path, AGENCIES)
+    serial = run_market(load_market(market), replications=2, engine="serial")
+    parallel = run_market(load_market(market), replications=2, engine="processes", workers=2)
+    assert serial.ledger_replications.equals(parallel.ledger_replications)
+    fees = serial.ledger_replications.groupby("replication")["fees_gbp"].sum().mean()
+    assert serial.ledger["fees_gbp_mean"].sum() == pytest.approx(fees)
+    paid = serial.kpi("interagency_fees_gbp").groupby("agency")["mean"].sum().sum()
+    assert paid == pytest.approx(fees)
+
+
+def test_a_market_on_dask_gives_the_serial_tables(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    from sim.run.execution import close_dask
+
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp://",
+                                       dashboard_address=":0")
+    try:
+        market = load_market(write_market(tmp_path, AGENCIES))
+        serial = run_market(market, replications=2)
+        dask = run_market(market, replications=2, engine="dask", scheduler=cluster.scheduler_address)
+    finally:
+        close_dask()
+        cluster.close()
+    assert serial.ledger_replications.equals(dask.ledger_replications)
+    assert serial.agency_replications.equals(dask.agency_replications)
+
+
+def test_fewer_interagency_families_mean_fewer_interagency_placements_and_longer_waits():
+    def run(sufficiency):
+        scenario = small(1.0, years=3, matching={"interagency_sufficiency": sufficiency})
+        r = run_scenario(scenario, replications=20, seed=5)
+        return {k: r.kpi(k)["mean"].mean() for k in ("interagency_placements", "interagency_fees_gbp", "a2_days")}
+
+    scarce, today, plenty = run(0.5), run(1.0), run(2.0)
+    assert scarce["interagency_placements"] < today["interagency_placements"] < plenty["interagency_placements"]
+    assert scarce["interagency_fees_gbp"] < plenty["interagency_fees_gbp"]
+    assert scarce["a2_days"] > today["a2_days"] > plenty["a2_days"]
+    none = run(0.0)
+    assert none["interagency_placements"] == 0
+
+
+def test_the_sufficiency_lever_at_one_changes_nothing():
+    base = small(0.5)
+    data = base.model_dump()
+    data["matching"]["interagency_sufficiency"] = 1.0
+    same = scenario_from_dict(data, "test")
+    a, b = run_scenario(base, replications=3), run_scenario(same, replications=3)
+    assert a.replications.equals(b.replications)
+
+
+def test_the_sufficiency_lever_works_as_a_dated_change():
+    data = small(0.8, years=3).model_dump()
+    data["change"] = [{"parameter": "matching.interagency_sufficiency", "start": "2023-24", "value": 0.0}]
+    changed = run_scenario(scenario_from_dict(data, "test"), replications=10, seed=3)
+    ia = changed.kpi("interagency_placements")["mean"].tolist()
+    # none found once the change starts; a search whose family was already due before it still places
+    assert ia[0] > 5 and ia[2] <= 0.1 * ia[0]
+
+
+AGENCIES = """
+[[agency]]
+name = "North RAA"
+region = "North"
+kind = "raa"
+archetype = "cambridgeshire-peterborough-2022-23"
+scale = 0.4
+
+[[agency]]
+name = "VAA"
+region = "North"
+kind = "vaa"
+archetype = "cambridgeshire-peterborough-2022-23"
+scale = 0.2
+count = 2
+"""
+
+
+def write_market(folder: Path, body: str, settings: str = "years = 2\nwarm_up_years = 1\nreplications = 2\n",
+                 name: str = "toy.toml") -> Path:
+    path = folder / name
+    path.write_text(f"[market]\nname = \"Toy\"\n{settings}\n{body}", encoding="utf-8")
+    return path
+
+
+def test_a_market_file_expands_counts_and_applies_changes_to_the_agencies_it_names(tmp_path):
+    write_market(tmp_path, AGENCIES, name="parent.toml")
+    child = tmp_path / "campaign.toml"
+    child.write_text('extends = "parent"\n[market]\nname = "Campaign"\n\n[[change]]\n'
+                     'parameter = "adopters.enquiries_per_month"\nstart = "2023-24"\npercent = 30.0\n'
+                     'kinds = ["vaa"]\n', encoding="utf-8")
+    market = load_market(child)
+    assert [a.name for a in market.agencies] == ["North RAA", "VAA 1", "VAA 2"]
+    assert market.name == "Campaign" and market.years == 2
+    assert [len(a.scenario.change) for a in market.agencies] == [0, 1, 1]
+    assert market.agencies[1].scenario.children.entering_per_year == 0
+    cp = load_scenario(CP)
+    assert market.agencies[0].scenario.adopters.enquiries_per_month == pytest.approx(
+        0.4 * cp.adopters.enquiries_per_month)
+    assert "adopters.enquiries_per_month" in cp.calibration.fitted
+    assert "adopters.enquiries_per_month" not in market.agencies[0].scenario.calibration.fitted  # scaled, not fitted
+
+
+@pytest.mark.parametrize("body, says", [
+    ('[[agency]]\nname = "X"\nregion = "R"\nkind = "trust"\nscenario = "baseline"\n', "allowed: la, raa, vaa"),
+    ('[[agency]]\nname = "X"\nregion = "R"\nkind = "la"\n', "give exactly one of 'scenario'"),
+    ('[[agency]]\nname = "X"\nregion = "R"\nkind = "la"\nscenario = "baseline"\narchetype = "baseline"\n',
+     "got scenario and archetype"),
+    ('[[agency]]\nname = "X"\nregion = "R"\nkind = "la"\narchetype = "baseline"\nscale = -1\n',
+     "field 'scale'"),
+    ('[[agency]]\nname = "X"\nregion = "R"\nkind = "la"\nscenario = "no-such-thing"\n', "no such scenario file"),
+    ('[[agency]]\nname = "X"\nregion = "R"\nkind = "la"\nscenario = "baseline"\nsize = 2\n',
+     "unknown field 'size'"),
+    ('[[agency]]\nname = "X"\nregion = "R"\nkind = "vaa"\narchetype = "baseline"\n', "every agency is a VAA"),
+    ('[[agency]]\nregion = "R"\nkind = "la"\nscenario = "baseline"\n', "field 'name' is required"),
+    ('[[agency]]\nname = "X"\nregion = "R"\nkind = "la"\nscenario = "baseline"\n[[change]]\n'
+     'parameter = "adopters.enquiries_per_month"\nstart = "2023-24"\npercent = 10.0\nregions = ["Mars"]\n',
+     "no agency in Mars"),
+    ('[[agency]]\nname = "X"\nregion = "R"\nkind = "la"\nscenario = "baseline"\n[[change]]\n'
+     'parameter = "adopters.enquiries_per_mnth"\nstart = "2023-24"\npercent = 10.0\n', "change 1"),
+    ('[[agency]]\nname = "X"\nregion = "R"\nkind = "la"\nscenario = "baseline"\n[[agencies]]\n',
+     "unknown entry 'agencies'"),
+])
+def test_a_bad_market_file_is_refused_naming_the_file_the_entry_and_what_is_allowed(tmp_path, body, says):
+    path = write_market(tmp_path, body)
+    with pytest.raises(MarketError) as err:
+        load_market(path)
+    assert str(path) in str(err.value) and says in str(err.value)
+
+
+def test_a_bad_market_setting_is_refused(tmp_path):
+    path = write_market(tmp_path, AGENCIES, settings="years = 0\n")
+    with pytest.raises(MarketError, match=r"market.years.*allowed: a whole number from 1 to 50"):
+        load_market(path)
+
+
+def test_market_files_stay_out_of_the_scenario_lists_and_every_shipped_market_loads():
+    assert not set(market_names()) & set(scenario_names())
+    for name in scenario_names():  # what the app and agency priors read: scenarios only
+        load_scenario(name)
+    assert {"east-of-england", "england"} <= set(market_names())
+    for name in market_names():
+        market = load_market(name)
+        assert market.agencies and any(a.kind == "vaa" for a in market.agencies)
+
+
+def test_command_line_prints_the_agency_table_and_the_ledger_and_refuses_a_bad_file(tmp_path, capsys):
+    path = write_market(tmp_path, AGENCIES)
+    assert main(["market", str(path), "--reps", "2", "--workers", "1", "--csv", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "all agencies" in out and "North RAA" in out and "payer" in out
+    assert (tmp_path / "out" / "ledger.csv").is_file()
+    assert main(["market", str(path), "--reps", "2", "--workers", "1", "--ledger", "regions"]) == 0
+    assert "North VAAs" in capsys.readouterr().out  # the region's VAAs, apart from its RAA
+    assert main(["market", str(path), "--reps", "2", "--workers", "1", "--csv", str(tmp_path / "out")]) == 2
+    assert "already exists" in capsys.readouterr().err
+    bad = write_market(tmp_path, '[[agency]]\nname = "X"\n', name="bad.toml")
+    assert main(["market", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.toml: agency 1" in err and "Traceback" not in err
+
+
+def test_a_region_pooling_its_adopters_places_its_children_sooner():
+    surplus = small(0.6, years=3, children={"entering_per_year": 0.0})
+    children_only = small(0.6, years=3, adopters={"enquiries_per_month": 0.0})
+    agencies = [Agency("A", "East", "la", surplus), Agency("B", "East", "la", children_only)]
+
+    def b_a2(pooled):
+        reps = [run_market_replication(agencies, 3, r, pooled_regions=pooled) for r in range(3)]
+        return np.nanmean([np.nanmean(rep.agencies[1].kpis["a2_days"]) for rep in reps])
+
+    assert b_a2(("East",)) < b_a2(()) - 30  # the in-house window of 113 days no longer holds B's children back
+
+
+def test_the_sufficiency_lever_is_a_dated_change_of_the_parameter():
+    from sim.planning.levers import apply_levers
+
+    changed = apply_levers(load_scenario(CP), {"interagency_sufficiency": 0.5})
+    assert [(c.parameter, c.value) for c in changed.change] == [("matching.interagency_sufficiency", 0.5)]
+
+
+def test_after_every_round_no_child_seeking_could_take_a_household_on_offer():
+    """The rule checked the long way after each round: the index and the offers-since-last-round
+    shortcut leave no compatible pair of a child and another agency's household unmatched."""
+    from sim.model.market import ENGLAND, Market
+    from sim.model.matching import compatible
+    from sim.model.pipeline import end_time
+
+    agencies = region_market()
+    market = Market(agencies, 5, 0)
+    rounds = market.match_round
+    checked = []
+
+    def checked_round(t):
+        rounds(t)
+        for c, token, k, england_from in market.seeking:
+            if c.linked is not token or token.triggered:
+                continue
+            for (scope, _), offered in market.offers.items():
+                if scope != ENGLAND and scope != market.regions[k]:
+                    continue
+                if scope == ENGLAND and t < england_from:
+                    continue
+                for h, (_, h_token) in offered.items():
+                    if h.linked is h_token and not h_token.triggered and h.agency != k:
+                        assert not compatible(h, c, t)
+                        checked.append(1)
+
+    market.match_round = checked_round
+    market.env.run(until=end_time(agencies[0].scenario))
+    assert checked  # there were households on offer that no child seeking could take
+
+
+def test_the_market_benchmark_quick_run_times_markets_of_two_and_four_agencies(capsys):
+    assert main(["bench", "--market", "--quick"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.strip()[:1].isdigit()]
+    assert [row[0] for row in rows] == ["2", "4"] and all(float(row[1]) > 0 for row in rows)
