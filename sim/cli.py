@@ -359,7 +359,8 @@ def cmd_bench(args) -> int:
         waits = waiting_time.measure(say=say)
     print(report(figures) + waiting_time.report(waits))
     if args.json:
-        Path(args.json).write_text(json.dumps({**asdict(figures), **waits.as_dict()}, indent=1), encoding="utf-8")
+        text = json.dumps({**asdict(figures), **waits.as_dict()}, indent=1)
+        atomic_write.write_files({Path(args.json): lambda path: path.write_text(text, encoding="utf-8")})
     return 0
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.calibration.agency_priors import OPEN_NOTE
 from sim.calibration.fit import (
     KPI_INDEX,
     LOG,
@@ -113,7 +114,10 @@ def test_fitted_parameters_name_their_figures(name):
     for key, note in fitted.items():
         assert sources[key] == note
         assert note.startswith(("fitted to calibration/targets/", "estimated from calibration/targets/",
-                                "set from calibration/targets/", "given in the targets file calibration/targets/"))
+                                "set from calibration/targets/", "given in the targets file calibration/targets/",
+                                f"{OPEN_NOTE} no figure in calibration/targets/"))
+        if note.startswith(OPEN_NOTE):  # left open: its prior, from the other calibrated agencies
+            assert "calibrated agenc" in note and "drawn per replication" in note
 
 
 def test_unknown_report_name():

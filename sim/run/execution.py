@@ -139,12 +139,9 @@ _pool_lock = threading.Lock()
 
 
 def _start_context():
-    """Fork where it is safe and fast (Linux, no other threads running).  With other threads running
-    (the app's server), a forked worker would copy the server's sockets and half-held locks, which
-    can stall the page; there, on Linux, workers start from a clean fork server instead.  Elsewhere
-    the platform's default."""
-    if sys.platform.startswith("linux"):
-        return multiprocessing.get_context("fork" if threading.active_count() == 1 else "forkserver")
+    """Fork where it is safe and fast (Linux, no other threads running); else the platform's default."""
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
     return multiprocessing.get_context()
 
 
