@@ -30,11 +30,13 @@ import math
 import multiprocessing
 import os
 import signal
+import stat
 import sys
 import threading
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from sim.model.pipeline import ReplicationResult, run_replication
@@ -158,9 +160,26 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
 
 def _worker_start() -> None:
     """In each worker: leave Ctrl-C to the main process (it reaches every process of the terminal),
-    and die at once on SIGTERM (a forked worker would otherwise inherit the main process's handler)."""
+    die at once on SIGTERM (a forked worker would otherwise inherit the main process's handler), and
+    close the network sockets a fork copied from the main process (in the app, the web server's
+    connections: a copy held open in a worker can keep a browser waiting for a reply the server has
+    finished).  The pool talks to its workers over pipes, which are kept."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _close_inherited_sockets()
+
+
+def _close_inherited_sockets() -> None:
+    fd_dir = Path("/proc/self/fd")
+    if not fd_dir.is_dir():  # not Linux: workers start afresh there (spawn), with nothing to close
+        return
+    for entry in list(fd_dir.iterdir()):
+        try:
+            fd = int(entry.name)
+            if fd > 2 and stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.close(fd)
+        except (OSError, ValueError):  # the listing's own descriptor, already gone
+            pass
 
 
 def stop_workers() -> None:
