@@ -153,7 +153,11 @@ def test_a_signal_during_the_renames_arrives_after_them(tmp_path, monkeypatch):
             signal.raise_signal(signal.SIGINT)  # held back until both are in place
 
     monkeypatch.setattr(atomic_write.os, "replace", replace_then_signal)
-    with pytest.raises(KeyboardInterrupt):
-        atomic_write.write_files({tmp_path / "a.csv": lambda p: p.write_text("a"),
-                                  tmp_path / "b.csv": lambda p: p.write_text("b")})
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's own, whatever ran before
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            atomic_write.write_files({tmp_path / "a.csv": lambda p: p.write_text("a"),
+                                      tmp_path / "b.csv": lambda p: p.write_text("b")})
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert renamed == ["a.csv", "b.csv"] and _leftovers(tmp_path) == []
