@@ -4,6 +4,7 @@ Skipped, with the reason, where Chromium or playwright is not installed.  The se
 always stopped, whatever happens.
 """
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -68,107 +69,99 @@ def _skip_without_browser():
     return pytest.importorskip("playwright.sync_api", reason="python playwright is not installed")
 
 
-def test_finance_officer_three_years_of_interagency_spend_with_and_without_a_campaign():
-    """A finance officer's task: interagency spend over 2025-26 to 2027-28, with and without a
-    +30% recruitment campaign, baseline beside the scenario, totals and the paired saving."""
+@contextlib.contextmanager
+def _task_page(years: int, height: int, campaign_pct: float | None = None):
+    """A user's task in the browser: the app served (six replications, runs in its own process),
+    one page opened on it and the first run's charts drawn; the page, then everything stopped."""
     sync_api = _skip_without_browser()
-    from tests.app_server import choose, open_view, wait_for_drawing
-
-    with app_server(reps=6, years=6, engine=IN_PROCESS) as url, sync_api.sync_playwright() as p:
+    with app_server(reps=6, years=years, engine=IN_PROCESS) as url, sync_api.sync_playwright() as p:
         browser = _browser(p)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1100})
-            run_and_wait_for_charts(page, url, campaign_pct=30)
-            open_view(page, "Finance", "From financial year")
-            choose(page, "From financial year", "2025-26")
-            choose(page, "To financial year", "2027-28")
-            page.get_by_text("2025-26 to 2027-28: totals").wait_for()
-            wait_for_drawing(page, tables=2)
-            wait_until_idle(page)
-            hidden = page.evaluate("() => [...document.querySelectorAll('[data-testid=\"stDataFrame\"] .dvn-scroller')]"
-                                   ".map(e => e.scrollWidth - e.clientWidth)")
-            assert hidden and max(hidden) <= 1, f"columns off-screen: {hidden} pixels"  # every column shows
-            text = page.locator("[data-testid='stMain']").inner_text()
-            assert "against the report's 11" in text  # the baseline's miss, from its fit report
-            assert "python -m sim" not in text and "Traceback" not in text
-            page.get_by_text("Interagency spend: Recruitment campaign +30%").evaluate(
-                "e => e.scrollIntoView({block: 'start'})")
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(DOCS / "finance-view.png"))
+            page = browser.new_page(viewport={"width": 1400, "height": height})
+            run_and_wait_for_charts(page, url, campaign_pct=campaign_pct)
+            yield page
             assert page.locator("[data-testid='stException']").count() == 0
         finally:
             browser.close()
+
+
+def test_finance_officer_three_years_of_interagency_spend_with_and_without_a_campaign():
+    """A finance officer's task: interagency spend over 2025-26 to 2027-28, with and without a
+    +30% recruitment campaign, baseline beside the scenario, totals and the paired saving."""
+    from tests.app_server import choose, open_view, wait_for_drawing
+
+    with _task_page(years=6, height=1100, campaign_pct=30) as page:
+        open_view(page, "Finance", "From financial year")
+        choose(page, "From financial year", "2025-26")
+        choose(page, "To financial year", "2027-28")
+        page.get_by_text("2025-26 to 2027-28: totals").wait_for()
+        wait_for_drawing(page, tables=2)
+        wait_until_idle(page)
+        hidden = page.evaluate("() => [...document.querySelectorAll('[data-testid=\"stDataFrame\"] .dvn-scroller')]"
+                               ".map(e => e.scrollWidth - e.clientWidth)")
+        assert hidden and max(hidden) <= 1, f"columns off-screen: {hidden} pixels"  # every column shows
+        text = page.locator("[data-testid='stMain']").inner_text()
+        assert "against the report's 11" in text  # the baseline's miss, from its fit report
+        assert "python -m sim" not in text and "Traceback" not in text
+        page.get_by_text("Interagency spend: Recruitment campaign +30%").evaluate(
+            "e => e.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(DOCS / "finance-view.png"))
 
 
 def test_board_compares_three_scenarios_and_downloads_the_board_pack(tmp_path):
     """A board's task: the baseline and two what-ifs side by side, then the board pack as PDF."""
-    sync_api = _skip_without_browser()
     import pypdfium2 as pdfium
 
     from tests.app_server import choose, open_view, wait_for_drawing
 
-    with app_server(reps=6, years=4, engine=IN_PROCESS) as url, sync_api.sync_playwright() as p:
-        browser = _browser(p)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1300})
-            run_and_wait_for_charts(page, url)
-            open_view(page, "Compare scenarios", "Scenarios (in the order to show them)")
-            for title in ("Raise recruitment by 30% (Hampshire: 50 to 65 a year)", "Sibling-group recruitment campaign"):
-                choose(page, "Scenarios (in the order to show them)", title)
-            wait_for_drawing(page, charts=4)
-            wait_until_idle(page)
-            table = page.locator("[data-testid='stTable']").first
-            box = table.bounding_box()  # every scenario's column inside the page
-            assert box["x"] + box["width"] <= page.viewport_size["width"]
-            page.get_by_text("Scenarios run in this session").evaluate(
-                "e => e.scrollIntoView({block: 'start'})")  # the page's header covers the top lines
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(DOCS / "compare-view.png"))
-            open_view(page, "Downloads", "The question for the board")
-            with page.expect_download(timeout=120_000) as download:
-                page.get_by_role("button", name="Board pack (PDF)").click()
-            path = tmp_path / "board-pack.pdf"
-            download.value.save_as(path)
-            pdf = pdfium.PdfDocument(str(path))
-            assert len(pdf) >= 5
-            text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
-            for title in ("Cambridgeshire & Peterborough Adoption 2022-23 (calibrated)",
-                          "Raise recruitment by 30%", "Sibling-group recruitment campaign"):
-                assert "".join(title.split()) in "".join(text.split())
-            pdf[1].render(scale=1.2).to_pil().save(DOCS / "board-pack-headline.png")  # the headline table
-            assert page.locator("[data-testid='stException']").count() == 0
-        finally:
-            browser.close()
+    with _task_page(years=4, height=1300) as page:
+        open_view(page, "Compare scenarios", "Scenarios (in the order to show them)")
+        for title in ("Raise recruitment by 30% (Hampshire: 50 to 65 a year)", "Sibling-group recruitment campaign"):
+            choose(page, "Scenarios (in the order to show them)", title)
+        wait_for_drawing(page, charts=4)
+        wait_until_idle(page)
+        table = page.locator("[data-testid='stTable']").first
+        box = table.bounding_box()  # every scenario's column inside the page
+        assert box["x"] + box["width"] <= page.viewport_size["width"]
+        page.get_by_text("Scenarios run in this session").evaluate(
+            "e => e.scrollIntoView({block: 'start'})")  # the page's header covers the top lines
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(DOCS / "compare-view.png"))
+        open_view(page, "Downloads", "The question for the board")
+        with page.expect_download(timeout=120_000) as download:
+            page.get_by_role("button", name="Board pack (PDF)").click()
+        path = tmp_path / "board-pack.pdf"
+        download.value.save_as(path)
+        pdf = pdfium.PdfDocument(str(path))
+        assert len(pdf) >= 5
+        text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+        for title in ("Cambridgeshire & Peterborough Adoption 2022-23 (calibrated)",
+                      "Raise recruitment by 30%", "Sibling-group recruitment campaign"):
+            assert "".join(title.split()) in "".join(text.split())
+        pdf[1].render(scale=1.2).to_pil().save(DOCS / "board-pack-headline.png")  # the headline table
 
 
 def test_planner_finds_the_recruitment_target_for_a10(tmp_path):
     """A planner's task: the enquiries a month that keep A10 at or below the scorecard's 426 days,
     found in the Recruitment target view, with its answer (or why recruitment alone cannot reach it)
     and the search's chart."""
-    sync_api = _skip_without_browser()
     from tests.app_server import choose, open_view, wait_for_drawing
 
-    with app_server(reps=6, years=4, engine=IN_PROCESS) as url, sync_api.sync_playwright() as p:
-        browser = _browser(p)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1300})
-            run_and_wait_for_charts(page, url)
-            open_view(page, "Recruitment target", "The fewest enquiries a month")
-            choose(page, "Keep", "A10: care to moving in (foster-carer adjusted) (days)")
-            limit = page.get_by_role("spinbutton", name="A10: care to moving in (foster-carer adjusted) at or below")
-            assert float(limit.input_value()) == 426.0  # the scorecard threshold, offered as the limit
-            page.get_by_role("button", name="Find the recruitment target").click()
-            page.get_by_text("A10: care to moving in (foster-carer adjusted) at or below 426", exact=False).first.wait_for(
-                timeout=240_000)
-            wait_for_drawing(page, charts=1)
-            wait_until_idle(page)
-            text = page.locator("[data-testid='stMain']").inner_text()
-            assert ("enquiries a month** from" in text or "enquiries a month from" in text
-                    or "not reached with up to" in text or "already meets the limit" in text), text[-2000:]
-            assert "Traceback" not in text and "The search failed" not in text
-            page.get_by_text("The fewest enquiries a month").evaluate("e => e.scrollIntoView({block: 'start'})")
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(DOCS / "recruitment-target.png"))
-            assert page.locator("[data-testid='stException']").count() == 0
-        finally:
-            browser.close()
+    with _task_page(years=4, height=1300) as page:
+        open_view(page, "Recruitment target", "The fewest enquiries a month")
+        choose(page, "Keep", "A10: care to moving in (foster-carer adjusted) (days)")
+        limit = page.get_by_role("spinbutton", name="A10: care to moving in (foster-carer adjusted) at or below")
+        assert float(limit.input_value()) == 426.0  # the scorecard threshold, offered as the limit
+        page.get_by_role("button", name="Find the recruitment target").click()
+        page.get_by_text("A10: care to moving in (foster-carer adjusted) at or below 426", exact=False).first.wait_for(
+            timeout=240_000)
+        wait_for_drawing(page, charts=1)
+        wait_until_idle(page)
+        text = page.locator("[data-testid='stMain']").inner_text()
+        assert ("enquiries a month** from" in text or "enquiries a month from" in text
+                or "not reached with up to" in text or "already meets the limit" in text), text[-2000:]
+        assert "Traceback" not in text and "The search failed" not in text
+        page.get_by_text("The fewest enquiries a month").evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(DOCS / "recruitment-target.png"))
