@@ -45,7 +45,8 @@ def test_run_draws_charts_and_a_redraw_does_not_lose_a_run(tmp_path):
             assert page.get_by_text("adopters.stage1_days", exact=False).count() >= 1
             page.get_by_text("Campaign +45% against", exact=False).first.wait_for(timeout=120_000)
             # the run the redraw did not lose: its results, over 200 replications, once it finishes
-            page.get_by_text("200 replications × 3 financial years", exact=False).first.wait_for(timeout=120_000)
+            page.get_by_text("3 financial years (2022-23 to 2024-25)", exact=False).first.wait_for(timeout=120_000)
+            page.get_by_text("200 replications, as asked", exact=False).first.wait_for(timeout=120_000)
             assert page.locator("[data-testid='stException']").count() == 0
             page.screenshot(path=str(tmp_path / "app.png"))
         finally:
