@@ -373,3 +373,17 @@ def test_market_view_runs_a_region_and_shows_the_agencies_and_the_fee_flows(app)
     app.button(key="market:run").click().run()
     _no_exception(app)
     assert any("Cambridgeshire & Peterborough Adoption" in c.value and "all agencies" in c.value for c in app.code)
+
+
+def test_a_run_beyond_the_size_limit_is_refused_with_what_it_would_take(app):
+    text = b'[scenario]\nname = "Region"\n\n[adopters]\nenquiries_per_month = 150.0\n\n[children]\nentering_per_year = 600.0\n'
+    app.sidebar.file_uploader[0].set_value(("region.toml", text, "application/toml"))
+    app.run()
+    _no_exception(app)
+    assert app.selectbox(key="baseline_choice").value == "Uploaded: Region"  # small enough as loaded
+    app.number_input(key="years").set_value(30)
+    app.number_input(key="reps").set_value(2000)
+    app.button(key="run").click().run()
+    _no_exception(app)
+    errors = " ".join(e.value for e in app.error)
+    assert "Not run, too large: 2,000 replications x 30 years" in errors and "when idle" in errors, errors
