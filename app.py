@@ -947,8 +947,10 @@ def run_market_file(name: str, reps: int, years: int):
 
 
 def draw_market() -> None:
-    """Many agencies in one run: a region or England, each agency's figures and the fees between them."""
-    from sim.planning.market_tables import AGENCY_KPIS, agency_text, fee_flow_chart, fee_flows
+    """Many agencies in one run: a region or England, each agency's figures and the fees between them.
+    The last run's choice is kept in the session (its results in the cache), so that moving a widget
+    does not take the tables away."""
+    from sim.planning.market_tables import AGENCY_KPIS, agency_text, fee_flow_chart, fee_flows, sufficiency_by_year
     from sim.scenario.market_file import market_names
 
     st.markdown("Run a region or England as one market: every agency's adopters are open to other agencies' "
@@ -960,13 +962,19 @@ def draw_market() -> None:
                         if "east-of-england" in names else 0, key="market:file")
     reps = c2.number_input("Replications", 2, 200, 10, key="market:reps")
     years = c3.number_input("Years", 1, 20, DEFAULT_YEARS, key="market:years")
-    if not st.button("Run the market", key="market:run"):
+    if st.button("Run the market", key="market:run"):
+        st.session_state["market:shown"] = (name, int(reps), int(years))
+    shown = st.session_state.get("market:shown")
+    if shown is None:
         st.caption("England (61 agencies) takes about half a minute of computing a replication; a region a few "
                    "seconds.")
         return
-    with st.spinner(f"Running {name} ..."):
+    if shown != (name, int(reps), int(years)):
+        st.caption(f"Showing the last run ({shown[0]}, {shown[1]} replications, {shown[2]} years): press "
+                   "*Run the market* for the choice above.")
+    with st.spinner(f"Running {shown[0]} ..."):
         try:
-            results = run_market_file(name, int(reps), int(years))
+            results = run_market_file(*shown)
         except ScenarioError as exc:
             st.error(str(exc))
             return
@@ -979,6 +987,19 @@ def draw_market() -> None:
         st.info("No interagency placement between the market's agencies in the years reported.")
     else:
         st.altair_chart(fee_flow_chart(flows), width="stretch")
+    st.markdown("**Interagency families available**: approved adopters waiting anywhere in the market per child "
+                "waiting with a placement order, and as an index of the first year's. A single agency's "
+                "*national sufficiency* lever stands for this index: 1 is the market it was calibrated in.")
+    table = sufficiency_by_year(results)
+    st.dataframe(pd.DataFrame({
+        "financial year": table["financial_year"],
+        "adopters waiting": table["adopters_waiting"].round(0),
+        "children waiting": table["children_waiting"].round(0),
+        "adopters per child": [f"{m:.2f} [{lo:.2f} to {hi:.2f}]" for m, lo, hi in
+                               zip(table["ratio_mean"], table["ratio_p5"], table["ratio_p95"])],
+        "sufficiency index": [f"{m:.2f} [{lo:.2f} to {hi:.2f}]" for m, lo, hi in
+                              zip(table["index_mean"], table["index_p5"], table["index_p95"])],
+    }), hide_index=True, width="stretch")
 
 
 # --------------------------------------------------------------------------- the views

@@ -428,7 +428,7 @@ def cmd_calibrate(args) -> int:
 
 def cmd_market(args) -> int:
     """Run a market file: the table by agency, then the ledger; with --csv, the tables as files."""
-    from sim.planning.market_tables import AGENCY_KPIS, agency_text, ledger_text
+    from sim.planning.market_tables import AGENCY_KPIS, agency_text, ledger_text, sufficiency_text
     from sim.run.market_runner import run_market
     from sim.scenario.market_file import load_market
 
@@ -454,6 +454,9 @@ def cmd_market(args) -> int:
     print(f"\nInteragency placements and fees, payer to provider{' (by region)' if by_region else ''}, "
           "by financial year:")
     print(ledger_text(results, by_region=by_region))
+    print("\nInteragency families available: approved adopters waiting anywhere per child waiting with an order,\n"
+          "and as an index of the first year's (the 'national sufficiency' lever of a single-agency run):")
+    print(sufficiency_text(results))
     if files:
         Path(args.csv).mkdir(parents=True, exist_ok=True)
         tables = (results.agencies, results.agency_replications, results.ledger, results.ledger_replications)

@@ -4,6 +4,7 @@ that carry what an agency's own figures leave open."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -61,6 +62,19 @@ def test_the_calibrated_agencies_are_the_seed_baselines_not_their_what_ifs():
     assert names == ["cambridgeshire-2017-18.toml", "cambridgeshire-peterborough-2022-23.toml",
                      "rotherham-2017-18.toml"]
     assert all(a.targets_file.is_file() and a.values for a in found)
+
+
+def test_a_national_fit_is_not_an_agency_s_evidence(tmp_path):
+    """England's averages are the sum of every agency, not one more agency beside them."""
+    national = (ROOT / "calibration" / "targets" / "england-2018-19.toml").read_text(encoding="utf-8")
+    (tmp_path / "national.toml").write_text(national, encoding="utf-8")
+    text = (SCENARIO_DIR / "cambridgeshire-2017-18.toml").read_text(encoding="utf-8")
+    old = re.search(r'^targets_file = ".*"$', text, re.M).group(0)
+    (tmp_path / "x.toml").write_text(text.replace(old, f'targets_file = "{tmp_path / "national.toml"}"'),
+                                     encoding="utf-8")
+    assert calibrated_agencies(tmp_path) == []
+    (tmp_path / "national.toml").write_text(national.replace('level = "national"\n', ""), encoding="utf-8")
+    assert [a.scenario_file.name for a in calibrated_agencies(tmp_path)] == ["x.toml"]
 
 
 def test_a_value_left_at_its_prior_is_not_evidence(tmp_path):

@@ -373,6 +373,11 @@ def test_market_view_runs_a_region_and_shows_the_agencies_and_the_fee_flows(app)
     app.button(key="market:run").click().run()
     _no_exception(app)
     assert any("Cambridgeshire & Peterborough Adoption" in c.value and "all agencies" in c.value for c in app.code)
+    assert any("sufficiency index" in d.value.columns for d in app.dataframe)
+    app.number_input(key="market:years").set_value(2).run()  # a widget moved: the last run stays shown
+    _no_exception(app)
+    assert any("all agencies" in c.value for c in app.code)
+    assert any("Showing the last run" in c.value for c in app.caption)
 
 
 def test_a_run_beyond_the_size_limit_is_refused_with_what_it_would_take(app):

@@ -320,3 +320,26 @@ def test_the_market_benchmark_quick_run_times_markets_of_two_and_four_agencies(c
     assert main(["bench", "--market", "--quick"]) == 0
     rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.strip()[:1].isdigit()]
     assert [row[0] for row in rows] == ["2", "4"] and all(float(row[1]) > 0 for row in rows)
+
+
+def test_national_totals_add_up_the_agencies_and_the_sufficiency_index_follows_a_campaign(tmp_path):
+    """The totals a national run is checked against are the agencies' sums; the sufficiency index
+    is 1 in the first year, and rises when every agency recruits more from the second."""
+    from sim.planning.market_tables import sufficiency_by_year, totals_by_year
+
+    settings = "years = 3\nwarm_up_years = 1\nreplications = 4\nseed = 5\n"
+    base = run_market(load_market(write_market(tmp_path, AGENCIES, settings, name="base.toml")))
+    totals = totals_by_year(base, ["approvals", "a2_days"])
+    approvals = totals[totals["kpi"] == "approvals"]["mean"].to_numpy()
+    by_agency = base.agencies[base.agencies["kpi"] == "approvals"].groupby("financial_year", sort=False)["mean"].sum()
+    assert approvals == pytest.approx(by_agency.to_numpy())
+    assert (totals["p5"] <= totals["mean"]).all() and (totals["mean"] <= totals["p95"]).all()
+
+    campaign = ('extends = "base"\n[[change]]\nparameter = "adopters.enquiries_per_month"\n'
+                'start = "2023-24"\npercent = 150.0\n')
+    (tmp_path / "campaign.toml").write_text(campaign, encoding="utf-8")
+    more = run_market(load_market(tmp_path / "campaign.toml"))
+    plain, raised = sufficiency_by_year(base), sufficiency_by_year(more)
+    assert plain["index_mean"].iloc[0] == raised["index_mean"].iloc[0] == 1.0
+    assert raised["index_mean"].iloc[-1] > plain["index_mean"].iloc[-1]
+    assert raised["adopters_waiting"].iloc[-1] > plain["adopters_waiting"].iloc[-1]

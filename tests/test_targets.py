@@ -391,3 +391,12 @@ def test_an_agency_size_out_of_range_is_refused_before_any_scenario_is_built(tmp
         cal.plan_agency(ts)
     for fragment in ("bad-file.toml", "allowed: figures giving", *fragments):
         assert fragment in str(info.value), f"{fragment!r} not in {str(info.value)!r}"
+
+
+def test_level_is_an_agency_unless_the_file_says_national(tmp_path):
+    assert load_targets(write(tmp_path, AGENCY + ENQUIRIES, "good.toml")).level == "agency"
+    national = AGENCY.replace("timing_only = false", 'timing_only = false\nlevel = "national"')
+    assert load_targets(write(tmp_path, national + ENQUIRIES, "good.toml")).level == "national"
+    for bad in ('"regional"', "1", '""'):
+        refused(write(tmp_path, AGENCY.replace("timing_only = false", f"timing_only = false\nlevel = {bad}")
+                      + ENQUIRIES), '[agency]', 'field "level"')

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sim.calibration.targets import TargetsError, load_targets
 from sim.scenario.files import SCENARIO_DIR, ScenarioError, load_scenario
 from sim.scenario.parameter_sets import PROJECT_DIR
 from sim.scenario.parameters import Scenario
@@ -71,9 +72,17 @@ def _targets_path(scenario: Scenario) -> Path:
     return (p if p.is_absolute() else PROJECT_DIR / p).resolve()
 
 
+def _is_national(targets: Path) -> bool:
+    try:
+        return load_targets(targets).level == "national"
+    except TargetsError:
+        return False  # an unreadable targets file is reported when it is used
+
+
 def calibrated_agencies(folder: Path = SCENARIO_DIR) -> list[CalibratedAgency]:
     """Every calibrated agency scenario in ``folder`` (a file with a targets file in ``[calibration]``
-    that extends no other: what-ifs inherit their parent's calibration and add no evidence)."""
+    that extends no other: what-ifs inherit their parent's calibration and add no evidence; a
+    national scenario is left out, as its values are England's averages, not one agency's)."""
     out: dict[Path, CalibratedAgency] = {}
     for path in sorted(Path(folder).glob("*.toml")):
         try:
@@ -92,6 +101,8 @@ def calibrated_agencies(folder: Path = SCENARIO_DIR) -> list[CalibratedAgency]:
             if isinstance(value, int | float) and not isinstance(value, bool):
                 values[key] = float(value)
         targets = _targets_path(scenario)
+        if _is_national(targets):
+            continue  # England's fit is the sum of every agency's, not one more agency's evidence
         out.setdefault(targets, CalibratedAgency(scenario.scenario.name, path, targets, values))
     return list(out.values())
 

@@ -36,7 +36,11 @@ from sim.scenario.messages import short_repr as _short
 from sim.scenario.parameters import PARAMETER_SECTIONS, SECTIONS, field_info
 
 #: Keys allowed in each part of a targets file, and which of them must be present.
-_AGENCY_KEYS = {"name", "financial_year", "start_year", "report", "timing_only", "note"}
+_AGENCY_KEYS = {"name", "financial_year", "start_year", "report", "timing_only", "note", "level"}
+#: What a targets file describes: one agency (LA, RAA), or England as a whole (the sum of every
+#: agency: fitted like one, but no evidence for an agency's priors; see
+#: :mod:`sim.calibration.agency_priors`).
+LEVELS = ("agency", "national")
 _AGENCY_REQUIRED = ("name", "financial_year", "start_year", "report", "timing_only")
 _TARGET_KEYS = {"figure", "value", "kind", "source", "sd", "use", "note", "year"}
 #: How many financial years before the report's own a target may be for (reports set the year
@@ -109,6 +113,7 @@ class TargetSet:
     report: str
     timing_only: bool
     note: str | None = None
+    level: str = "agency"  # one of LEVELS
     targets: list[Target] = field(default_factory=list)
     unmodelled: list[Unmodelled] = field(default_factory=list)
     inputs: dict[str, Any] = field(default_factory=dict)  # "section.name": value, set as given
@@ -219,8 +224,11 @@ def _agency(fname: str, table: dict[str, Any]) -> dict[str, Any]:
         )
     timing_only = _boolean(where, table, "timing_only")
     note = _string(where, table, "note") if "note" in table else None
+    level = _string(where, table, "level") if "level" in table else "agency"
+    if level not in LEVELS:
+        raise TargetsError(f'{where}: field "level" is {_short(level)}; allowed: {" or ".join(map(repr, LEVELS))}')
     return dict(name=name, financial_year=financial_year, start_year=start_year, report=report,
-                timing_only=timing_only, note=note)
+                timing_only=timing_only, note=note, level=level)
 
 
 def _target(fname: str, index: int, entry: dict[str, Any], agency: dict[str, Any]) -> Target:

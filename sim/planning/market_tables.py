@@ -167,3 +167,69 @@ def fee_flow_chart(flows: pd.DataFrame):
                  alt.Tooltip("children_a_year:Q", format=".1f", title="children a year")])
     text = base.mark_text(fontSize=10).encode(text=alt.Text("fees_k:Q", format=",.0f"))
     return (cells + text).properties(title="Interagency fees a year, £ thousands (mean over the horizon)")
+
+
+def totals_by_year(results, kpis: list[str]) -> pd.DataFrame:
+    """The market's total of each measure (every agency added up; scorecard times weighted by the
+    children adopted) by financial year: kpi, financial_year, mean and 90% interval over
+    replications.  What a national run is checked against: England's own figures are totals."""
+    reps = results.agency_replications
+    wanted = set(kpis) | ({"adoption_orders"} if WEIGHTED & set(kpis) else set())
+    wide = reps[reps["kpi"].isin(wanted)].pivot_table(index=["agency", "replication", "year"], columns="kpi",
+                                                       values="value", aggfunc="first", dropna=False).reset_index()
+    total = wide.groupby(["replication", "year"]).sum(numeric_only=True, min_count=1)
+    for name in WEIGHTED & set(kpis):
+        weighted = (wide[name].fillna(0) * wide["adoption_orders"]).groupby([wide["replication"], wide["year"]]).sum()
+        total[name] = weighted / total["adoption_orders"]
+    labels = {y: financial_year_label(results.market.start_year + y - 1) for y in total.index.get_level_values(1)}
+    rows = []
+    for kpi in kpis:
+        for year, values in total[kpi].groupby(level="year"):
+            v = values.dropna().to_numpy()
+            p5, p95 = np.quantile(v, [0.05, 0.95]) if len(v) else (np.nan, np.nan)
+            rows.append({"kpi": kpi, "financial_year": labels[year], "mean": v.mean() if len(v) else np.nan,
+                         "p5": p5, "p95": p95})
+    return pd.DataFrame(rows, columns=["kpi", "financial_year", "mean", "p5", "p95"])
+
+
+def sufficiency_by_year(results) -> pd.DataFrame:
+    """How plentiful interagency families are, year by year, in a national (or regional) run: the
+    approved adopters waiting anywhere in the market (VAAs' included) per child waiting with a
+    placement order, the ratio ASGLB reads as the adopter gap, and that ratio as an index of its
+    first reported year's (the year the agencies were calibrated to).
+
+    The index is what a single agency's ``matching.interagency_sufficiency`` lever stands for:
+    1 is the market the agency was calibrated in, 1.3 a market with 30% more families waiting per
+    child, in which an interagency family is found 1.3 times as soon.  Columns: financial_year,
+    adopters_waiting, children_waiting (means), ratio_mean, ratio_p5, ratio_p95 (over
+    replications), index_mean, index_p5, index_p95."""
+    reps = results.agency_replications
+    stocks = reps[reps["kpi"].isin(["adopters_waiting", "children_waiting_with_po"])]
+    total = stocks.pivot_table(index=["replication", "year"], columns="kpi", values="value", aggfunc="sum")
+    ratio = total["adopters_waiting"] / total["children_waiting_with_po"].where(total["children_waiting_with_po"] > 0)
+    first = ratio.xs(1, level="year")
+    index = ratio / first.reindex(ratio.index.get_level_values("replication")).to_numpy()
+    rows = []
+    for year in sorted(set(ratio.index.get_level_values("year"))):
+        r, i = ratio.xs(year, level="year").dropna().to_numpy(), index.xs(year, level="year").dropna().to_numpy()
+        rows.append({"financial_year": financial_year_label(results.market.start_year + year - 1),
+                     "adopters_waiting": total["adopters_waiting"].xs(year, level="year").mean(),
+                     "children_waiting": total["children_waiting_with_po"].xs(year, level="year").mean(),
+                     "ratio_mean": r.mean(), "ratio_p5": np.quantile(r, 0.05), "ratio_p95": np.quantile(r, 0.95),
+                     "index_mean": i.mean(), "index_p5": np.quantile(i, 0.05), "index_p95": np.quantile(i, 0.95)})
+    return pd.DataFrame(rows)
+
+
+def sufficiency_text(results) -> str:
+    """:func:`sufficiency_by_year` as text for the command line."""
+    table = sufficiency_by_year(results)
+    shown = pd.DataFrame({
+        "year": table["financial_year"],
+        "adopters waiting": table["adopters_waiting"].map(lambda v: f"{v:,.0f}"),
+        "children waiting": table["children_waiting"].map(lambda v: f"{v:,.0f}"),
+        "adopters per child": [f"{m:.2f} [{lo:.2f}-{hi:.2f}]" for m, lo, hi in
+                               zip(table["ratio_mean"], table["ratio_p5"], table["ratio_p95"])],
+        "sufficiency index": [f"{m:.2f} [{lo:.2f}-{hi:.2f}]" for m, lo, hi in
+                              zip(table["index_mean"], table["index_p5"], table["index_p95"])],
+    })
+    return shown.to_string(index=False)
