@@ -129,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     market.add_argument("--ledger", choices=("agencies", "regions"),
                         help="print the ledger agency by agency, or region by region (default: by agency for up "
                              "to 15 agencies)")
+    market.add_argument("--against", metavar="BASE",
+                        help="also run the market BASE (a name or path) at the same seed, replications and years, "
+                             "and print the what-if's change against it, paired replication by replication")
     return parser
 
 
@@ -442,6 +445,7 @@ def cmd_market(args) -> int:
     if existing and not args.force:
         raise ScenarioError(f"{', '.join(existing)}: already exists; choose another --csv folder, or add --force")
     market = load_market(args.file)
+    base = load_market(args.against) if args.against else None  # refused before any run, if it is wrong
     engine = args.engine or ("dask" if args.scheduler else "serial" if args.workers == 1 else "processes")
     results = run_market(market, replications=args.reps, years=args.years, seed=args.seed, engine=engine,
                          workers=args.workers, progress=_progress, scheduler=args.scheduler)
@@ -457,12 +461,33 @@ def cmd_market(args) -> int:
     print("\nInteragency families available: approved adopters waiting anywhere per child waiting with an order,\n"
           "and as an index of the first year's (the 'national sufficiency' lever of a single-agency run):")
     print(sufficiency_text(results))
+    if base is not None:
+        _print_market_changes(base, results, args, engine)
     if files:
         Path(args.csv).mkdir(parents=True, exist_ok=True)
         tables = (results.agencies, results.agency_replications, results.ledger, results.ledger_replications)
         atomic_write.write_files({f: lambda path, t=table: t.to_csv(path, index=False)
                                   for f, table in zip(files, tables)})  # all of them, or none
     return 0
+
+
+def _print_market_changes(base, results, args, engine: str) -> None:
+    """The what-if ``results`` against the market ``base`` run alike: each measure's change from the
+    first year a change of the what-if shows, to the end."""
+    from sim.planning.comparison import change_year
+    from sim.planning.market_tables import market_changes, market_changes_text
+    from sim.run.market_runner import run_market
+
+    m = results.market
+    against = run_market(base, replications=m.replications, years=m.years, seed=m.seed, engine=engine,
+                         workers=args.workers, progress=_progress, scheduler=args.scheduler)
+    base_of = {a.name: a.scenario for a in base.agencies}
+    starts = [change_year(a.scenario, base_of.get(a.name)) for a in m.agencies]
+    first = min([y for y in starts if y is not None and 1 <= y <= m.years], default=1)
+    labels = sorted(set(results.agencies["financial_year"]))
+    print(f"\nChange against {base.name} (same seed, paired by replication): yearly average of the market's "
+          f"totals, {labels[first - 1]} to {labels[-1]}, mean [90% interval]:")
+    print(market_changes_text(market_changes(against, results, from_year=first)))
 
 
 COMMANDS = {"run": cmd_run, "compare": cmd_compare, "list": cmd_list, "params": cmd_params, "bench": cmd_bench,

@@ -343,3 +343,26 @@ def test_national_totals_add_up_the_agencies_and_the_sufficiency_index_follows_a
     assert plain["index_mean"].iloc[0] == raised["index_mean"].iloc[0] == 1.0
     assert raised["index_mean"].iloc[-1] > plain["index_mean"].iloc[-1]
     assert raised["adopters_waiting"].iloc[-1] > plain["adopters_waiting"].iloc[-1]
+
+    from sim.planning.market_tables import VAA_INCOME, market_changes
+    changes = market_changes(base, more, from_year=2).set_index("measure")
+    assert changes.loc["adopters_waiting", "change_mean"] > 0
+    assert changes.loc["approvals" if "approvals" in changes.index else "adopters_waiting", "change_p95"] > 0
+    income = base.agency_replications.query("kpi == 'interagency_income_gbp' and agency.str.startswith('VAA')")
+    assert changes.loc[VAA_INCOME, "base_mean"] == pytest.approx(
+        income[income["year"] >= 2].groupby("replication")["value"].sum().mean() / 2)
+    with pytest.raises(ValueError, match="same seed"):
+        market_changes(base, run_market(load_market(tmp_path / "base.toml"), seed=6))
+
+
+def test_command_line_compares_a_market_what_if_with_its_base(tmp_path, capsys):
+    write_market(tmp_path, AGENCIES, "years = 2\nwarm_up_years = 1\nreplications = 2\nseed = 5\n", name="base.toml")
+    (tmp_path / "more.toml").write_text('extends = "base"\n[[change]]\nparameter = "adopters.enquiries_per_month"\n'
+                                        'start = "2023-24"\npercent = 50.0\n', encoding="utf-8")
+    assert main(["market", str(tmp_path / "more.toml"), "--against", str(tmp_path / "base.toml"),
+                 "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "Change against Toy (same seed, paired by replication)" in out and "2023-24 to 2023-24" in out
+    assert "VAA income" in out and "sufficiency index" in out
+    assert main(["market", str(tmp_path / "more.toml"), "--against", str(tmp_path / "nowhere.toml")]) == 2
+    assert "nowhere.toml" in capsys.readouterr().err

@@ -169,11 +169,13 @@ def fee_flow_chart(flows: pd.DataFrame):
     return (cells + text).properties(title="Interagency fees a year, £ thousands (mean over the horizon)")
 
 
-def totals_by_year(results, kpis: list[str]) -> pd.DataFrame:
-    """The market's total of each measure (every agency added up; scorecard times weighted by the
-    children adopted) by financial year: kpi, financial_year, mean and 90% interval over
-    replications.  What a national run is checked against: England's own figures are totals."""
+def _totals(results, kpis: list[str], kinds: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Each measure added up over the market's agencies (of ``kinds``, if given), per replication and
+    year (a frame indexed by replication and year, a column per KPI); scorecard times are weighted
+    by the children adopted."""
     reps = results.agency_replications
+    if kinds is not None:
+        reps = reps[reps["agency"].isin({a.name for a in results.market.agencies if a.kind in kinds})]
     wanted = set(kpis) | ({"adoption_orders"} if WEIGHTED & set(kpis) else set())
     wide = reps[reps["kpi"].isin(wanted)].pivot_table(index=["agency", "replication", "year"], columns="kpi",
                                                        values="value", aggfunc="first", dropna=False).reset_index()
@@ -181,15 +183,82 @@ def totals_by_year(results, kpis: list[str]) -> pd.DataFrame:
     for name in WEIGHTED & set(kpis):
         weighted = (wide[name].fillna(0) * wide["adoption_orders"]).groupby([wide["replication"], wide["year"]]).sum()
         total[name] = weighted / total["adoption_orders"]
-    labels = {y: financial_year_label(results.market.start_year + y - 1) for y in total.index.get_level_values(1)}
+    return total.drop(columns="agency", errors="ignore")
+
+
+def _interval(values) -> tuple[float, float, float]:
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    if not len(v):
+        return np.nan, np.nan, np.nan
+    p5, p95 = np.quantile(v, [0.05, 0.95])
+    return float(v.mean()), float(p5), float(p95)
+
+
+def totals_by_year(results, kpis: list[str]) -> pd.DataFrame:
+    """The market's total of each measure (every agency added up; scorecard times weighted by the
+    children adopted) by financial year: kpi, financial_year, mean and 90% interval over
+    replications.  What a national run is checked against: England's own figures are totals."""
+    total = _totals(results, kpis)
     rows = []
     for kpi in kpis:
         for year, values in total[kpi].groupby(level="year"):
-            v = values.dropna().to_numpy()
-            p5, p95 = np.quantile(v, [0.05, 0.95]) if len(v) else (np.nan, np.nan)
-            rows.append({"kpi": kpi, "financial_year": labels[year], "mean": v.mean() if len(v) else np.nan,
-                         "p5": p5, "p95": p95})
+            mean, p5, p95 = _interval(values)
+            rows.append({"kpi": kpi, "financial_year": financial_year_label(results.market.start_year + year - 1),
+                         "mean": mean, "p5": p5, "p95": p95})
     return pd.DataFrame(rows, columns=["kpi", "financial_year", "mean", "p5", "p95"])
+
+
+#: The measures a market what-if is judged on (:func:`market_changes`).
+CHANGE_KPIS = ["children_waiting_with_po", "adopters_waiting", "a2_days", "interagency_placements",
+               "interagency_fees_gbp"]
+VAA_INCOME = "VAA income"
+
+
+def market_changes(base, other, kpis: list[str] | None = None, from_year: int = 1) -> pd.DataFrame:
+    """A what-if market against its base, paired replication by replication (same seed): the change
+    in each measure's market total, as a yearly average over years ``from_year`` to the end, with
+    the VAAs' fee income (who gains what the agencies pay), mean and 90% interval over replications.
+    Columns: measure, base_mean, change_mean, change_p5, change_p95."""
+    kpis = kpis or CHANGE_KPIS
+    if base.market.seed != other.market.seed or base.market.years != other.market.years:
+        raise ValueError("a market what-if is compared with its base at the same seed and years")
+
+    def yearly(results) -> pd.DataFrame:
+        total = _totals(results, kpis)
+        total[VAA_INCOME] = _totals(results, ["interagency_income_gbp"], kinds=("vaa",))["interagency_income_gbp"]
+        total = total[total.index.get_level_values("year") >= from_year]
+        return total.groupby(level="replication").mean()
+
+    a, b = yearly(base), yearly(other)
+    common = a.index.intersection(b.index)
+    rows = []
+    for column in [*kpis, VAA_INCOME]:
+        mean, p5, p95 = _interval((b.loc[common, column] - a.loc[common, column]).to_numpy())
+        rows.append({"measure": column, "base_mean": float(a.loc[common, column].mean()),
+                     "change_mean": mean, "change_p5": p5, "change_p95": p95})
+    return pd.DataFrame(rows)
+
+
+def market_changes_text(changes: pd.DataFrame) -> str:
+    """:func:`market_changes` as text: each measure's base and its change, mean [90% interval]."""
+    def label(m: str) -> str:
+        return m if m == VAA_INCOME else f"{KPI_BY_NAME[m].label} ({KPI_BY_NAME[m].unit})"
+
+    def number(v: float, m: str, signed: bool = False) -> str:
+        money = m == VAA_INCOME or KPI_BY_NAME[m].unit == "£"
+        text = f"£{abs(v) / 1e6:,.2f}m" if money else f"{abs(v):,.0f}"
+        if text.strip("£m0.,") == "":  # rounds to nothing: no sign, no "-0"
+            return text
+        return ("+" if v > 0 else "−") + text if signed else ("−" + text if v < 0 else text)
+
+    shown = pd.DataFrame({
+        "measure": changes["measure"].map(label),
+        "base": [number(v, m) for v, m in zip(changes["base_mean"], changes["measure"])],
+        "change": [f"{number(v, m, True)} [{number(lo, m, True)} to {number(hi, m, True)}]" for v, lo, hi, m in
+                   zip(changes["change_mean"], changes["change_p5"], changes["change_p95"], changes["measure"])],
+    })
+    return shown.to_string(index=False)
 
 
 def sufficiency_by_year(results) -> pd.DataFrame:

@@ -33,6 +33,7 @@ from pydantic import ValidationError
 from sim.scenario import atomic_write
 from sim.scenario.changes import Change, Trend
 from sim.scenario.messages import cut as _short_text
+from sim.scenario.messages import cut_path
 from sim.scenario.messages import short_repr as _short
 from sim.scenario.parameters import DATED, PARAMETER_SECTIONS, SECTIONS, Scenario, field_info, without_fitted
 
@@ -85,7 +86,7 @@ def resolve(name_or_path: str | Path, near: Path | None = None) -> Path:
         if _is_file(option):
             return option.resolve() if near is not None else option
     known = ", ".join(scenario_names()) or "none"
-    raise ScenarioError(f"{_short_text(str(name_or_path))}: no such scenario file (scenarios available: {known}; "
+    raise ScenarioError(f"{cut_path(str(name_or_path))}: no such scenario file (scenarios available: {known}; "
                         f"or '{BUILT_IN}', the built-in baseline)")
 
 

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.scenario.files import SCENARIO_DIR, ScenarioError, load_scenario, resolve, scenario_from_dict
-from sim.scenario.messages import cut, short_repr
+from sim.scenario.messages import cut, cut_path, short_repr
 from sim.scenario.parameters import Scenario, without_fitted
 
 MARKET_DIR = SCENARIO_DIR / "markets"
@@ -139,7 +139,7 @@ def resolve_market(name_or_path: str | Path, near: Path | None = None) -> Path:
         except (OSError, ValueError):
             continue
     known = ", ".join(market_names()) or "none"
-    raise MarketError(f"{cut(str(name_or_path))}: no such market file (markets available: {known})")
+    raise MarketError(f"{cut_path(str(name_or_path))}: no such market file (markets available: {known})")
 
 
 def load_market(name_or_path: str | Path) -> MarketSpec:

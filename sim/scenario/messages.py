@@ -23,3 +23,9 @@ def short_repr(value: Any) -> str:
 def cut(text: str, limit: int = 60) -> str:
     """A text cut to ``limit`` characters, saying how long it was."""
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def cut_path(text: str, limit: int = 60) -> str:
+    """A file's name or path cut to about ``limit`` characters from its start, so that the file's
+    own name, at the end, always shows."""
+    return text if len(text) <= limit else f"...{text[-limit:]}"
