@@ -366,3 +366,11 @@ def test_command_line_compares_a_market_what_if_with_its_base(tmp_path, capsys):
     assert "VAA income" in out and "sufficiency index" in out
     assert main(["market", str(tmp_path / "more.toml"), "--against", str(tmp_path / "nowhere.toml")]) == 2
     assert "nowhere.toml" in capsys.readouterr().err
+
+
+def test_the_market_benchmark_profile_adds_the_time_up_by_module():
+    from sim.run.market_bench import cp_market, profile_by_module
+
+    shares = dict(profile_by_module(cp_market(2, years=1, warm_up_years=1), seed=1, top=50))
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert any(k.startswith("simpy/") for k in shares) and any(k.startswith("sim/model/") for k in shares)

@@ -10,9 +10,13 @@
   class (:mod:`sim.model.market`), so the time per agency-year should stay level as agencies are
   added, the time growing linearly with them.  The events simpy processed per agency-year measure
   the work itself, which other work on the machine does not disturb.
-* **England**: the England market (``scenarios/markets/england.toml``: about 55 times C&P in
-  adoption orders, 61 agencies), one replication over its warm-up and years; the time per
-  replication-year (simulated year, warm-up included) and the events simpy processed a second.
+* **England**: the England market (``scenarios/markets/england.toml``: England's LA/RAA side
+  from the national calibration in 31 RAAs, and 30 VAAs), one replication over its warm-up and
+  years; the time per replication-year (simulated year, warm-up included) and the events simpy
+  processed a second; from them, the time of the planners' national run, England x 100
+  replications x 10 years (and its warm-up) on all cores, against its target of 60 seconds, and
+  where one replication's time goes (a profile by module: simpy's event loop, each part of the
+  model).
 
 ``--quick`` runs markets of 2 and 4 agencies over one year (after one warm-up year), one replication
 each, and leaves England out (for the tests).
@@ -20,10 +24,15 @@ each, and leaves England out (for the tests).
 
 from __future__ import annotations
 
+import cProfile
 import os
+import pstats
 import time
+from collections import defaultdict
+from pathlib import Path
 
 from sim.model.market import run_market_replication
+from sim.run.execution import default_workers
 from sim.scenario.files import load_scenario, scenario_from_dict
 from sim.scenario.market_file import Agency, load_market
 
@@ -31,6 +40,8 @@ CALIBRATED = "cambridgeshire-peterborough-2022-23"
 SIZES = (5, 10, 20, 40)
 QUICK_SIZES = (2, 4)
 PER_REGION = 5
+#: The planners' national run and its target (issue: England x 100 replications x 10 years).
+NATIONAL_REPLICATIONS, NATIONAL_YEARS, NATIONAL_TARGET_S = 100, 10, 60.0
 
 
 def cp_market(n: int, years: int, warm_up_years: int = 3) -> list[Agency]:
@@ -67,5 +78,38 @@ def main(quick: bool = False) -> int:
         simulated = england.years + england.warm_up_years
         seconds, events = time_replication(list(england.agencies), england.seed, tries=1)
         print(f"\nEngland ({len(england.agencies)} agencies, {simulated} simulated years): {seconds:.1f} s a "
-              f"replication, {seconds / simulated:.2f} s per replication-year, {events / seconds:,.0f} events/s")
+              f"replication, {seconds / simulated:.2f} s per replication-year, {events / seconds:,.0f} events/s, "
+              f"{events / simulated:,.0f} events per replication-year")
+        national_years = NATIONAL_YEARS + england.warm_up_years
+        cores = default_workers()
+        projected = seconds / simulated * national_years * NATIONAL_REPLICATIONS / cores
+        needed = events / simulated * national_years * NATIONAL_REPLICATIONS / cores / NATIONAL_TARGET_S
+        print(f"England x {NATIONAL_REPLICATIONS} replications x {NATIONAL_YEARS} years (+{england.warm_up_years} "
+              f"warm-up) on {cores} cores: about {projected:,.0f} s at that speed (target {NATIONAL_TARGET_S:.0f} s: "
+              f"{'met' if projected < NATIONAL_TARGET_S else 'not met'}; it needs {needed:,.0f} events/s on each core)")
+        print("Where one England replication's time goes (share of the time, by module):")
+        for module, share in profile_by_module(list(england.agencies), england.seed):
+            print(f"  {share:6.1%}  {module}")
     return 0
+
+
+def profile_by_module(agencies: list[Agency], seed: int, top: int = 10) -> list[tuple[str, float]]:
+    """One replication run under cProfile, its own time added up by source file (simpy's modules,
+    the model's, the standard library's), largest first."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run_market_replication(agencies, seed, 0)
+    profiler.disable()
+    by_file: dict[str, float] = defaultdict(float)
+    for (filename, _line, _name), (_cc, _nc, tottime, _ct, _callers) in pstats.Stats(profiler).stats.items():
+        path = Path(filename)
+        parts = path.parts
+        if "simpy" in parts:
+            key = "simpy/" + path.name
+        elif "sim" in parts:
+            key = "/".join(parts[parts.index("sim"):])
+        else:
+            key = "built-ins and the standard library"
+        by_file[key] += tottime
+    total = sum(by_file.values()) or 1.0
+    return sorted(((k, v / total) for k, v in by_file.items()), key=lambda kv: -kv[1])[:top]
