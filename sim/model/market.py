@@ -109,7 +109,7 @@ class Market:
         self.offers: dict[tuple[str, int], dict] = defaultdict(dict)  # (region, class) -> {household: (order, token)}
         self.seeking: list = []  # children offered the market: (child, token, agency, day England is searched)
         self.new_children: set = set()  # offered since the last round
-        self.new_classes: set = set()  # classes of households offered since the last round
+        self.fresh: dict = {}  # households offered since the last round: household -> (class, token)
         self.ledger: dict[tuple[int, int, int], list[float]] = {}
         self._order = count()
         self.round_days = round_days
@@ -152,7 +152,7 @@ class Market:
         entry = (next(self._order), token)
         for scope in scopes:
             self.offers[(scope, cls)][h] = entry
-        self.new_classes.add(cls)
+        self.fresh[h] = (cls, token)
 
     def _seek(self, c, token, k: int, england_from: float) -> None:
         if c.linked is not token or token.triggered:
@@ -171,27 +171,42 @@ class Market:
         env = self.env
         while True:
             yield env.timeout(self.round_days)
-            if self.new_children or self.new_classes:
+            if self.new_children or self.fresh:
                 self.match_round(env.now)
 
     def match_round(self, t: float) -> None:
         """One round at day ``t`` (the rule in the module docstring)."""
         new_children, self.new_children = self.new_children, set()
-        new_classes, self.new_classes = self.new_classes, set()
+        fresh, self.fresh = self.fresh, {}
+        # A child who waited through the last round can take only a household offered since: the
+        # classes of those still free, and how many of each.
+        live: dict[int, int] = {}
+        for h, (cls, token) in fresh.items():
+            if h.linked is token and not token.triggered:
+                live[cls] = live.get(cls, 0) + 1
         seeking = [e for e in self.seeking if e[0].linked is e[1] and not e[1].triggered]
         seeking.sort(key=lambda e: e[0].order_t)
         left = []
         for entry in seeking:
             c, _, k, england_from = entry
+            new = c in new_children
+            if not new and not live:  # every household offered since the last round is taken
+                left.append(entry)
+                continue
             classes = CLASSES_TAKING[(min(c.size, 4), c.age(t) >= OLDER_AGE, c.complex)]
-            if c not in new_children:  # only a class offered to since the last round can hold a family for it
-                classes = [x for x in classes if x in new_classes]
+            if not new:
+                classes = [x for x in classes if x in live]
             if classes:
                 h = self._longest_offered(self.regions[k], classes, k)
                 if h is None and t >= england_from:
                     h = self._longest_offered(ENGLAND, classes, k)
                 if h is not None:
                     self._take(c, k, h)
+                    if h in fresh:
+                        cls = fresh[h][0]
+                        live[cls] -= 1
+                        if not live[cls]:
+                            del live[cls]
                     continue
             left.append(entry)
         self.seeking = left

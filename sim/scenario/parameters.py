@@ -232,11 +232,11 @@ class Matching(Section):
                              "Share of interagency placements made with voluntary adoption agencies.")
     interagency_sufficiency: float = param(
         1.0, 0, 10, "multiplier (1 = today's market)",
-        "national run: python -m sim market england (6 replications, 2022-23 to 2026-27) gives C&P's A2 252 days "
-        "and 24 children waiting with an order, as a single-agency run at 0.5 to 0.6 (247 and 26.5 at 0.5; 202 and "
-        "19.5 at 1); that England of C&P archetypes has 1,020 adopters waiting, 0.6 per child waiting, where England "
-        "had 1.7 (adopter gap +70%, shared/DOMAIN.md), too few interagency families, so the default stays 1, the "
-        "market C&P's own figures were fitted in (README, 'Markets')",
+        "1 is the market the agency's own figures were fitted in; a market run gives the index by year "
+        "(python -m sim market: adopters waiting anywhere per child waiting, on its first year's). The England "
+        "market (scenarios/markets/england.toml, 6 replications, 2018-19 to 2022-23) does not yet hold England's "
+        "children waiting (4,287 against 2,800) and its index drifts from 1.00 to 1.45 as it settles, so it "
+        "cannot set the default yet (README, 'Markets')",
         "National sufficiency of interagency families: scales how soon one is found (2: twice as soon; "
         "0.5: half as soon; 0: none is found). In a market run the market itself decides instead.")
     family_finding_days: float = param(60.0, 0, 1095, "days",
