@@ -24,18 +24,29 @@ ALL_AGENCIES = "all agencies"
 WEIGHTED = {"a1_days", "a10_days", "a2_days", "a20_days", "a3_pct"}
 
 
+def _wide(reps: pd.DataFrame, kpis: list[str]) -> pd.DataFrame:
+    """Agency replication rows pivoted: one row per (agency, replication, year), a column per KPI
+    (and adoption orders, the weights of scorecard times)."""
+    wanted = set(kpis) | ({"adoption_orders"} if WEIGHTED & set(kpis) else set())
+    return reps[reps["kpi"].isin(wanted)].pivot_table(index=["agency", "replication", "year"], columns="kpi",
+                                                       values="value", aggfunc="first", dropna=False).reset_index()
+
+
+def _summed(wide: pd.DataFrame, kpis: list[str]) -> pd.DataFrame:
+    """:func:`_wide` rows added up over agencies, per (replication, year); scorecard times weighted
+    by the children adopted."""
+    total = wide.groupby(["replication", "year"]).sum(numeric_only=True, min_count=1)
+    for name in WEIGHTED & set(kpis):
+        weighted = (wide[name].fillna(0) * wide["adoption_orders"]).groupby([wide["replication"], wide["year"]]).sum()
+        total[name] = weighted / total["adoption_orders"]
+    return total
+
+
 def horizon_values(results, kpis: list[str]) -> pd.DataFrame:
     """Each agency's and the total's yearly average over the horizon, by replication:
     columns agency, replication and one per KPI."""
-    reps = results.agency_replications
-    wanted = set(kpis) | ({"adoption_orders"} if WEIGHTED & set(kpis) else set())
-    reps = reps[reps["kpi"].isin(wanted)]
-    wide = reps.pivot_table(index=["agency", "replication", "year"], columns="kpi", values="value",
-                            aggfunc="first", dropna=False).reset_index()
-    total = wide.groupby(["replication", "year"]).sum(numeric_only=True, min_count=1).reset_index()
-    for name in WEIGHTED & set(kpis):
-        weighted = (wide[name].fillna(0) * wide["adoption_orders"]).groupby([wide["replication"], wide["year"]]).sum()
-        total[name] = (weighted / total.set_index(["replication", "year"])["adoption_orders"]).to_numpy()
+    wide = _wide(results.agency_replications, kpis)
+    total = _summed(wide, kpis).reset_index()
     total["agency"] = ALL_AGENCIES
     both = pd.concat([wide, total], ignore_index=True)
     return both.groupby(["agency", "replication"], sort=False)[kpis].mean().reset_index()
@@ -176,14 +187,7 @@ def _totals(results, kpis: list[str], kinds: tuple[str, ...] | None = None) -> p
     reps = results.agency_replications
     if kinds is not None:
         reps = reps[reps["agency"].isin({a.name for a in results.market.agencies if a.kind in kinds})]
-    wanted = set(kpis) | ({"adoption_orders"} if WEIGHTED & set(kpis) else set())
-    wide = reps[reps["kpi"].isin(wanted)].pivot_table(index=["agency", "replication", "year"], columns="kpi",
-                                                       values="value", aggfunc="first", dropna=False).reset_index()
-    total = wide.groupby(["replication", "year"]).sum(numeric_only=True, min_count=1)
-    for name in WEIGHTED & set(kpis):
-        weighted = (wide[name].fillna(0) * wide["adoption_orders"]).groupby([wide["replication"], wide["year"]]).sum()
-        total[name] = weighted / total["adoption_orders"]
-    return total.drop(columns="agency", errors="ignore")
+    return _summed(_wide(reps, kpis), kpis)
 
 
 def _interval(values) -> tuple[float, float, float]:
