@@ -284,12 +284,12 @@ def sufficiency_by_year(results) -> pd.DataFrame:
     index = ratio / first.reindex(ratio.index.get_level_values("replication")).to_numpy()
     rows = []
     for year in sorted(set(ratio.index.get_level_values("year"))):
-        r, i = ratio.xs(year, level="year").dropna().to_numpy(), index.xs(year, level="year").dropna().to_numpy()
-        rows.append({"financial_year": financial_year_label(results.market.start_year + year - 1),
-                     "adopters_waiting": total["adopters_waiting"].xs(year, level="year").mean(),
-                     "children_waiting": total["children_waiting_with_po"].xs(year, level="year").mean(),
-                     "ratio_mean": r.mean(), "ratio_p5": np.quantile(r, 0.05), "ratio_p95": np.quantile(r, 0.95),
-                     "index_mean": i.mean(), "index_p5": np.quantile(i, 0.05), "index_p95": np.quantile(i, 0.95)})
+        row = {"financial_year": financial_year_label(results.market.start_year + year - 1),
+               "adopters_waiting": total["adopters_waiting"].xs(year, level="year").mean(),
+               "children_waiting": total["children_waiting_with_po"].xs(year, level="year").mean()}
+        for name, series in (("ratio", ratio), ("index", index)):
+            row[f"{name}_mean"], row[f"{name}_p5"], row[f"{name}_p95"] = _interval(series.xs(year, level="year"))
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
