@@ -276,9 +276,7 @@ def sufficiency_by_year(results) -> pd.DataFrame:
     child, in which an interagency family is found 1.3 times as soon.  Columns: financial_year,
     adopters_waiting, children_waiting (means), ratio_mean, ratio_p5, ratio_p95 (over
     replications), index_mean, index_p5, index_p95."""
-    reps = results.agency_replications
-    stocks = reps[reps["kpi"].isin(["adopters_waiting", "children_waiting_with_po"])]
-    total = stocks.pivot_table(index=["replication", "year"], columns="kpi", values="value", aggfunc="sum")
+    total = _totals(results, ["adopters_waiting", "children_waiting_with_po"])
     ratio = total["adopters_waiting"] / total["children_waiting_with_po"].where(total["children_waiting_with_po"] > 0)
     first = ratio.xs(1, level="year")
     index = ratio / first.reindex(ratio.index.get_level_values("replication")).to_numpy()
