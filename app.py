@@ -115,10 +115,11 @@ def _compute(text: str, reps: int | None, years: int, progress, at_least: int = 
     (at least ``at_least``, so that each replication of a reference run has its pair)."""
     scenario = parse_scenario(text, "scenario")
     if reps:
-        return run_scenario(scenario, replications=reps, years=years, engine=ENGINE, progress=progress)
+        return run_scenario(scenario, replications=reps, years=years, engine=ENGINE, progress=progress,
+                            share_history=True)
     rule = dataclasses.replace(DEFAULT_PRECISION, minimum=min(max(DEFAULT_PRECISION.minimum, at_least),
                                                               DEFAULT_PRECISION.maximum))
-    return run_to_precision(scenario, rule, years=years, engine=ENGINE, progress=progress)
+    return run_to_precision(scenario, rule, years=years, engine=ENGINE, progress=progress, share_history=True)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -490,14 +491,14 @@ with st.expander("All headline measures", expanded=False):
     st.dataframe(shown, hide_index=True, width="stretch")
 
 def draw_charts() -> None:
-    st.altair_chart(charts.gap_chart(both), width="stretch")
+    st.vega_lite_chart(spec=charts.gap_chart(both), width="stretch")
     st.caption("The adopter gap: approved adopters waiting against children with a placement order waiting, "
                "at each 31 March. Lines are means, bands the 90% interval.")
-    st.altair_chart(charts.waits_chart(both))
+    st.vega_lite_chart(spec=charts.waits_chart(both))
     c1, c2 = st.columns(2)
-    c1.altair_chart(charts.spend_chart(both), width="stretch")
-    c2.altair_chart(charts.spend_chart(both, cumulative=True), width="stretch")
-    st.altair_chart(charts.flows_chart(both))
+    c1.vega_lite_chart(spec=charts.spend_chart(both), width="stretch")
+    c2.vega_lite_chart(spec=charts.spend_chart(both, cumulative=True), width="stretch")
+    st.vega_lite_chart(spec=charts.flows_chart(both))
 
 # --------------------------------------------------------------------------- compare
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -612,10 +613,10 @@ def draw_compare() -> None:
     if unpaired:
         st.warning(f"Not paired with {reference} (a different seed), so their intervals are wider: "
                    + ", ".join(unpaired))
-    st.altair_chart(charts.gap_chart(compared), width="stretch")
-    st.altair_chart(charts.waits_chart(compared))
-    st.altair_chart(charts.spend_chart(compared, cumulative=True), width="stretch")
-    st.altair_chart(charts.flows_chart(compared))
+    st.vega_lite_chart(spec=charts.gap_chart(compared), width="stretch")
+    st.vega_lite_chart(spec=charts.waits_chart(compared))
+    st.vega_lite_chart(spec=charts.spend_chart(compared, cumulative=True), width="stretch")
+    st.vega_lite_chart(spec=charts.flows_chart(compared))
 
 # --------------------------------------------------------------------------- recruitment target
 def on_find(kpi: str, year_labels: list[str]) -> None:
@@ -758,7 +759,7 @@ def draw_target() -> None:
                         f"{comparison.format_figure(ev.measure['mean'], k.unit)} on average{in_worst} (90%: "
                         f"{comparison.format_figure(ev.measure['p5'], k.unit)} to "
                         f"{comparison.format_figure(ev.measure['p95'], k.unit)}).")
-            st.altair_chart(charts.target_chart(found.table(), found.limit, k.label,
+            st.vega_lite_chart(spec=charts.target_chart(found.table(), found.limit, k.label,
                                                 {"mean meets the limit": found.mean_level,
                                                  "95th percentile meets it": found.p95_level},
                                                 today=found.baseline_enquiries), width="stretch")
@@ -814,8 +815,8 @@ def draw_finance() -> None:
     st.dataframe(years_only[["period", "measure", *money]], hide_index=True, width="stretch", column_config=config,
                  height=table_height(len(years_only)))
     c1, c2 = st.columns(2)
-    c1.altair_chart(charts.spend_chart(both), width="stretch")
-    c2.altair_chart(charts.spend_chart(both, cumulative=True), width="stretch")
+    c1.vega_lite_chart(spec=charts.spend_chart(both), width="stretch")
+    c2.vega_lite_chart(spec=charts.spend_chart(both, cumulative=True), width="stretch")
     if not same:
         state["savings_table"] = finance.savings(base_res, scen_res)
         if first_change is not None:
@@ -950,7 +951,8 @@ def draw_market() -> None:
     """Many agencies in one run: a region or England, each agency's figures and the fees between them.
     The last run's choice is kept in the session (its results in the cache), so that moving a widget
     does not take the tables away."""
-    from sim.planning.market_tables import AGENCY_KPIS, agency_text, fee_flow_chart, fee_flows, sufficiency_by_year
+    from sim.planning.charts import fee_flow_chart
+    from sim.planning.market_tables import AGENCY_KPIS, agency_text, fee_flows, sufficiency_by_year
     from sim.scenario.market_file import market_names
 
     st.markdown("Run a region or England as one market: every agency's adopters are open to other agencies' "
@@ -986,7 +988,7 @@ def draw_market() -> None:
     if flows.empty:
         st.info("No interagency placement between the market's agencies in the years reported.")
     else:
-        st.altair_chart(fee_flow_chart(flows), width="stretch")
+        st.vega_lite_chart(spec=fee_flow_chart(flows), width="stretch")
     st.markdown("**Interagency families available**: approved adopters waiting anywhere in the market per child "
                 "waiting with a placement order, and as an index of the first year's. A single agency's "
                 "*national sufficiency* lever stands for this index: 1 is the market it was calibrated in.")

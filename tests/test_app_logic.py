@@ -428,9 +428,9 @@ def _marks(spec):
 def test_charts_have_mean_line_band_and_thresholds(pair):
     base, camp = pair
     runs = {"baseline": base, "campaign": camp}
-    gap = charts.gap_chart(runs).to_dict()
+    gap = charts.gap_chart(runs)
     assert {"area", "line"} <= set(_marks(gap))
-    waits = charts.waits_chart(runs).to_dict()
+    waits = charts.waits_chart(runs)
     assert "rule" in _marks(waits)  # the 426- and 121-day thresholds
     frame = charts.band_frame(runs, charts.WAIT_KPIS)
     assert set(frame["threshold"]) == {426, 121}
@@ -442,16 +442,42 @@ def test_charts_have_mean_line_band_and_thresholds(pair):
     assert marks.to_dict("records") == [{"financial_year": "2023-24", "text": "changes from 2023-24"}]
     assert charts.change_marks({"baseline": base}).empty
     for chart in (charts.gap_chart(runs), charts.spend_chart(runs)):
-        layers = chart.to_dict()["layer"]
+        layers = chart["layer"]
         rules = [layer for layer in layers if layer["mark"]["type"] == "rule" and layer["encoding"]["x"]["field"] ==
                  "financial_year"]
         assert rules and any(layer["mark"]["type"] == "text" for layer in layers)
     for chart in (charts.waits_chart(runs), charts.flows_chart(runs)):
-        spec = chart.to_dict()
+        spec = chart
         assert any(layer["mark"]["type"] == "rule" and "x" in layer["encoding"] for layer in spec["spec"]["layer"])
-    assert "rule" not in _marks(charts.gap_chart({"baseline": base}).to_dict())
+    assert "rule" not in _marks(charts.gap_chart({"baseline": base}))
     for chart in (charts.spend_chart(runs), charts.spend_chart(runs, cumulative=True), charts.flows_chart(runs)):
-        assert chart.to_dict()
+        assert chart["title"]
+
+
+def test_every_chart_is_a_valid_vega_lite_specification(pair):
+    """The charts are written as plain data: each is checked against the Vega-Lite schema (the one
+    altair ships), must survive JSON (no NaN), and draws to PNG as the board pack does."""
+    import json
+
+    import jsonschema
+    import vl_convert
+    from altair.vegalite.v6.schema.core import load_schema
+
+    base, camp = pair
+    table = pd.DataFrame({"enquiries_per_month": [10.0, 20.0], "mean": [300.0, 200.0], "p5": [250.0, 150.0],
+                          "p95": [350.0, float("nan")], "approvals_mean": [9.0, 14.0]})
+    flows = pd.DataFrame({"payer": ["A", "B"], "provider": ["B", "VAA"], "fees_gbp_a_year": [40000.0, 75000.0],
+                          "children_a_year": [1.0, 2.0]})
+    specs = [f(runs) for runs in ({"baseline": base}, {"baseline": base, "campaign": camp})
+             for f in (charts.gap_chart, charts.waits_chart, charts.spend_chart, charts.flows_chart,
+                       lambda r: charts.spend_chart(r, cumulative=True))]
+    specs += [charts.target_chart(table, 200.0, "A2 (days)", {"mean": 15.0, "95th percentile": None}, today=12.0),
+              charts.fee_flow_chart(flows)]
+    schema = load_schema()
+    for spec in specs:
+        text = json.dumps(spec, allow_nan=False)
+        jsonschema.validate(json.loads(text), schema)
+    assert vl_convert.vegalite_to_png(json.dumps(specs[-2]))[:4] == b"\x89PNG"
 
 
 # --- downloads and uploads -----------------------------------------------------------------

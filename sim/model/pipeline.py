@@ -39,6 +39,7 @@ class Pipeline:
         self.scenario = scenario = self.timeline.scenarios[0] if self.timeline else scenario
         self.env = simpy.Environment() if env is None else env  # a market runs its agencies in one environment
         self.streams = replication_streams(run.seed, replication) if streams is None else streams
+        self.next_change = None  # the wait for the next dated change (sim.model.timeline.apply_changes)
         self.market = None  # the market of agencies this one trades in, if any (sim.model.market)
         self.agency = None  # and its number there
         self.census = Census(self.env, keep_log)
@@ -142,11 +143,17 @@ def run_replication(scenario: Scenario, replication: int, keep_log: bool = False
         return _simulate(scenario, replication, keep_log, count_events)
 
 
-def start(scenario: Scenario, replication: int, keep_log: bool = False, env=None, streams=None) -> Pipeline:
+def start(scenario: Scenario, replication: int, keep_log: bool = False, env=None, streams=None,
+          history_to: float | None = None) -> Pipeline:
     """A replication ready to run: its initial state seeded and its driving processes (enquiries,
-    children entering, year ends) started.  A market passes its shared ``env`` and each agency's
-    ``streams``."""
+    children entering, year ends, dated changes) started.  A market passes its shared ``env``
+    and each agency's ``streams``.  ``history_to`` (a month's first day) marks a shared history
+    that will stop on that day (:mod:`sim.model.history`): its process of dated changes then
+    waits for that day whatever the scenario's own changes, as any scenario continuing it may
+    have a change that day."""
     p = Pipeline(scenario, replication, keep_log, env, streams)
+    if history_to is not None:
+        p.timeline = (p.timeline or Timeline(p.scenario)).with_start(history_to)
     seed_initial_state(p)
     for process in (households.enquiries(p), children.arrivals(p), p.year_ends()):
         p.env.process(process)
@@ -163,12 +170,16 @@ def end_time(scenario: Scenario) -> float:
 
 def _simulate(scenario: Scenario, replication: int, keep_log: bool, count_events: bool) -> ReplicationResult:
     p = start(scenario, replication, keep_log)
-    env = p.env
-    env.run(until=end_time(scenario))
+    p.env.run(until=end_time(scenario))
+    return replication_result(p, replication, count_events)
+
+
+def replication_result(p: Pipeline, replication: int, count_events: bool = False) -> ReplicationResult:
+    """What a finished replication reports."""
     return ReplicationResult(
         replication=replication,
         kpis=p.tally.results(),
-        events=processed_events(env) if count_events else 0,
+        events=processed_events(p.env) if count_events else 0,
         census=dict(p.census.counts),
         entered=dict(p.census.entered),
         log=p.census.log,

@@ -15,7 +15,7 @@ for figure.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 
 from sim.model.panel import capacity
 from sim.scenario.calendar import MONTH_DAYS
@@ -70,16 +70,49 @@ class Timeline:
         i = bisect_right(self.starts, t)
         return self.starts[i] if i < len(self.starts) else float("inf")
 
+    def first_start_from(self, t: float) -> float:
+        """The first day on or after ``t`` on which the scenario changes (infinity if none)."""
+        i = bisect_left(self.starts, t)
+        return self.starts[i] if i < len(self.starts) else float("inf")
+
+    def with_start(self, t: float) -> Timeline:
+        """This timeline with a start on day ``t`` (a month's first day) that changes nothing, if
+        it has none then: a run that is to stop on that day then waits for it as a scenario with
+        a change that day would (:mod:`sim.model.history`)."""
+        if t in self.starts:
+            return self
+        copy = Timeline.__new__(Timeline)
+        i = bisect_left(self.starts, t)
+        copy.starts = self.starts[:i] + [t] + self.starts[i:]
+        copy.months = self.months[:i] + [round(t / MONTH_DAYS)] + self.months[i:]
+        copy.scenarios = self.scenarios[:i] + [self.scenarios[i - 1]] + self.scenarios[i:]
+        return copy
+
 
 def apply_changes(p):
-    """The process that puts each month's scenario in force and resizes fixed capacities."""
-    timeline, env = p.timeline, p.env
-    for start, scenario in zip(timeline.starts[1:], timeline.scenarios[1:]):
-        yield env.timeout(start - env.now)
-        before, p.scenario = p.scenario, scenario
-        if before.adopters.assessing_social_workers != scenario.adopters.assessing_social_workers or \
-                before.adopters.cases_per_social_worker != scenario.adopters.cases_per_social_worker:
-            p.assessors.resize(scenario.adopters)
-        if before.panel != scenario.panel:
-            p.panel.set_capacity(**capacity(scenario.panel))
-        p.matcher.interval = scenario.matching.interval_days
+    """The process that puts each month's scenario in force and resizes fixed capacities.
+
+    It reads the pipeline's timeline afresh at each step, and keeps the wait for the next
+    change in ``p.next_change``: a shared history continued as another scenario
+    (:mod:`sim.model.history`) swaps the timeline and moves that wait, and the run goes on as
+    that scenario's own run would have.
+    """
+    env = p.env
+    while True:
+        day = p.timeline.next_start(env.now)
+        if day == float("inf"):
+            return
+        p.next_change = env.timeout(day - env.now)
+        yield p.next_change
+        put_in_force(p, p.timeline.at(env.now))
+
+
+def put_in_force(p, scenario: Scenario) -> None:
+    """Make ``scenario`` the pipeline's current scenario and resize what was built from the old one."""
+    before, p.scenario = p.scenario, scenario
+    if before.adopters.assessing_social_workers != scenario.adopters.assessing_social_workers or \
+            before.adopters.cases_per_social_worker != scenario.adopters.cases_per_social_worker:
+        p.assessors.resize(scenario.adopters)
+    if before.panel != scenario.panel:
+        p.panel.set_capacity(**capacity(scenario.panel))
+    p.matcher.interval = scenario.matching.interval_days

@@ -4,7 +4,7 @@ intervals, the key charts, the assumptions and the sources — as PDF (to circul
 HTML (for the web).
 
 The headline table is :func:`headline_table`, the function the app's Compare view shows, so
-the pack and the screen cannot disagree.  Charts are the app's own Altair charts, drawn to
+the pack and the screen cannot disagree.  Charts are the app's own Vega-Lite charts, drawn to
 PNG by ``vl-convert`` (Vega's own renderer, without a browser); the PDF is laid out with
 ``fpdf2`` (pure Python, tables and images, Unicode fonts).
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -131,10 +132,10 @@ def chart_images(runs: dict[str, Results], width: int = 760) -> list[tuple[str, 
     out = []
     for caption, chart in (
             ("Adopters waiting and children waiting at 31 March (mean, and 90% interval as a band)",
-             charts.gap_chart(runs).properties(width=width)),
+             {**charts.gap_chart(runs), "width": width}),
             ("Children's waits (A10, A2) against the scorecard thresholds", charts.waits_chart(runs)),
-            ("Net interagency spend, cumulative", charts.spend_chart(runs, cumulative=True).properties(width=width))):
-        out.append((caption, vl_convert.vegalite_to_png(chart.to_json(), scale=2)))
+            ("Net interagency spend, cumulative", {**charts.spend_chart(runs, cumulative=True), "width": width})):
+        out.append((caption, vl_convert.vegalite_to_png(json.dumps(chart), scale=2)))
     return out
 
 

@@ -3,13 +3,18 @@ percentiles over replications) as a shaded band, thresholds as dashed rules, and
 vertical rule, labelled, at the financial year in which a scenario's first dated change
 starts (before it every what-if runs as its baseline).
 
-The functions take tidy frames and return altair charts, so the app only places them and the
-charts can be checked without a browser.
+The functions take tidy frames and return Vega-Lite specifications (plain dictionaries, the
+format the browser draws), so the app only places them, the board pack draws the same ones
+to PNG, and the charts can be checked without a browser (the tests check each against the
+Vega-Lite schema).  They are written as data rather than built with a chart library's
+objects because building and checking those took about half a second of every click, and a
+planner waits for it (README, "Speed").
 """
 
 from __future__ import annotations
 
-import altair as alt
+import math
+
 import pandas as pd
 
 from sim.model.kpis import KPI_BY_NAME, THRESHOLDS_DAYS
@@ -57,13 +62,45 @@ def band_frame(runs: dict[str, Results], kpis: list[str], cumulative: bool = Fal
 
 
 SCHEME = "tableau10"
+SCHEMA = "https://vega.github.io/schema/vega-lite/v6.4.1.json"
+CHANGE_COLOUR = "dimgray"
+THRESHOLD_COLOUR = "firebrick"
+Spec = dict
 
 
-def legend() -> alt.Legend:
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """The frame's rows as JSON-ready records (a missing value as null)."""
+    def clean(v):
+        if isinstance(v, float) and math.isnan(v):
+            return None
+        return v.item() if hasattr(v, "item") else v
+
+    columns = list(frame.columns)
+    return [{c: clean(v) for c, v in zip(columns, row)} for row in frame.itertuples(index=False, name=None)]
+
+
+def _field(name: str, kind: str, **more) -> dict:
+    types = {"N": "nominal", "O": "ordinal", "Q": "quantitative"}
+    return {"field": name, "type": types[kind], **more}
+
+
+def _tooltip(name: str, kind: str, title: str | None = None, fmt: str | None = None) -> dict:
+    t = _field(name, kind)
+    if title is not None:
+        t["title"] = title
+    if fmt is not None:
+        t["format"] = fmt
+    return t
+
+
+def legend() -> dict:
     """A legend under the chart, one entry a line and none cut short, so that every scenario's
     full title shows however many are compared and however narrow the chart."""
-    return alt.Legend(orient="bottom", direction="vertical", columns=1, labelLimit=0, title=None)
-CHANGE_COLOUR = "dimgray"
+    return {"orient": "bottom", "direction": "vertical", "columns": 1, "labelLimit": 0, "title": None}
+
+
+def _top(spec: dict) -> dict:
+    return {"$schema": SCHEMA, **spec}
 
 
 def change_marks(runs: dict[str, Results]) -> pd.DataFrame:
@@ -86,15 +123,17 @@ def change_marks(runs: dict[str, Results]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["financial_year", "text"])
 
 
-def _change_layers(marks: pd.DataFrame) -> list:
+def _change_layers(marks: pd.DataFrame) -> list[dict]:
     """A dotted rule at each change's financial year, and its label at the top."""
     if marks.empty:
         return []
-    x = alt.X("financial_year:O", sort=None)
-    rule = alt.Chart(marks).mark_rule(color=CHANGE_COLOUR, strokeDash=[2, 3], strokeWidth=1.5).encode(
-        x=x, tooltip=[alt.Tooltip("text:N", title="dated change")])
-    text = alt.Chart(marks).mark_text(align="left", baseline="top", dx=4, dy=2, color=CHANGE_COLOUR).encode(
-        x=x, y=alt.value(0), text="text:N")
+    data = {"values": _records(marks)}
+    x = _field("financial_year", "O", sort=None)
+    rule = {"data": data, "mark": {"type": "rule", "color": CHANGE_COLOUR, "strokeDash": [2, 3], "strokeWidth": 1.5},
+            "encoding": {"x": x, "tooltip": [_tooltip("text", "N", "dated change")]}}
+    text = {"data": data, "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 4, "dy": 2,
+                                   "color": CHANGE_COLOUR},
+            "encoding": {"x": x, "y": {"value": 0}, "text": _field("text", "N")}}
     return [rule, text]
 
 
@@ -107,126 +146,157 @@ def with_changes(frame: pd.DataFrame, runs: dict[str, Results]) -> pd.DataFrame:
     return out
 
 
-def _encodings(frame: pd.DataFrame) -> tuple[alt.Color, alt.StrokeDash | None]:
+def _encodings(frame: pd.DataFrame) -> tuple[dict, dict | None]:
     """Colour by measure (dashes by scenario) when there are several measures, else by scenario."""
     several_measures = frame["label"].nunique() > 1
     several_scenarios = frame["scenario"].nunique() > 1
-    field = "label:N" if several_measures or not several_scenarios else "scenario:N"
-    color = alt.Color(field, scale=alt.Scale(scheme=SCHEME), legend=legend(),
-                      sort=list(dict.fromkeys(frame[field[:-2]])))
-    dash = alt.StrokeDash("scenario:N", legend=legend(), sort=list(dict.fromkeys(frame["scenario"]))) \
+    field = "label" if several_measures or not several_scenarios else "scenario"
+    color = _field(field, "N", scale={"scheme": SCHEME}, legend=legend(), sort=list(dict.fromkeys(frame[field])))
+    dash = _field("scenario", "N", legend=legend(), sort=list(dict.fromkeys(frame["scenario"]))) \
         if several_measures and several_scenarios else None
     return color, dash
 
 
-def _layers(frame: pd.DataFrame, y_title: str, money: bool = False):
+def _layers(frame: pd.DataFrame, y_title: str) -> tuple[dict, dict]:
     fmt = ",.0f"  # d3 formats have no pound sign; the axis title says £
-    x = alt.X("financial_year:O", title="Financial year", sort=None, axis=alt.Axis(labelAngle=0))
+    data = {"values": _records(frame)}
+    x = _field("financial_year", "O", title="Financial year", sort=None, axis={"labelAngle": 0})
     color, dash = _encodings(frame)
-    base = alt.Chart(frame)
-    band = base.mark_area(opacity=0.15).encode(x=x, y=alt.Y("p5:Q"), y2="p95:Q", color=color,
-                                               detail="series:N")
-    line_enc = dict(x=x, y=alt.Y("mean:Q", title=y_title, axis=alt.Axis(format=fmt)), color=color,
-                    tooltip=["scenario:N", "label:N", "financial_year:O",
-                             alt.Tooltip("mean:Q", format=fmt, title="mean"),
-                             alt.Tooltip("p5:Q", format=fmt, title="5th percentile"),
-                             alt.Tooltip("p95:Q", format=fmt, title="95th percentile")])
+    band = {"data": data, "mark": {"type": "area", "opacity": 0.15},
+            "encoding": {"x": x, "y": _field("p5", "Q"), "y2": {"field": "p95"}, "color": color,
+                         "detail": _field("series", "N")}}
+    line_enc = {"x": x, "y": _field("mean", "Q", title=y_title, axis={"format": fmt}), "color": color,
+                "tooltip": [_tooltip("scenario", "N"), _tooltip("label", "N"), _tooltip("financial_year", "O"),
+                            _tooltip("mean", "Q", "mean", fmt), _tooltip("p5", "Q", "5th percentile", fmt),
+                            _tooltip("p95", "Q", "95th percentile", fmt)]}
     if dash is not None:
         line_enc["strokeDash"] = dash
-    line = base.mark_line(point=True).encode(**line_enc)
+    line = {"data": data, "mark": {"type": "line", "point": True}, "encoding": line_enc}
     return band, line
 
 
 def band_chart(frame: pd.DataFrame, title: str, y_title: str, thresholds: dict[str, float] | None = None,
-               money: bool = False, height: int = 320, changes: pd.DataFrame | None = None) -> alt.LayerChart:
+               height: int = 320, changes: pd.DataFrame | None = None) -> Spec:
     """One panel: a line and band per series, a dashed rule per threshold, and a dotted rule
     where each change starts (``changes``: :func:`change_marks`)."""
-    band, line = _layers(frame, y_title, money)
+    band, line = _layers(frame, y_title)
     layers = [band, line]
     if thresholds:
-        rules = pd.DataFrame({"threshold": list(thresholds.values()), "what": list(thresholds)})
-        rule = alt.Chart(rules).mark_rule(strokeDash=[6, 4], color="firebrick").encode(
-            y="threshold:Q", tooltip=["what:N", "threshold:Q"])
-        text = alt.Chart(rules).mark_text(align="left", dx=4, dy=-6, color="firebrick").encode(
-            y="threshold:Q", text="what:N", x=alt.value(0))
-        layers += [rule, text]
+        rules = {"values": [{"threshold": v, "what": k} for k, v in thresholds.items()]}
+        layers.append({"data": rules, "mark": {"type": "rule", "strokeDash": [6, 4], "color": THRESHOLD_COLOUR},
+                       "encoding": {"y": _field("threshold", "Q"),
+                                    "tooltip": [_tooltip("what", "N"), _tooltip("threshold", "Q")]}})
+        layers.append({"data": rules, "mark": {"type": "text", "align": "left", "dx": 4, "dy": -6,
+                                               "color": THRESHOLD_COLOUR},
+                       "encoding": {"y": _field("threshold", "Q"), "text": _field("what", "N"), "x": {"value": 0}}})
     if changes is not None:
         layers += _change_layers(changes)
-    return alt.layer(*layers).properties(title=title, height=height, width="container")
+    return _top({"layer": layers, "title": title, "height": height, "width": "container"})
 
 
-def facet_chart(frame: pd.DataFrame, title: str, columns: int = 4, height: int = 150) -> alt.FacetChart:
+def facet_chart(frame: pd.DataFrame, title: str, columns: int = 4, height: int = 150) -> Spec:
     """Small multiples, one panel per measure with its own scale; thresholds drawn where set, and
     a dotted rule where a change starts (the frame's ``change`` column, :func:`with_changes`)."""
-    x = alt.X("financial_year:O", title=None, sort=None)
-    color = alt.Color("scenario:N", title=None, legend=legend(),
-                      scale=alt.Scale(scheme=SCHEME), sort=list(dict.fromkeys(frame["scenario"])))
-    band = alt.Chart().mark_area(opacity=0.18).encode(x=x, y=alt.Y("p5:Q", title=None), y2="p95:Q", color=color)
-    line = alt.Chart().mark_line(point=True).encode(
-        x=x, y=alt.Y("mean:Q", title=None), color=color,
-        tooltip=["scenario:N", "financial_year:O", alt.Tooltip("mean:Q", format=",.1f"),
-                 alt.Tooltip("p5:Q", format=",.1f"), alt.Tooltip("p95:Q", format=",.1f")])
+    x = _field("financial_year", "O", title=None, sort=None)
+    color = _field("scenario", "N", title=None, legend=legend(), scale={"scheme": SCHEME},
+                   sort=list(dict.fromkeys(frame["scenario"])))
+    band = {"mark": {"type": "area", "opacity": 0.18},
+            "encoding": {"x": x, "y": _field("p5", "Q", title=None), "y2": {"field": "p95"}, "color": color}}
+    line = {"mark": {"type": "line", "point": True},
+            "encoding": {"x": x, "y": _field("mean", "Q", title=None), "color": color,
+                         "tooltip": [_tooltip("scenario", "N"), _tooltip("financial_year", "O"),
+                                     _tooltip("mean", "Q", fmt=",.1f"), _tooltip("p5", "Q", fmt=",.1f"),
+                                     _tooltip("p95", "Q", fmt=",.1f")]}}
     layers = [band, line]
     if frame["threshold"].notna().any():
-        layers.append(alt.Chart().mark_rule(strokeDash=[6, 4], color="firebrick").encode(y="threshold:Q"))
-    if "change" in frame and frame["change"].notna().any():
-        layers.append(alt.Chart().transform_filter("isValid(datum.change)").transform_aggregate(
-            n="count()", groupby=["label", "financial_year", "change"]).mark_rule(
-            color=CHANGE_COLOUR, strokeDash=[2, 3], strokeWidth=1.5).encode(
-            x=x, tooltip=[alt.Tooltip("change:N", title="dated change")]))
-    if "change" in frame and frame["change"].notna().any():
+        layers.append({"mark": {"type": "rule", "strokeDash": [6, 4], "color": THRESHOLD_COLOUR},
+                       "encoding": {"y": _field("threshold", "Q")}})
+    changed = "change" in frame and frame["change"].notna().any()
+    if changed:
+        layers.append({"transform": [{"filter": "isValid(datum.change)"},
+                                     {"aggregate": [{"op": "count", "as": "n"}],
+                                      "groupby": ["label", "financial_year", "change"]}],
+                       "mark": {"type": "rule", "color": CHANGE_COLOUR, "strokeDash": [2, 3], "strokeWidth": 1.5},
+                       "encoding": {"x": x, "tooltip": [_tooltip("change", "N", "dated change")]}})
         title = f"{title} · dotted line: {', '.join(dict.fromkeys(frame['change'].dropna()))}"
-    return alt.layer(*layers, data=frame).properties(height=height, width=180).facet(
-        facet=alt.Facet("label:N", title=None, sort=list(dict.fromkeys(frame["label"]))), columns=columns,
-    ).resolve_scale(y="independent").properties(title=title)
+    return _top({"data": {"values": _records(frame)},
+                 "facet": _field("label", "N", title=None, sort=list(dict.fromkeys(frame["label"]))),
+                 "spec": {"layer": layers, "height": height, "width": 180}, "columns": columns,
+                 "resolve": {"scale": {"y": "independent"}}, "title": title})
 
 
-def gap_chart(runs: dict[str, Results]) -> alt.LayerChart:
+def gap_chart(runs: dict[str, Results]) -> Spec:
     """Approved adopters waiting against children with an order waiting (the adopter gap)."""
     return band_chart(band_frame(runs, GAP_KPIS), "Adopters waiting and children waiting at 31 March",
                       "households / children", changes=change_marks(runs))
 
 
-def waits_chart(runs: dict[str, Results]) -> alt.FacetChart:
+def waits_chart(runs: dict[str, Results]) -> Spec:
     """A10 and A2 against their scorecard thresholds (426 and 121 days)."""
-    return facet_chart(with_changes(band_frame(runs, WAIT_KPIS), runs), "Children's waits against the scorecard thresholds (days)",
-                       columns=2, height=220)
+    return facet_chart(with_changes(band_frame(runs, WAIT_KPIS), runs),
+                       "Children's waits against the scorecard thresholds (days)", columns=2, height=220)
 
 
-def spend_chart(runs: dict[str, Results], cumulative: bool = False) -> alt.LayerChart:
+def spend_chart(runs: dict[str, Results], cumulative: bool = False) -> Spec:
     """Interagency spend per year, or cumulated over the horizon."""
     kpis = ["interagency_net_gbp"] if cumulative or len(runs) > 1 else SPEND_KPIS
     title = "Net interagency spend, cumulative" if cumulative else "Interagency spend per year"
-    return band_chart(band_frame(runs, kpis, cumulative=cumulative), title, "£", money=True,
-                      changes=change_marks(runs))
+    return band_chart(band_frame(runs, kpis, cumulative=cumulative), title, "£", changes=change_marks(runs))
 
 
-def flows_chart(runs: dict[str, Results]) -> alt.FacetChart:
+def flows_chart(runs: dict[str, Results]) -> Spec:
     """Flows through each stage a year: enquiries to adoption orders."""
     return facet_chart(with_changes(band_frame(runs, FLOW_KPIS), runs), "Flows through each stage a year")
 
 
 def target_chart(table: pd.DataFrame, limit: float, measure_label: str, levels: dict[str, float | None],
-                 today: float | None = None) -> alt.LayerChart:
+                 today: float | None = None) -> Spec:
     """The measure against enquiries a month from the finder's runs, with the limit, the answers
     and today's level (the enquiries a month of the scenario searched, a dotted rule)."""
-    x = alt.X("enquiries_per_month:Q", title="Enquiries per month")
-    base = alt.Chart(table)
-    band = base.mark_area(opacity=0.2).encode(x=x, y="p5:Q", y2="p95:Q")
-    line = base.mark_line(point=True).encode(x=x, y=alt.Y("mean:Q", title=measure_label),
-                                             tooltip=["enquiries_per_month:Q", "mean:Q", "p5:Q", "p95:Q",
-                                                      "approvals_mean:Q"])
-    rule = alt.Chart(pd.DataFrame({"limit": [limit]})).mark_rule(strokeDash=[6, 4], color="firebrick").encode(
-        y="limit:Q")
-    marks = pd.DataFrame([{"answer": k, "level": v} for k, v in levels.items() if v is not None])
-    layers = [band, line, rule]
-    if not marks.empty:
-        layers.append(alt.Chart(marks).mark_rule(color="seagreen").encode(x="level:Q", tooltip=["answer:N", "level:Q"]))
+    data = {"values": _records(table)}
+    x = _field("enquiries_per_month", "Q", title="Enquiries per month")
+    layers = [
+        {"data": data, "mark": {"type": "area", "opacity": 0.2},
+         "encoding": {"x": x, "y": _field("p5", "Q"), "y2": {"field": "p95"}}},
+        {"data": data, "mark": {"type": "line", "point": True},
+         "encoding": {"x": x, "y": _field("mean", "Q", title=measure_label),
+                      "tooltip": [_tooltip(n, "Q") for n in ("enquiries_per_month", "mean", "p5", "p95",
+                                                              "approvals_mean")]}},
+        {"data": {"values": [{"limit": limit}]}, "mark": {"type": "rule", "strokeDash": [6, 4],
+                                                          "color": THRESHOLD_COLOUR},
+         "encoding": {"y": _field("limit", "Q")}},
+    ]
+    answers = [{"answer": k, "level": v} for k, v in levels.items() if v is not None]
+    if answers:
+        layers.append({"data": {"values": answers}, "mark": {"type": "rule", "color": "seagreen"},
+                       "encoding": {"x": _field("level", "Q"),
+                                    "tooltip": [_tooltip("answer", "N"), _tooltip("level", "Q")]}})
     if today is not None:
-        now = pd.DataFrame({"level": [today], "text": [f"today: {today:.1f} a month"]})
-        layers.append(alt.Chart(now).mark_rule(color=CHANGE_COLOUR, strokeDash=[2, 3], strokeWidth=1.5).encode(
-            x="level:Q", tooltip=["text:N"]))
-        layers.append(alt.Chart(now).mark_text(align="left", baseline="top", dx=4, dy=2, color=CHANGE_COLOUR).encode(
-            x="level:Q", y=alt.value(0), text="text:N"))
-    return alt.layer(*layers).properties(height=280, width="container",
-                                         title=f"{measure_label} by enquiries a month (mean and 90% interval)")
+        now = {"values": [{"level": today, "text": f"today: {today:.1f} a month"}]}
+        layers.append({"data": now, "mark": {"type": "rule", "color": CHANGE_COLOUR, "strokeDash": [2, 3],
+                                             "strokeWidth": 1.5},
+                       "encoding": {"x": _field("level", "Q"), "tooltip": [_tooltip("text", "N")]}})
+        layers.append({"data": now, "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 4, "dy": 2,
+                                             "color": CHANGE_COLOUR},
+                       "encoding": {"x": _field("level", "Q"), "y": {"value": 0}, "text": _field("text", "N")}})
+    return _top({"layer": layers, "height": 280, "width": "container",
+                 "title": f"{measure_label} by enquiries a month (mean and 90% interval)"})
+
+
+def fee_flow_chart(flows: pd.DataFrame) -> Spec:
+    """A grid of payers (rows) by providers (columns) in a market, shaded by fees a year, with the
+    figures in £ thousands: who pays whom at a glance (``flows``:
+    :func:`sim.planning.market_tables.fee_flows`)."""
+    data = {"values": _records(flows.assign(fees_k=(flows["fees_gbp_a_year"] / 1000).round(0)))}
+    axes = {"x": _field("provider", "N", title="provider (receives)", axis={"labelAngle": -40}),
+            "y": _field("payer", "N", title="payer (places a child)")}
+    cells = {"mark": {"type": "rect"},
+             "encoding": {**axes, "color": _field("fees_gbp_a_year", "Q", title="fees £ a year",
+                                                   scale={"scheme": "blues"}),
+                          "tooltip": [_tooltip("payer", "N"), _tooltip("provider", "N"),
+                                      _tooltip("fees_gbp_a_year", "Q", "fees £ a year", ",.0f"),
+                                      _tooltip("children_a_year", "Q", "children a year", ".1f")]}}
+    text = {"mark": {"type": "text", "fontSize": 10},
+            "encoding": {**axes, "text": _field("fees_k", "Q", format=",.0f")}}
+    return _top({"data": data, "layer": [cells, text],
+                 "title": "Interagency fees a year, £ thousands (mean over the horizon)"})

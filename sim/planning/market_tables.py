@@ -164,22 +164,6 @@ def fee_flows(results, by_region: bool = False) -> pd.DataFrame:
                          "fees_gbp_a_year": flows["fees_gbp"] * scale, "children_a_year": flows["placements"] * scale})
 
 
-def fee_flow_chart(flows: pd.DataFrame):
-    """A grid of payers (rows) by providers (columns), shaded by fees a year, with the figures in
-    £ thousands: who pays whom at a glance."""
-    import altair as alt
-
-    base = alt.Chart(flows.assign(fees_k=(flows["fees_gbp_a_year"] / 1000).round(0))).encode(
-        x=alt.X("provider:N", title="provider (receives)", axis=alt.Axis(labelAngle=-40)),
-        y=alt.Y("payer:N", title="payer (places a child)"))
-    cells = base.mark_rect().encode(
-        color=alt.Color("fees_gbp_a_year:Q", title="fees £ a year", scale=alt.Scale(scheme="blues")),
-        tooltip=["payer", "provider", alt.Tooltip("fees_gbp_a_year:Q", format=",.0f", title="fees £ a year"),
-                 alt.Tooltip("children_a_year:Q", format=".1f", title="children a year")])
-    text = base.mark_text(fontSize=10).encode(text=alt.Text("fees_k:Q", format=",.0f"))
-    return (cells + text).properties(title="Interagency fees a year, £ thousands (mean over the horizon)")
-
-
 def _totals(results, kpis: list[str], kinds: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Each measure added up over the market's agencies (of ``kinds``, if given), per replication and
     year (a frame indexed by replication and year, a column per KPI); scorecard times are weighted

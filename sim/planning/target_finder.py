@@ -241,7 +241,7 @@ def find_recruitment_target(scenario: Scenario, kpi: str, limit: float, year: in
         have = runs.setdefault(level, [])
         if len(have) < n:
             more = run_replications(_with_enquiries(levels, level, start), range(len(have), n),
-                                    engine=engine, progress=lambda k, _t: report(k))
+                                    engine=engine, progress=lambda k, _t: report(k), share_history=True)
             have.extend(more)
             done += len(more)
             report()

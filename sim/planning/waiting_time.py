@@ -19,6 +19,7 @@ Targets (the planners' requirement): under :data:`CLICK_TARGET_S` and :data:`FIN
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from dataclasses import asdict, dataclass, replace
@@ -59,10 +60,10 @@ class WaitingTimes:
 
 
 def _charts(both: dict) -> None:
-    """The Charts view's objects, as the browser receives them."""
+    """The Charts view's specifications, as the browser receives them (JSON)."""
     for chart in (charts.gap_chart(both), charts.waits_chart(both), charts.spend_chart(both),
                   charts.spend_chart(both, cumulative=True), charts.flows_chart(both)):
-        chart.to_dict()
+        json.dumps(chart)
 
 
 def click_to_chart(base: Scenario, values: dict, baseline, years: int, precision: Precision) -> tuple[float, int]:
@@ -71,7 +72,7 @@ def click_to_chart(base: Scenario, values: dict, baseline, years: int, precision
     scenario = apply_levers(base, values)
     rule = replace(precision, minimum=min(max(precision.minimum, baseline.scenario.scenario.replications),
                                           precision.maximum))
-    results = run_to_precision(scenario, rule, years=years, engine="processes")
+    results = run_to_precision(scenario, rule, years=years, engine="processes", share_history=True)
     both = {"baseline": baseline, "what-if": results}
     change_table(baseline, results, HEADLINE, 2)
     _charts(both)
@@ -82,7 +83,7 @@ def measure(years: int = HORIZON_YEARS, precision: Precision = DEFAULT_PRECISION
             targets=TARGETS, say=print) -> WaitingTimes:
     base = built_in_baseline()
     say("the app's opening run (the baseline, and the worker processes) ...")
-    baseline = run_to_precision(base, precision, years=years, engine="processes")
+    baseline = run_to_precision(base, precision, years=years, engine="processes", share_history=True)
     _charts({"baseline": baseline})  # the page draws the baseline's charts when it opens
     runs, counts = [], []
     for values in what_ifs:

@@ -67,18 +67,20 @@ def _run_chunk(args: tuple[Scenario, list[int], bool]) -> list[ReplicationResult
 
 def run_replications(scenario: Scenario, replications: Iterable[int], engine: str = "serial",
                      workers: int | None = None, keep_log: bool = False, progress: Progress | None = None,
-                     scheduler=None, keep: Keep | None = None) -> list[ReplicationResult]:
+                     scheduler=None, keep: Keep | None = None, share_history: bool = False) -> list[ReplicationResult]:
     """Run the given replications on ``engine``; results come back in replication order.
 
-    ``progress(done, total)`` is called as replications finish; ``keep`` as in :func:`run_many`.
+    ``progress(done, total)`` is called as replications finish; ``keep`` and ``share_history``
+    as in :func:`run_many`.
     """
     return run_many({0: (scenario, list(replications))}, engine=engine, workers=workers, keep_log=keep_log,
-                    progress=progress, scheduler=scheduler, keep=keep)[0]
+                    progress=progress, scheduler=scheduler, keep=keep, share_history=share_history)[0]
 
 
 def run_many(jobs: Mapping[Hashable, Job] | Sequence[Job], engine: str = "serial", workers: int | None = None,
              keep_log: bool = False, progress: Progress | None = None,
-             scheduler=None, keep: Keep | None = None) -> dict[Hashable, list[ReplicationResult]]:
+             scheduler=None, keep: Keep | None = None,
+             share_history: bool = False) -> dict[Hashable, list[ReplicationResult]]:
     """Run many jobs, each a (scenario, replications) pair, on ``engine``.
 
     ``jobs`` maps a key of your choosing (a scenario name, a parameter value...) to a job, or
@@ -88,6 +90,10 @@ def run_many(jobs: Mapping[Hashable, Job] | Sequence[Job], engine: str = "serial
     ``distributed.Client``).  ``progress(done, total)`` counts replications as they finish.
     ``keep(result)``, if given, is what is kept of each result as it arrives (something with
     the result's ``replication``), so that a long run holds only what its tables need.
+    ``share_history``: on the ``"processes"`` engine, keep each replication's history (the
+    warm-up and year 1) in the workers and continue it for later scenarios that share it, the
+    what-ifs of one baseline (:mod:`sim.run.shared_history`); for a session that runs many
+    what-ifs, as the app does.  The results are the same either way.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
@@ -111,6 +117,14 @@ def run_many(jobs: Mapping[Hashable, Job] | Sequence[Job], engine: str = "serial
             for r in numbers:
                 collect(key, [run_replication(scenarios[key], r, keep_log)])
     else:
+        if engine == "processes" and share_history and not keep_log:
+            from sim.run.shared_history import run_on_history_workers
+
+            if run_on_history_workers({key: (scenarios[key], numbers) for key, numbers in reps.items()},
+                                      workers, collect):
+                return {key: sorted(rs, key=lambda r: r.replication) for key, rs in results.items()}
+            have = {key: {r.replication for r in rs} for key, rs in results.items()}  # a worker was lost:
+            reps = {key: [r for r in numbers if r not in have[key]] for key, numbers in reps.items()}  # the rest
         size = max(1, math.ceil(total / (workers * CHUNKS_PER_WORKER)))
         tasks = [(key, (scenarios[key], numbers[i:i + size], keep_log))
                  for key, numbers in reps.items() for i in range(0, len(numbers), size)]
@@ -158,25 +172,26 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
         return pool
 
 
-def _worker_start() -> None:
+def _worker_start(keep: tuple[int, ...] = ()) -> None:
     """In each worker: leave Ctrl-C to the main process (it reaches every process of the terminal),
     die at once on SIGTERM (a forked worker would otherwise inherit the main process's handler), and
     close the network sockets a fork copied from the main process (in the app, the web server's
     connections: a copy held open in a worker can keep a browser waiting for a reply the server has
-    finished).  The pool talks to its workers over pipes, which are kept."""
+    finished).  The pool talks to its workers over pipes, which are kept, as are the descriptors
+    in ``keep``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _close_inherited_sockets()
+    _close_inherited_sockets(keep)
 
 
-def _close_inherited_sockets() -> None:
+def _close_inherited_sockets(keep: tuple[int, ...] = ()) -> None:
     fd_dir = Path("/proc/self/fd")
     if not fd_dir.is_dir():  # not Linux: workers start afresh there (spawn), with nothing to close
         return
     for entry in list(fd_dir.iterdir()):
         try:
             fd = int(entry.name)
-            if fd > 2 and stat.S_ISSOCK(os.fstat(fd).st_mode):
+            if fd > 2 and fd not in keep and stat.S_ISSOCK(os.fstat(fd).st_mode):
                 os.close(fd)
         except (OSError, ValueError):  # the listing's own descriptor, already gone
             pass
@@ -185,6 +200,9 @@ def _close_inherited_sockets() -> None:
 def stop_workers() -> None:
     """Stop every local worker process now, dropping their unfinished work (after an interrupt):
     waiting for them to finish their share could take minutes."""
+    from sim.run.shared_history import stop_history_workers
+
+    stop_history_workers()
     with _pool_lock:
         pools = list(_pools.values())
         _pools.clear()

@@ -196,12 +196,13 @@ def precision_table(results: list, year_labels: list[str], precision: Precision)
 def run_to_precision(scenario: Scenario, precision: Precision = DEFAULT_PRECISION, years: int | None = None,
                      seed: int | None = None, engine: str = "serial", workers: int | None = None,
                      event_log: bool = False, progress: Callable[[int, int], None] | None = None,
-                     scheduler: str | None = None) -> Results:
+                     scheduler: str | None = None, share_history: bool = False) -> Results:
     """Run ``scenario`` in batches until its headline figures reach ``precision``.
 
     Returns the tables :func:`sim.run.runner.run_scenario` would give for the count chosen
     (``results.scenario.scenario.replications``), with ``results.choice`` saying why.
-    ``progress(done, total)`` counts replications, ``total`` being the count planned so far.
+    ``progress(done, total)`` counts replications, ``total`` being the count planned so far;
+    ``share_history`` as in :func:`sim.run.execution.run_many`.
     """
     data = scenario.model_dump()
     data["scenario"].update({k: v for k, v in (("years", years), ("seed", seed)) if v is not None})
@@ -218,7 +219,8 @@ def run_to_precision(scenario: Scenario, precision: Precision = DEFAULT_PRECISIO
                 progress(done + k, target)
 
         results += run_replications(scenario, range(done, target), engine=engine, workers=workers,
-                                    keep_log=event_log, progress=step, scheduler=scheduler)
+                                    keep_log=event_log, progress=step, scheduler=scheduler,
+                                    share_history=share_history)
         reached = check(*precision_table(results, year_labels, precision), precision)
         target = next_count(reached, precision)
         if target is None:

@@ -72,11 +72,11 @@ def _json_number(v: float) -> float | None:
 def run_scenario(scenario: Scenario, replications: int | None = None, years: int | None = None,
                  seed: int | None = None, engine: str = "serial", workers: int | None = None,
                  event_log: bool = False, progress: Callable[[int, int], None] | None = None,
-                 scheduler: str | None = None) -> Results:
+                 scheduler: str | None = None, share_history: bool = False) -> Results:
     """Run ``scenario`` (optionally overriding replications, years and seed).
 
     ``engine`` is "serial", "processes" or "dask" (with the Dask ``scheduler`` address; see
-    :mod:`sim.run.execution`).
+    :mod:`sim.run.execution`); ``share_history`` as in :func:`sim.run.execution.run_many`.
     """
     overrides = {k: v for k, v in (("replications", replications), ("years", years), ("seed", seed))
                  if v is not None}
@@ -86,7 +86,8 @@ def run_scenario(scenario: Scenario, replications: int | None = None, years: int
         scenario = scenario_from_dict(data, "options")
     run = scenario.scenario
     results = run_replications(scenario, range(run.replications), engine=engine, workers=workers,
-                               keep_log=event_log, progress=progress, scheduler=scheduler, keep=Kept.of)
+                               keep_log=event_log, progress=progress, scheduler=scheduler, keep=Kept.of,
+                               share_history=share_history)
     labels = [financial_year_label(run.start_year + y) for y in range(run.years)]
     reps = replication_table(results, labels)
     events = event_table(results) if event_log else None
