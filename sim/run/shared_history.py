@@ -22,6 +22,7 @@ that keeps its event log, replications run on the ordinary pool
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -87,9 +88,11 @@ def _send_error(conn, exc: BaseException) -> None:
 def _continue_in_copy(conn, plan, made: int) -> None:
     """Continue each planned history, in a forked copy so that the histories stay as they are;
     the copy's last word says how many histories were ``made`` for it (the others were kept)."""
+    gc.freeze()  # the kept histories: later collections in this worker need not go over them again
     pid = os.fork()
     if pid == 0:  # the copy: send each result as it comes, then end at once (no clean-up of the copy)
-        code = 0
+        gc.disable()  # short-lived, and the model leaves no cycles: a collection would only go over the
+        code = 0      # histories copied here (about a tenth of each replication's time)
         try:
             for job, scenario, r, history in plan:
                 conn.send(("result", job, continue_as(history, scenario, r)))
