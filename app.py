@@ -948,47 +948,75 @@ def run_market_file(name: str, reps: int, years: int):
 
 
 def draw_market() -> None:
-    """Many agencies in one run: a region or England, each agency's figures and the fees between them.
-    The last run's choice is kept in the session (its results in the cache), so that moving a widget
-    does not take the tables away."""
-    from sim.planning.charts import fee_flow_chart
-    from sim.planning.market_tables import AGENCY_KPIS, agency_text, fee_flows, sufficiency_by_year
+    """Many agencies in one run: a region or England, each agency's figures and the fees between them,
+    the market's totals charted as one agency's are, its money by year, and a what-if market against
+    its base.  The last run's choice is kept in the session (its results in the cache), so that
+    moving a widget does not take the tables away."""
+    from sim.planning.market_tables import (
+        AGENCY_KPIS,
+        agency_text,
+        fee_flows,
+        market_finance_by_year,
+        sufficiency_by_year,
+    )
     from sim.scenario.market_file import market_names
 
     st.markdown("Run a region or England as one market: every agency's adopters are open to other agencies' "
                 "children after its in-house search, and every interagency fee is one agency's spend and "
                 "another's income (README, 'Markets').")
     names = market_names()
-    c1, c2, c3 = st.columns([2, 1, 1])
+    c1, c2, c3, c4 = st.columns([2, 2, 1, 1])
     name = c1.selectbox("Market (scenarios/markets/)", names, index=names.index("east-of-england")
                         if "east-of-england" in names else 0, key="market:file")
-    reps = c2.number_input("Replications", 2, 200, 10, key="market:reps")
-    years = c3.number_input("Years", 1, 20, DEFAULT_YEARS, key="market:years")
+    against = c2.selectbox("Against (its base market, to compare)", [NO_MARKET] + names, key="market:against",
+                           help="A what-if market is compared with its base replication by replication: "
+                                "both need the same seed and years (a what-if file extends its base).")
+    reps = c3.number_input("Replications", 2, 200, 10, key="market:reps")
+    years = c4.number_input("Years", 1, 20, DEFAULT_YEARS, key="market:years")
+    choice = (name, int(reps), int(years), against)
     if st.button("Run the market", key="market:run"):
-        st.session_state["market:shown"] = (name, int(reps), int(years))
+        st.session_state["market:shown"] = choice
     shown = st.session_state.get("market:shown")
     if shown is None:
         st.caption("England (61 agencies) takes about half a minute of computing a replication; a region a few "
                    "seconds.")
         return
-    if shown != (name, int(reps), int(years)):
-        st.caption(f"Showing the last run ({shown[0]}, {shown[1]} replications, {shown[2]} years): press "
+    if shown != choice:
+        what = f"{shown[0]}" + (f" against {shown[3]}" if shown[3] != NO_MARKET else "")
+        st.caption(f"Showing the last run ({what}, {shown[1]} replications, {shown[2]} years): press "
                    "*Run the market* for the choice above.")
-    with st.spinner(f"Running {shown[0]} ..."):
+    name, reps, years, against = shown
+    with st.spinner(f"Running {name} ..."):
         try:
-            results = run_market_file(*shown)
+            results = run_market_file(name, reps, years)
+            base = run_market_file(against, reps, years) if against not in (NO_MARKET, name) else None
         except ScenarioError as exc:
             st.error(str(exc))
             return
+    runs = {results.market.name: results} if base is None else {base.market.name: base,
+                                                                 results.market.name: results}
     agencies = results.market.agencies
     st.markdown(f"**{results.market.name}**: {len(agencies)} agencies; each agency's yearly average over the "
                 "horizon, mean [90% interval]")
     st.code(agency_text(results, AGENCY_KPIS), language=None)
+    if base is not None:
+        draw_market_changes(base, results)
+    draw_market_charts(runs)
+    st.markdown("**Interagency money by year** (the market's totals, mean and 90% interval): every fee is paid "
+                "by a local authority or RAA, to another one or to a VAA")
+    for label, run in runs.items():
+        money = market_finance_by_year(run)
+        if len(runs) > 1:
+            st.caption(label)
+        money["cell"] = [f"£{m / 1e6:,.2f}m [{lo / 1e6:,.2f} to {hi / 1e6:,.2f}]"
+                         for m, lo, hi in zip(money["mean"], money["p5"], money["p95"])]
+        st.dataframe(money.pivot(index="flow", columns="financial_year", values="cell").reindex(
+            money["flow"].unique()), width="stretch")
     flows = fee_flows(results, by_region=len(agencies) > 15)
     if flows.empty:
         st.info("No interagency placement between the market's agencies in the years reported.")
     else:
-        st.vega_lite_chart(spec=fee_flow_chart(flows), width="stretch")
+        st.vega_lite_chart(spec=charts.fee_flow_chart(flows), width="stretch")
     st.markdown("**Interagency families available**: approved adopters waiting anywhere in the market per child "
                 "waiting with a placement order, and as an index of the first year's. A single agency's "
                 "*national sufficiency* lever stands for this index: 1 is the market it was calibrated in.")
@@ -1002,6 +1030,40 @@ def draw_market() -> None:
         "sufficiency index": [f"{m:.2f} [{lo:.2f} to {hi:.2f}]" for m, lo, hi in
                               zip(table["index_mean"], table["index_p5"], table["index_p95"])],
     }), hide_index=True, width="stretch")
+
+
+NO_MARKET = "(none)"
+
+
+def draw_market_changes(base, results) -> None:
+    """The what-if market against its base: the change in the market's totals, paired by replication."""
+    from sim.planning.market_tables import market_changes, market_changes_text
+
+    try:
+        changes = market_changes(base, results)
+    except ValueError as exc:  # another seed or other years: not a what-if of that base
+        st.warning(f"{results.market.name} cannot be compared with {base.market.name}: {exc}.")
+        return
+    st.markdown(f"**Change against {base.market.name}** (same seed, paired by replication): yearly average of "
+                "the market's totals over the horizon, mean [90% interval]")
+    st.code(market_changes_text(changes), language=None)
+
+
+def draw_market_charts(runs: dict) -> None:
+    """The market's totals drawn as the Charts view draws one agency: the adopter gap, the scorecard
+    waits and the fees the local authorities and RAAs pay, each with its 90% interval."""
+    from sim.planning.market_tables import market_band_frame
+
+    gap = market_band_frame(runs, charts.GAP_KPIS)
+    st.vega_lite_chart(spec=charts.band_chart(gap, "The market: adopters waiting and children waiting at 31 March",
+                                              "households / children"), width="stretch")
+    waits = market_band_frame(runs, charts.WAIT_KPIS)
+    st.vega_lite_chart(spec=charts.facet_chart(waits, "The market: children's waits against the scorecard "
+                                                      "thresholds (days)", columns=2, height=220))
+    fees = market_band_frame(runs, ["interagency_fees_gbp"], kinds=("la", "raa"),
+                             labels={"interagency_fees_gbp": "Fees paid by LAs and RAAs"})
+    st.vega_lite_chart(spec=charts.band_chart(fees, "The market: interagency fees paid a year", "£"),
+                       width="stretch")
 
 
 # --------------------------------------------------------------------------- the views

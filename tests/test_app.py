@@ -380,6 +380,24 @@ def test_market_view_runs_a_region_and_shows_the_agencies_and_the_fee_flows(app)
     assert any("Showing the last run" in c.value for c in app.caption)
 
 
+def test_market_view_compares_a_regional_what_if_with_its_base_in_charts_money_and_changes(app):
+    _open(app, "Market")
+    app.selectbox(key="market:file").set_value("east-of-england-recruitment-campaign")
+    app.selectbox(key="market:against").set_value("east-of-england")
+    app.number_input(key="market:reps").set_value(2)
+    app.number_input(key="market:years").set_value(2)
+    app.button(key="market:run").click().run()
+    _no_exception(app)
+    changes = next(c.value for c in app.code if "Children with an order waiting" in c.value)
+    assert "VAA income" in changes and "[" in changes
+    assert any("Change against East of England" in m.value for m in app.markdown)
+    spec = _spec_text(app)
+    assert "The market: adopters waiting" in spec and "Fees paid by LAs and RAAs" in spec
+    assert "East of England: regional recruitment campaign" in spec  # both markets drawn, by title
+    money = [d.value for d in app.dataframe if "fees paid by LAs and RAAs" in d.value.index]
+    assert len(money) == 2 and all(str(c).startswith("20") for c in money[0].columns)
+
+
 def test_a_run_beyond_the_size_limit_is_refused_with_what_it_would_take(app):
     text = b'[scenario]\nname = "Region"\n\n[adopters]\nenquiries_per_month = 150.0\n\n[children]\nentering_per_year = 600.0\n'
     app.sidebar.file_uploader[0].set_value(("region.toml", text, "application/toml"))

@@ -166,3 +166,25 @@ def test_planner_finds_the_recruitment_target_for_a10(tmp_path):
         page.get_by_text("The fewest enquiries a month").evaluate("e => e.scrollIntoView({block: 'start'})")
         page.wait_for_timeout(500)
         page.screenshot(path=str(DOCS / "recruitment-target.png"))
+
+
+def test_finance_compares_a_regional_campaign_with_its_base_in_the_market_view():
+    """A region as one market: a joint recruitment campaign against the region as it is, with the
+    change in its totals, its charts, and its money by year, every column on screen."""
+    from tests.app_server import choose, open_view, wait_for_drawing
+
+    with _task_page(years=3, height=1500) as page:
+        open_view(page, "Market", "Run a region or England as one market")
+        choose(page, "Market (scenarios/markets/)", "east-of-england-recruitment-campaign")
+        choose(page, "Against (its base market, to compare)", "east-of-england")
+        page.get_by_role("spinbutton", name="Replications").last.fill("3")
+        page.get_by_role("spinbutton", name="Years").last.fill("3")
+        page.get_by_role("button", name="Run the market").click()
+        page.get_by_text("Change against East of England").wait_for(timeout=180_000)
+        wait_for_drawing(page, charts=4, tables=3, timeout_ms=180_000)
+        wait_until_idle(page)
+        text = page.locator("[data-testid='stMain']").inner_text()
+        assert "VAA income" in text and "Traceback" not in text
+        page.get_by_text("Change against East of England").evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(DOCS / "market-view.png"))

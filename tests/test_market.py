@@ -354,6 +354,22 @@ def test_national_totals_add_up_the_agencies_and_the_sufficiency_index_follows_a
     with pytest.raises(ValueError, match="same seed"):
         market_changes(base, run_market(load_market(tmp_path / "base.toml"), seed=6))
 
+    # the market drawn as one agency is: totals by year in the charts' frame, money by year
+    from sim.planning import charts
+    from sim.planning.market_tables import market_band_frame, market_finance_by_year
+    frame = market_band_frame({"base": base, "campaign": more}, charts.GAP_KPIS)
+    assert set(frame.columns) >= {"scenario", "kpi", "year", "financial_year", "mean", "p5", "p95", "label", "series"}
+    assert frame.groupby(["scenario", "kpi"])["year"].apply(list).map(lambda y: y == [1, 2, 3]).all()
+    waiting = frame.query("scenario == 'base' and kpi == 'adopters_waiting'")["mean"].to_numpy()
+    assert waiting == pytest.approx(totals_by_year(base, ["adopters_waiting"])["mean"].to_numpy())
+    assert charts.band_chart(frame, "t", "n")["layer"][0]["data"]["values"]
+    money = market_finance_by_year(base).pivot(index="financial_year", columns="flow", values="mean")
+    paid, to_agencies, to_vaas = (money[label] for label in ("fees paid by LAs and RAAs",
+                                                             "of which to other LAs and RAAs",
+                                                             "of which to VAAs (VAA income)"))
+    assert (paid > 0).any()
+    assert paid.to_numpy() == pytest.approx((to_agencies + to_vaas).to_numpy())  # every fee has one payer
+
 
 def test_command_line_compares_a_market_what_if_with_its_base(tmp_path, capsys):
     write_market(tmp_path, AGENCIES, "years = 2\nwarm_up_years = 1\nreplications = 2\nseed = 5\n", name="base.toml")

@@ -50,11 +50,20 @@ def band_frame(runs: dict[str, Results], kpis: list[str], cumulative: bool = Fal
                     rows.append({"scenario": name, "kpi": kpi, "year": int(r.year), "financial_year": r.financial_year,
                                  "mean": r.mean, "p5": r.p5, "p95": r.p95})
     frame = pd.DataFrame(rows, columns=["scenario", "kpi", "year", "financial_year", "mean", "p5", "p95"])
-    frame["label"] = frame["kpi"].map(lambda k: KPI_BY_NAME[k].label)
+    return labelled(frame, several_runs=len(runs) > 1, several_kpis=len(kpis) > 1)
+
+
+def labelled(frame: pd.DataFrame, several_runs: bool, several_kpis: bool,
+             labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """A frame of (scenario, kpi, ..., mean, p5, p95) rows with what the charts draw from: each
+    measure's ``label`` (its name, or ``labels[kpi]``), its scorecard ``threshold`` and the
+    ``series`` each line is (see :func:`band_frame`)."""
+    frame = frame.copy()
+    frame["label"] = frame["kpi"].map(lambda k: (labels or {}).get(k) or KPI_BY_NAME[k].label)
     frame["threshold"] = frame["kpi"].map(lambda k: THRESHOLDS_DAYS.get(k))
-    if len(runs) == 1:
+    if not several_runs:
         frame["series"] = frame["label"]
-    elif len(kpis) == 1:
+    elif not several_kpis:
         frame["series"] = frame["scenario"]
     else:
         frame["series"] = frame["scenario"] + ": " + frame["label"]

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sim.model.kpis import KPI_BY_NAME
+from sim.planning.charts import labelled
 from sim.run.market_runner import LEDGER_COLUMNS, summarise_ledger
 from sim.scenario.calendar import financial_year_label
 
@@ -183,11 +184,12 @@ def _interval(values) -> tuple[float, float, float]:
     return float(v.mean()), float(p5), float(p95)
 
 
-def totals_by_year(results, kpis: list[str]) -> pd.DataFrame:
-    """The market's total of each measure (every agency added up; scorecard times weighted by the
-    children adopted) by financial year: kpi, financial_year, mean and 90% interval over
-    replications.  What a national run is checked against: England's own figures are totals."""
-    total = _totals(results, kpis)
+def totals_by_year(results, kpis: list[str], kinds: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The market's total of each measure (every agency added up, or those of ``kinds``; scorecard
+    times weighted by the children adopted) by financial year: kpi, financial_year, mean and 90%
+    interval over replications.  What a national run is checked against: England's own figures
+    are totals."""
+    total = _totals(results, kpis, kinds)
     rows = []
     for kpi in kpis:
         for year, values in total[kpi].groupby(level="year"):
@@ -195,6 +197,40 @@ def totals_by_year(results, kpis: list[str]) -> pd.DataFrame:
             rows.append({"kpi": kpi, "financial_year": financial_year_label(results.market.start_year + year - 1),
                          "mean": mean, "p5": p5, "p95": p95})
     return pd.DataFrame(rows, columns=["kpi", "financial_year", "mean", "p5", "p95"])
+
+
+def market_band_frame(runs: dict, kpis: list[str], kinds: tuple[str, ...] | None = None,
+                      labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """Each market's totals by year (``runs``: a label to its results) in the form the charts take
+    (:func:`sim.planning.charts.band_frame`), so that a region or England is drawn as one agency is."""
+    parts = []
+    for name, results in runs.items():
+        t = totals_by_year(results, kpis, kinds)
+        t.insert(0, "scenario", name)
+        t.insert(2, "year", t.groupby("kpi").cumcount() + 1)
+        parts.append(t)
+    frame = pd.concat(parts, ignore_index=True)
+    return labelled(frame, several_runs=len(runs) > 1, several_kpis=len(kpis) > 1, labels=labels)
+
+
+#: The market's interagency money: (what, measure, kinds of agency it is added up over).
+FINANCE_FLOWS = (("fees paid by LAs and RAAs", "interagency_fees_gbp", ("la", "raa")),
+                 ("of which to other LAs and RAAs", "interagency_income_gbp", ("la", "raa")),
+                 ("of which to VAAs (VAA income)", "interagency_income_gbp", ("vaa",)))
+
+
+def market_finance_by_year(results) -> pd.DataFrame:
+    """The market's interagency money by financial year: the fees its local authorities and RAAs
+    pay, and whom they pay (one another, or the VAAs: the money that leaves the statutory sector),
+    mean and 90% interval over replications.  Every fee is paid by an LA or RAA (VAAs place no
+    children), so the first line is the sum of the other two.  Columns: flow, financial_year,
+    mean, p5, p95."""
+    parts = []
+    for label, kpi, kinds in FINANCE_FLOWS:
+        t = totals_by_year(results, [kpi], kinds).drop(columns="kpi")
+        t.insert(0, "flow", label)
+        parts.append(t)
+    return pd.concat(parts, ignore_index=True)
 
 
 #: The measures a market what-if is judged on (:func:`market_changes`).
