@@ -200,11 +200,14 @@ def _check_cost(scenarios: list, args) -> None:
             print(f"{what}: {cost.describe()}", file=sys.stderr, flush=True)
 
 
-def _run(scenario, args, progress=True, at_least: int = 0):
+def _run(scenario, args, progress=True, at_least: int = 0, share_history: bool = False):
     """Run a scenario (with the run's options set, see :func:`_scenario`): ``--reps`` replications, or
-    as many as the stated precision needs (at least ``at_least``, so that a comparison's runs pair up)."""
+    as many as the stated precision needs (at least ``at_least``, so that a comparison's runs pair up).
+    ``share_history``: keep the replications' histories for later scenarios of the same baseline
+    (:mod:`sim.run.shared_history`), as a comparison's runs are."""
     options = dict(engine=_engine(args), workers=args.workers, event_log=getattr(args, "event_log", False),
-                   progress=_progress if progress else None, scheduler=args.scheduler)
+                   progress=_progress if progress else None, scheduler=args.scheduler,
+                   share_history=share_history)
     if args.reps is None:
         rule = replace(DEFAULT_PRECISION, minimum=min(max(DEFAULT_PRECISION.minimum, at_least),
                                                       DEFAULT_PRECISION.maximum))
@@ -276,7 +279,8 @@ def cmd_compare(args) -> int:
     runs = {}
     for name, scenario in zip(args.scenarios, scenarios):  # the first run sets the least count of the others
         first = next(iter(runs.values()), None)
-        results = _run(scenario, args, at_least=first.scenario.scenario.replications if first else 0)
+        results = _run(scenario, args, at_least=first.scenario.scenario.replications if first else 0,
+                       share_history=len(scenarios) > 1)
         runs[name if name not in runs else f"{name} ({len(runs) + 1})"] = results
     names = list(runs)
     reference = runs[names[0]]
