@@ -134,3 +134,30 @@ def test_a_replication_error_reaches_the_caller(workers):
         run_replications(broken, range(2), engine="processes", workers=2, share_history=True)
     assert _figures(run_replications(plain, range(2), engine="processes", workers=2, share_history=True)) == \
         _figures(run_replications(plain, range(2)))
+
+
+def test_a_worker_keeps_histories_within_its_memory_and_lets_the_oldest_go_first():
+    store = shared_history._Store(budget=100)
+    for r, size in enumerate((40, 40)):
+        assert store.room_for(size, set())
+        store.put("a", r, f"history {r}", size)
+    assert not store.room_for(40, keep={("a", 0), ("a", 1)})  # both in use: nothing let go
+    assert store.get("a", 0) == "history 0"  # now the most recently used
+    assert store.room_for(40, keep=set()) and store.get("a", 1) is None and store.used == 40
+    assert not store.room_for(101, keep=set()) and store.used == 0
+
+
+def test_without_memory_for_histories_replications_run_whole_with_the_same_results(monkeypatch):
+    if not shared_history.available():
+        pytest.skip("history workers need os.fork on Linux")
+    shared_history.stop_history_workers()
+    monkeypatch.setattr(shared_history, "HISTORY_BUDGET_BYTES", 0)  # the workers are forked with it
+    try:
+        plain = small(years=3, warm_up=2, seed=14)
+        what_if = apply_levers(plain, {"campaign_pct": 50.0})
+        for scenario in (plain, what_if):
+            got = run_replications(scenario, range(5), engine="processes", workers=2, share_history=True)
+            assert _figures(got) == _figures(run_replications(scenario, range(5)))
+        assert shared_history.history_workers(2).histories == {"made": 4, "kept": 0}  # one a worker a run
+    finally:
+        shared_history.stop_history_workers()
