@@ -113,9 +113,9 @@ def _plan(store: _Store, request) -> tuple[list, int]:
     """What the copy will do for each requested replication: continue a kept history, or (None)
     run it whole where the memory for its history is not there; and how many histories were made."""
     plan, made = [], 0
-    keep = {(history_key(scenario), r) for _, scenario, replications in request for r in replications}
-    for job, scenario, replications in request:
-        key = history_key(scenario)
+    keys = [history_key(scenario) for _, scenario, _ in request]
+    keep = {(key, r) for key, (_, _, replications) in zip(keys, request) for r in replications}
+    for key, (job, scenario, replications) in zip(keys, request):
         size = None  # of this key's histories, once one is known
         for r in replications:
             history = store.get(key, r)
