@@ -118,19 +118,24 @@ def run_many(jobs: Mapping[Hashable, Job] | Sequence[Job], engine: str = "serial
                 collect(key, [run_replication(scenarios[key], r, keep_log)])
     else:
         if engine == "processes" and share_history and not keep_log:
-            from sim.run.shared_history import run_on_history_workers
-
-            if run_on_history_workers({key: (scenarios[key], numbers) for key, numbers in reps.items()},
-                                      workers, collect):
-                return {key: sorted(rs, key=lambda r: r.replication) for key, rs in results.items()}
-            have = {key: {r.replication for r in rs} for key, rs in results.items()}  # a worker was lost:
-            reps = {key: [r for r in numbers if r not in have[key]] for key, numbers in reps.items()}  # the rest
-        size = max(1, math.ceil(total / (workers * CHUNKS_PER_WORKER)))
-        tasks = [(key, (scenarios[key], numbers[i:i + size], keep_log))
-                 for key, numbers in reps.items() for i in range(0, len(numbers), size)]
-        run = _on_processes if engine == "processes" else _on_dask
-        run(tasks, workers, scheduler, collect)
+            reps = _on_history_workers(scenarios, reps, workers, collect, results)
+        if any(reps.values()):
+            size = max(1, math.ceil(total / (workers * CHUNKS_PER_WORKER)))
+            tasks = [(key, (scenarios[key], numbers[i:i + size], keep_log))
+                     for key, numbers in reps.items() for i in range(0, len(numbers), size)]
+            run = _on_processes if engine == "processes" else _on_dask
+            run(tasks, workers, scheduler, collect)
     return {key: sorted(rs, key=lambda r: r.replication) for key, rs in results.items()}
+
+
+def _on_history_workers(scenarios: dict, reps: dict, workers: int, collect, results: dict) -> dict:
+    """Run the jobs' replications on the history workers (:mod:`sim.run.shared_history`); the
+    replications left to run elsewhere: none, unless the workers cannot be used or one was lost."""
+    from sim.run.shared_history import run_on_history_workers
+
+    run_on_history_workers({key: (scenarios[key], numbers) for key, numbers in reps.items()}, workers, collect)
+    have = {key: {r.replication for r in rs} for key, rs in results.items()}
+    return {key: [r for r in numbers if r not in have[key]] for key, numbers in reps.items()}
 
 
 def map_chunks(function: Callable, tasks: list[tuple[Hashable, tuple]], engine: str, workers: int | None = None,

@@ -259,14 +259,12 @@ def stop_history_workers() -> None:
         w.stop()
 
 
-def run_on_history_workers(jobs: dict[Hashable, tuple], workers: int, collect) -> bool:
-    """Run ``jobs`` on the history workers; False (nothing run) where they cannot be used or a
-    worker was lost, so that the caller runs the jobs on the ordinary pool instead."""
+def run_on_history_workers(jobs: dict[Hashable, tuple], workers: int, collect) -> None:
+    """Run ``jobs`` on the history workers, where they can be used; a lost worker ends the attempt
+    (the workers start afresh next time), and the caller runs what was not collected elsewhere."""
     if not available():
-        return False
+        return
     try:
         history_workers(workers).run(jobs, collect)
     except WorkersLost:
         stop_history_workers()
-        return False
-    return True
