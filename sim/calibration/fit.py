@@ -73,6 +73,7 @@ class FitParameter:
     lo: float  # bounds of the search, in the parameter's own unit
     hi: float
     informs: tuple[str, ...]  # KPIs it moves; fitted only if one of them is a used target
+    needs: tuple[str, ...] = ()  # if given, considered only when one of these is a used target
 
     @property
     def section(self) -> str:
@@ -105,8 +106,8 @@ class FitParameter:
         return 0.25 if self.transform == LOG else 0.4
 
 
-def _fp(key, transform, prior_sd, lo, hi, *informs) -> FitParameter:
-    return FitParameter(key, transform, prior_sd, lo, hi, tuple(informs))
+def _fp(key, transform, prior_sd, lo, hi, *informs, needs: tuple[str, ...] = ()) -> FitParameter:
+    return FitParameter(key, transform, prior_sd, lo, hi, tuple(informs), needs)
 
 
 #: Groups of KPIs that move together, used to say which figures each parameter moves.
@@ -114,19 +115,26 @@ TIMES_AFTER_ORDER = ("a1_days", "a2_days", "a3_pct", "a10_days", "non_ep_care_to
 CARE_TO_ORDER = ("ep_care_to_order_days", "non_ep_care_to_order_days")
 INTERAGENCY = ("inhouse_placements", "interagency_placements", "interagency_placements_vaa",
                "interagency_placements_la", "inhouse_share_pct", "interagency_fees_gbp")
+#: The children with an order waiting: how many, and who they are.
+WAITING = ("children_waiting_with_po", "children_not_placed_with_po", "waiting_in_sibling_groups_pct",
+           "waiting_aged_5_plus_pct")
+#: Figures that tell the children who wait apart from the others (the make-up of the waiting list): the
+#: parameters that only they can tell apart from the rest (who no family comes forward for, the
+#: adopters' openness) are considered only when one of them is used.
+WHO_WAITS = ("waiting_in_sibling_groups_pct", "waiting_aged_5_plus_pct")
 #: Approved adopters available in-house: more or fewer change who is placed where, and how soon.
 SUPPLY = ("adopters_waiting", "families_matched", "deregistrations", "external_placements", *INTERAGENCY,
-          "a2_days", "children_waiting_with_po")
+          "a2_days", *WAITING)
 #: Children flowing on after the placement order.
 CHILD_FLOWS = ("plan_changes", "matches", "families_matched", "placements", "sibling_group_placements",
-               "adoption_orders", "children_waiting_with_po", "children_matched", "children_placed_awaiting_order",
+               "adoption_orders", *WAITING, "children_matched", "children_placed_awaiting_order",
                "children_waiting_over_18_months", *INTERAGENCY, "a2_days")
 
 #: Figures that move with the adopters' inflow (enquiries) and with the children's (entering care).
 ADOPTER_FLOWS = ("enquiries", "registrations", "stage2_starts", "approvals", "households_stage1",
                  "households_stage2", "adopters_waiting", "withdrawals")
 CHILD_INFLOWS = ("plans_for_adoption", "placement_orders", "plans_declined", "children_with_plan", "matches",
-                 "families_matched", "placements", "adoption_orders", "children_waiting_with_po",
+                 "families_matched", "placements", "adoption_orders", *WAITING,
                  "interagency_placements", "inhouse_placements")
 
 #: Every parameter the fit may set: scale, prior sd (on that scale) and search bounds, and the
@@ -150,24 +158,28 @@ CANDIDATES: tuple[FitParameter, ...] = (
     _fp("adopters.external_placement_per_year", LOG, 0.7, 0.02, 3.0, "external_placements",
         "interagency_income_gbp", *SUPPLY),
     _fp("matching.adopter_ready_days", LOG, 1.0, 7, 540, *SUPPLY),
+    _fp("adopters.open_to_siblings_share", LOGIT, 1.0, 0.05, 0.9, *SUPPLY, "sibling_group_placements",
+        needs=WHO_WAITS),
+    _fp("adopters.open_to_older_share", LOGIT, 1.0, 0.05, 0.9, *SUPPLY, needs=WHO_WAITS),
     _fp("adopters.dual_approved_share", LOGIT, 1.0, 0.02, 0.95, "early_permanence_placements", "a10_days",
         *CARE_TO_ORDER, *SUPPLY),
     _fp("children.proceedings_weeks", LOG, 0.4, 10, 150, "a20_days", "a1_days", "a3_pct", "a10_days",
         *CARE_TO_ORDER, "early_permanence_placements"),
     _fp("children.plan_before_order_days", LOG, 1.0, 7, 365, "children_with_plan"),
     _fp("children.plan_change_per_year", LOG, 1.5, 0.005, 3.0, *CHILD_FLOWS),
+    _fp("children.no_family_share", LOGIT, 1.0, 0.01, 0.9, *CHILD_FLOWS, needs=WHO_WAITS),
     _fp("children.early_permanence_share", LOGIT, 1.0, 0.02, 0.95, "early_permanence_placements", "a10_days",
         *CARE_TO_ORDER, *SUPPLY),
     _fp("children.early_permanence_window_days", LOG, 1.0, 14, 365, "early_permanence_placements", "a10_days",
         *CARE_TO_ORDER),
     _fp("matching.family_finding_days", LOG, 1.0, 5, 540, *TIMES_AFTER_ORDER, *INTERAGENCY,
-        "children_waiting_with_po", "children_matched"),
+        *WAITING, "children_matched"),
     _fp("matching.inhouse_search_days", LOG, 1.0, 10, 730, *TIMES_AFTER_ORDER, *INTERAGENCY,
-        "children_waiting_with_po", "children_matched"),
+        *WAITING, "children_matched"),
     _fp("matching.interagency_find_days", LOG, 0.7, 10, 730, *TIMES_AFTER_ORDER, *INTERAGENCY,
-        "children_waiting_with_po", "children_matched"),
+        *WAITING, "children_matched"),
     _fp("matching.harder_to_place_factor", LOG, 0.5, 1.0, 10.0, *TIMES_AFTER_ORDER, *INTERAGENCY,
-        "children_waiting_with_po", "children_waiting_over_18_months"),
+        *WAITING, "children_waiting_over_18_months"),
     _fp("matching.link_to_panel_days", LOG, 0.7, 7, 180, "children_matched", *TIMES_AFTER_ORDER),
     _fp("placement.order_days", LOG, 0.4, 60, 900, "adoption_orders", "orders_within_12_months_pct",
         "children_placed_awaiting_order", *CARE_TO_ORDER, "interagency_fees_gbp"),
@@ -309,6 +321,10 @@ def direct_estimates(ts: TargetSet) -> list[Estimate]:
     return out
 
 
+#: Where the prior of ``children.no_family_share`` is centred when the waiting list's make-up is fitted.
+NO_FAMILY_PRIOR_CENTRE = 0.2
+
+
 def informed_priors(ts: TargetSet, base: Scenario | None = None) -> list[Estimate]:
     """Prior centres (and starting values) for fitted parameters that two figures nearly pin down.
 
@@ -342,6 +358,12 @@ def informed_priors(ts: TargetSet, base: Scenario | None = None) -> list[Estimat
                                 f"prior centred on care-to-order days less A1 less {challenge:g} days of challenges "
                                 f"from {fname}: {ne.value:g} ({ne.source}) - {a1.value:g} ({a1.source})",
                                 ("non_ep_care_to_order_days", "a1_days")))
+    who_waits = [f for f in WHO_WAITS if f in used]
+    if who_waits and base.children.no_family_share == 0:
+        out.append(Estimate("children.no_family_share", NO_FAMILY_PRIOR_CENTRE,
+                            f"prior centred on {NO_FAMILY_PRIOR_CENTRE:g} (assumption: some harder-to-place children "
+                            f"wait until their plan changes; the default 0 cannot centre a share's prior), fitted to "
+                            f"the make-up of the children waiting in {fname}", tuple(who_waits)))
     out = [Estimate(e.key, _round(e.value), e.note, e.figures) for e in out]
     _check_in_range(ts, out, "the prior centre of")
     return out
@@ -363,8 +385,8 @@ def select_parameters(ts: TargetSet, fixed: Sequence[str] = ()) -> tuple[list[Fi
     earlier = {t.figure for t in fit_targets(ts) if t.year is not None}
     fit, left = [], []
     for c in CANDIDATES:
-        if c.key in fixed:
-            continue  # set directly or given: neither fitted nor left at the baseline
+        if c.key in fixed or (c.needs and not figures & set(c.needs)):
+            continue  # set directly, given, or not told apart by these figures: neither fitted nor left
         (fit if figures & set(c.informs) else left).append(c)
     for c in TREND_CANDIDATES:  # a trend needs the same figure in two years; no trend is no candidate left out
         if earlier & set(c.informs) and c.key not in fixed:

@@ -148,8 +148,13 @@ def _search(p, g):
     env, m = p.env, p.scenario.matching
     now = env.now
     p.census.move(g, "waiting")
+    p.searching[g] = None
     ia = p.streams["interagency"]
-    if p.market is None:  # the interagency family comes from outside, after a random search
+    if g.no_family is None:
+        g.no_family = _no_family_comes_forward(p, g)
+    if g.no_family:  # set apart: no in-house link and no interagency family, only a plan change or a split
+        t_interagency = math.inf
+    elif p.market is None:  # the interagency family comes from outside, after a random search
         search_from = max(now, g.order_t + m.inhouse_search_days)
         find_mean = interagency_find_mean(m, g.harder_to_place(search_from))
         t_interagency = search_from + ia.exponential(find_mean)
@@ -159,14 +164,16 @@ def _search(p, g):
     t_split = (max(now, g.order_t + m.split_after_days)
                if m.split_sibling_groups and g.size > 1 else math.inf)
     t_next = min(t_interagency, t_change, t_split)
-    ready = now + p.streams["family_finding"].exponential(m.family_finding_days)
+    ready = math.inf if g.no_family else now + p.streams["family_finding"].exponential(m.family_finding_days)
     if ready < t_next:
         yield env.timeout(ready - now)
         household = yield p.matcher.add_child(g, patience=t_next - ready)
         if household is not None:
+            del p.searching[g]
             return household, (INHOUSE if p.market is None else p.market.provider(p, household))
     else:
         yield env.timeout(t_next - now)
+    del p.searching[g]
     if t_next == t_change:
         p.census.move(g, "plan_changed")
         p.tally.add("plan_changes", env.now, g.size)
@@ -176,6 +183,13 @@ def _search(p, g):
         return None, None
     p.census.move(g, "linked")
     return None, (VAA if ia.bernoulli(m.vaa_share) else LA)
+
+
+def _no_family_comes_forward(p, g) -> bool:
+    """Whether ``g`` is among the harder-to-place children for whom no family comes forward
+    (``children.no_family_share``), drawn once, at its first search after the order."""
+    share = p.scenario_at(p.env.now).children.no_family_share
+    return share > 0 and g.harder_to_place(g.order_t) and p.streams["family_prospect"].bernoulli(share)
 
 
 def interagency_find_mean(m, harder_to_place: bool) -> float:

@@ -38,7 +38,7 @@ class ChildGroup:
 
     kind = CHILD
     __slots__ = ("id", "size", "state", "age_at_entry", "complex", "ep_candidate", "entry_t", "order_t",
-                 "ep_t", "match_t", "placed_t", "linked", "household")
+                 "ep_t", "match_t", "placed_t", "linked", "household", "no_family")
 
     def __init__(self, cid: int, size: int, age_at_entry: float, complex_needs: bool, ep_candidate: bool,
                  entry_t: float):
@@ -55,6 +55,7 @@ class ChildGroup:
         self.placed_t = None
         self.linked = None
         self.household = None
+        self.no_family = None  # drawn at the first search: True if no adoptive family will come forward
 
     def age(self, t: float) -> float:
         """Age in years at day ``t`` (the youngest-entered age for a group)."""

@@ -84,10 +84,17 @@ KPIS: tuple[Kpi, ...] = (
        "Children with a placement order not yet linked with adopters at 31 March."),
     _k("children_matched", STOCK, "children", "Children linked or matched, not yet placed",
        "Children linked or matched with adopters, not yet placed, at 31 March."),
+    _k("children_not_placed_with_po", STOCK, "children", "Children with an order not yet placed",
+       "Children with a placement order not yet placed with adopters at 31 March: waiting, linked or matched "
+       "(the ASGLB's count of children waiting)."),
     _k("children_placed_awaiting_order", STOCK, "children", "Placed awaiting adoption order",
        "Children placed (or in early permanence placements) without an adoption order at 31 March."),
     _k("children_waiting_over_18_months", STOCK, "children", "Waiting over 18 months since the order",
        "Children with a placement order, not placed, whose order is more than 18 months old at 31 March."),
+    _k("waiting_in_sibling_groups_pct", STOCK, "%", "Waiting children in sibling groups",
+       "Share of the children with an order waiting at 31 March who wait with brothers or sisters."),
+    _k("waiting_aged_5_plus_pct", STOCK, "%", "Waiting children aged 5 and over",
+       "Share of the children with an order waiting at 31 March who are aged 5 or over."),
     _k("adopter_gap", STOCK, "%", "Adopter gap",
        "(approved adopters waiting - children with an order waiting) / children with an order waiting, as a "
        "percentage at 31 March; positive means more adopters than children (ASGLB working definition)."),

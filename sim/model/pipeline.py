@@ -16,7 +16,7 @@ import simpy
 
 from sim.model import children, households
 from sim.model.census import CHILD, HOUSEHOLD, Census
-from sim.model.entities import Household
+from sim.model.entities import OLDER_AGE, Household
 from sim.model.initial_state import seed_initial_state
 from sim.model.matching import Matcher
 from sim.model.panel import AdoptionPanel, capacity
@@ -47,6 +47,7 @@ class Pipeline:
         self.panel = AdoptionPanel(self.env, **capacity(scenario.panel))
         self.assessors = households.assessors(self.env, scenario.adopters)
         self.matcher = Matcher(self.env, self.census, scenario.matching.interval_days)
+        self.searching: dict = {}  # children with an order waiting (not linked), in order of starting the search
         self.first_year = run.start_year - run.warm_up_years
         self._ids = 0
 
@@ -73,20 +74,31 @@ class Pipeline:
             yield env.timeout((run.warm_up_years + year + 1) * YEAR_DAYS - env.now)
             waiting = census.count(CHILD, "waiting")
             adopters = census.count(HOUSEHOLD, "approved_waiting")
+            linked = census.count(CHILD, "linked", "matched")
+            now, searching = env.now, self.searching
             stocks = {
                 "households_stage1": census.count(HOUSEHOLD, "stage1"),
                 "households_stage2": census.count(HOUSEHOLD, "break", "stage2", "awaiting_decision"),
                 "adopters_waiting": adopters,
                 "children_with_plan": census.count(CHILD, "plan"),
                 "children_waiting_with_po": waiting,
-                "children_matched": census.count(CHILD, "linked", "matched"),
+                "children_matched": linked,
+                "children_not_placed_with_po": waiting + linked,
                 "children_placed_awaiting_order": census.count(CHILD, "placed", "ep_placed"),
                 "children_waiting_over_18_months": sum(
-                    g.size for g in self.matcher.waiting if env.now - g.order_t > EIGHTEEN_MONTHS_DAYS),
+                    g.size for g in searching if now - g.order_t > EIGHTEEN_MONTHS_DAYS),
+                "waiting_in_sibling_groups_pct": _percent(sum(g.size for g in searching if g.size > 1), waiting),
+                "waiting_aged_5_plus_pct": _percent(sum(g.size for g in searching if g.age(now) >= OLDER_AGE),
+                                                    waiting),
                 "adopter_gap": 100.0 * (adopters - waiting) / waiting if waiting else float("nan"),
             }
             for name, value in stocks.items():
                 tally.set_stock(name, year, value)
+
+
+def _percent(part: int, whole: int) -> float:
+    """``part`` as a percentage of ``whole``; NaN when there is no whole."""
+    return 100.0 * part / whole if whole else float("nan")
 
 
 @dataclass

@@ -20,6 +20,7 @@ ACTIVITIES: tuple[str, ...] = (
     "enquiries", "registration", "stage1", "break", "stage2", "approval", "offer", "waiting_adopters",
     "child_arrivals", "child_profile", "proceedings", "court", "plan_change", "early_permanence",
     "interagency", "family_finding", "placement", "order", "disruption", "external", "initial_state",
+    "family_prospect",
 )
 
 _BLOCK = 512

@@ -175,6 +175,13 @@ class Children(Section):
     plan_change_per_year_after_18_months: float = param(0.3, 0, 10, "per child-year",
                                                         "assumption: plans are reviewed after 18 months waiting",
                                                         "Rate of plan change once the order is over 18 months old.")
+    no_family_share: float = param(0.0, 0, 0.95, "probability",
+                                   "assumption: none for an agency, whose own figures cannot tell these children "
+                                   "apart; a national fit sets it from the make-up of the children waiting (ASGLB, "
+                                   "31 December 2018: 57% in sibling groups, 28% over five)",
+                                   "Share of harder-to-place children (sibling groups, complex needs, 5 and over at "
+                                   "the order) with a placement order for whom no adoptive family comes forward: "
+                                   "set apart from matching, they wait until their plan changes or the group is split.")
     early_permanence_share: float = param(0.35, 0, 1, "probability",
                                           f"{C_P} §4.2 (22 of 49 placed had been in early permanence)",
                                           "Share of children considered for early permanence on entering care.")
