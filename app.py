@@ -1052,17 +1052,18 @@ def draw_market_changes(base, results) -> None:
 def draw_market_charts(runs: dict) -> None:
     """The market's totals drawn as the Charts view draws one agency: the adopter gap, the scorecard
     waits and the fees the local authorities and RAAs pay, each with its 90% interval."""
-    from sim.planning.market_tables import market_band_frame
+    from sim.planning.market_tables import market_band_frame, market_change_marks
 
+    marks = market_change_marks(runs)
     gap = market_band_frame(runs, charts.GAP_KPIS)
     st.vega_lite_chart(spec=charts.band_chart(gap, "The market: adopters waiting and children waiting at 31 March",
-                                              "households / children"), width="stretch")
-    waits = market_band_frame(runs, charts.WAIT_KPIS)
+                                              "households / children", changes=marks), width="stretch")
+    waits = charts.with_marks(market_band_frame(runs, charts.WAIT_KPIS), marks)
     st.vega_lite_chart(spec=charts.facet_chart(waits, "The market: children's waits against the scorecard "
                                                       "thresholds (days)", columns=2, height=220))
     fees = market_band_frame(runs, ["interagency_fees_gbp"], kinds=("la", "raa"),
                              labels={"interagency_fees_gbp": "Fees paid by LAs and RAAs"})
-    st.vega_lite_chart(spec=charts.band_chart(fees, "The market: interagency fees paid a year", "£"),
+    st.vega_lite_chart(spec=charts.band_chart(fees, "The market: interagency fees paid a year", "£", changes=marks),
                        width="stretch")
 
 

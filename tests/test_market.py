@@ -363,6 +363,14 @@ def test_national_totals_add_up_the_agencies_and_the_sufficiency_index_follows_a
     waiting = frame.query("scenario == 'base' and kpi == 'adopters_waiting'")["mean"].to_numpy()
     assert waiting == pytest.approx(totals_by_year(base, ["adopters_waiting"])["mean"].to_numpy())
     assert charts.band_chart(frame, "t", "n")["layer"][0]["data"]["values"]
+    # the what-if's change is marked at its year, as on one agency's charts; the base has none
+    from sim.planning.market_tables import market_change_marks
+    marks = market_change_marks({"base": base, "campaign": more})
+    assert marks.to_dict("records") == [{"financial_year": "2023-24", "text": "changes from 2023-24"}]
+    assert market_change_marks({"base": base}).empty
+    assert market_change_marks({"campaign": more}).equals(marks)
+    drawn = charts.band_chart(frame, "t", "n", changes=marks)["layer"]
+    assert drawn[-2]["data"]["values"] == [{"financial_year": "2023-24", "text": "changes from 2023-24"}]
     money = market_finance_by_year(base).pivot(index="financial_year", columns="flow", values="mean")
     paid, to_agencies, to_vaas = (money[label] for label in ("fees paid by LAs and RAAs",
                                                              "of which to other LAs and RAAs",

@@ -149,7 +149,12 @@ def _change_layers(marks: pd.DataFrame) -> list[dict]:
 def with_changes(frame: pd.DataFrame, runs: dict[str, Results]) -> pd.DataFrame:
     """``frame`` with a column ``change``: the change mark's label on rows of a year where a change
     starts (for charts in panels, whose layers share one data set)."""
-    marks = change_marks(runs)
+    return with_marks(frame, change_marks(runs))
+
+
+def with_marks(frame: pd.DataFrame, marks: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a column ``change``: the label of ``marks`` (financial_year, text) on rows of
+    a year where a change starts."""
     out = frame.copy()
     out["change"] = out["financial_year"].map(dict(zip(marks["financial_year"], marks["text"])))
     return out

@@ -14,6 +14,7 @@ import pandas as pd
 
 from sim.model.kpis import KPI_BY_NAME
 from sim.planning.charts import labelled
+from sim.planning.comparison import change_year, first_change
 from sim.run.market_runner import LEDGER_COLUMNS, summarise_ledger
 from sim.scenario.calendar import financial_year_label
 
@@ -211,6 +212,31 @@ def market_band_frame(runs: dict, kpis: list[str], kinds: tuple[str, ...] | None
         parts.append(t)
     frame = pd.concat(parts, ignore_index=True)
     return labelled(frame, several_runs=len(runs) > 1, several_kpis=len(kpis) > 1, labels=labels)
+
+
+def market_change_marks(runs: dict) -> pd.DataFrame:
+    """Where a market's changes start, as :func:`sim.planning.charts.change_marks` gives them for one
+    agency: the first market's own earliest dated change, and each other market's earliest change
+    that its agencies do not share with the same agencies of the first; years outside the horizon
+    are left out."""
+    markets = [results.market for results in runs.values()]
+    reference = {a.name: a.scenario for a in markets[0].agencies} if markets else {}
+    starts: dict[str, list[str]] = {}
+    for i, market in enumerate(markets):
+        found = []
+        for a in market.agencies:
+            other = reference.get(a.name) if i else None
+            year = change_year(a.scenario, other)
+            if year is not None and 1 <= year <= market.years:
+                found.append((year, first_change(a.scenario, other).start))
+        if not found:
+            continue
+        year, text = min(found)
+        label = financial_year_label(market.start_year + year - 1)
+        if text not in starts.setdefault(label, []):
+            starts[label].append(text)
+    rows = [{"financial_year": fy, "text": "changes from " + ", ".join(texts)} for fy, texts in starts.items()]
+    return pd.DataFrame(rows, columns=["financial_year", "text"])
 
 
 #: The market's interagency money: (what, measure, kinds of agency it is added up over).
