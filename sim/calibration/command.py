@@ -119,7 +119,7 @@ def calibrate(targets_path: str | Path, out: str | Path | None = None, replicati
     parameters = _parameter_table(ts, result, estimates, left, draws, priors, start, fitted.pooled)
     checks = fr.check_table(ts, values, cal.columns(ts), result.targets)
     header = _header(ts, out, result, replications, report_replications, sets_path, scenario, time.perf_counter() - t0)
-    verdict = fr.verdict(table)
+    verdict = fr.verdict(table, own_interval=ts.level == "national")
     header.append(f"- Verdict: {verdict.summary()}")
     caveats = {k.removeprefix("caveats:"): v for k, v in notes.items() if k.startswith("caveats:")}
     say("projection with no change: 5 years")
