@@ -334,6 +334,20 @@ def test_national_totals_add_up_the_agencies_and_the_sufficiency_index_follows_a
     by_agency = base.agencies[base.agencies["kpi"] == "approvals"].groupby("financial_year", sort=False)["mean"].sum()
     assert approvals == pytest.approx(by_agency.to_numpy())
     assert (totals["p5"] <= totals["mean"]).all() and (totals["mean"] <= totals["p95"]).all()
+    # averages and shares are weighted, never summed: each replication's and year's total lies within
+    # its agencies' values; the adopter gap is worked out from the totals; one with no weight is blank
+    from sim.planning.market_tables import _summed, _wide
+    shares = ["inhouse_share_pct", "a2_days", "roi_to_approval_days", "waiting_in_sibling_groups_pct"]
+    wide = _wide(base.agency_replications, shares + ["adopter_gap", "stage1_within_2_months_pct"])
+    summed = _summed(wide, shares + ["adopter_gap", "stage1_within_2_months_pct"])
+    by_agency = wide.groupby(["replication", "year"])
+    for name in shares:
+        ok = summed[name].isna() | ((by_agency[name].min() - 1e-9 <= summed[name])
+                                    & (summed[name] <= by_agency[name].max() + 1e-9))
+        assert ok.all() and summed[name].notna().any(), name
+    gap = 100 * (summed["adopters_waiting"] - summed["children_waiting_with_po"]) / summed["children_waiting_with_po"]
+    assert np.allclose(summed["adopter_gap"], gap, equal_nan=True)
+    assert summed["stage1_within_2_months_pct"].isna().all()
 
     campaign = ('extends = "base"\n[[change]]\nparameter = "adopters.enquiries_per_month"\n'
                 'start = "2023-24"\npercent = 150.0\n')

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.model.kpis import KPI_BY_NAME
+from sim.model.kpis import KPI_BY_NAME, MEAN_DAYS, PERCENT
 from sim.planning.charts import labelled
 from sim.planning.comparison import change_year, first_change
 from sim.run.market_runner import LEDGER_COLUMNS, summarise_ledger
@@ -22,25 +22,47 @@ AGENCY_KPIS = ["approvals", "adopters_waiting", "placement_orders", "placements"
                "external_placements", "adoption_orders", "children_waiting_with_po", "a2_days",
                "interagency_fees_gbp", "interagency_income_gbp", "interagency_net_gbp"]
 ALL_AGENCIES = "all agencies"
-#: Averages over children adopted, weighted by adoption orders in the total row.
-WEIGHTED = {"a1_days", "a10_days", "a2_days", "a20_days", "a3_pct"}
+_ADOPTED = ("a1_days", "a10_days", "a2_days", "a20_days", "a3_pct", "orders_within_12_months_pct",
+            "ep_care_to_order_days", "non_ep_care_to_order_days")
+#: Averages and shares, and what the total row weights each agency's by: scorecard times by the
+#: children adopted, the in-house share by the children placed, the waiting list's make-up by the
+#: children waiting, the adopters' times by the households approved.  The adopter gap is worked out
+#: again from the totals; an average or share with no weight here has no total (left blank, not summed).
+WEIGHTED = {**dict.fromkeys(_ADOPTED, "adoption_orders"), "inhouse_share_pct": "placements",
+            "waiting_in_sibling_groups_pct": "children_waiting_with_po",
+            "waiting_aged_5_plus_pct": "children_waiting_with_po", "roi_to_approval_days": "approvals",
+            "stage2_mean_days": "approvals", "stage2_within_4_months_pct": "approvals"}
+GAP = ("adopter_gap", "adopters_waiting", "children_waiting_with_po")
+
+
+def _averaged(name: str) -> bool:
+    k = KPI_BY_NAME[name]
+    return k.kind in (MEAN_DAYS, PERCENT) or k.unit == "%"
 
 
 def _wide(reps: pd.DataFrame, kpis: list[str]) -> pd.DataFrame:
     """Agency replication rows pivoted: one row per (agency, replication, year), a column per KPI
-    (and adoption orders, the weights of scorecard times)."""
-    wanted = set(kpis) | ({"adoption_orders"} if WEIGHTED & set(kpis) else set())
+    (and the weights of its averages and shares, :data:`WEIGHTED`)."""
+    wanted = set(kpis) | {WEIGHTED[k] for k in kpis if k in WEIGHTED} | (set(GAP[1:]) if GAP[0] in kpis else set())
     return reps[reps["kpi"].isin(wanted)].pivot_table(index=["agency", "replication", "year"], columns="kpi",
                                                        values="value", aggfunc="first", dropna=False).reset_index()
 
 
 def _summed(wide: pd.DataFrame, kpis: list[str]) -> pd.DataFrame:
-    """:func:`_wide` rows added up over agencies, per (replication, year); scorecard times weighted
-    by the children adopted."""
+    """:func:`_wide` rows added up over agencies, per (replication, year); averages and shares
+    weighted (:data:`WEIGHTED`), the adopter gap worked out from the totals."""
+    by = [wide["replication"], wide["year"]]
     total = wide.groupby(["replication", "year"]).sum(numeric_only=True, min_count=1)
-    for name in WEIGHTED & set(kpis):
-        weighted = (wide[name].fillna(0) * wide["adoption_orders"]).groupby([wide["replication"], wide["year"]]).sum()
-        total[name] = weighted / total["adoption_orders"]
+    for name in kpis:
+        if name in WEIGHTED:
+            weight = wide[WEIGHTED[name]].where(wide[name].notna(), 0.0)
+            weighted = (wide[name].fillna(0) * weight).groupby(by).sum()
+            total[name] = weighted / weight.groupby(by).sum().replace(0.0, np.nan)
+        elif name == GAP[0]:
+            adopters, children = total[GAP[1]], total[GAP[2]].replace(0.0, np.nan)
+            total[name] = 100.0 * (adopters - children) / children
+        elif _averaged(name):
+            total[name] = np.nan
     return total
 
 
