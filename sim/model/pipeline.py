@@ -90,7 +90,7 @@ class Pipeline:
                 "waiting_in_sibling_groups_pct": _percent(sum(g.size for g in searching if g.size > 1), waiting),
                 "waiting_aged_5_plus_pct": _percent(sum(g.size for g in searching if g.age(now) >= OLDER_AGE),
                                                     waiting),
-                "adopter_gap": 100.0 * (adopters - waiting) / waiting if waiting else float("nan"),
+                "adopter_gap": _percent(adopters - waiting, waiting),
             }
             for name, value in stocks.items():
                 tally.set_stock(name, year, value)
