@@ -41,6 +41,8 @@ def _what_ifs(base):
         "enquiries": apply_levers(base, {"enquiries_per_month": 30.0}),
         "stage 2 shorter": apply_levers(base, {"stage2_days": 150.0}),
         "more social workers": apply_levers(base, {"assessing_social_workers": 9.0}),
+        "more children from 2024-25": apply_levers(base, {"entering_per_year": 90.0}, start="2024-25"),
+        "more sibling groups from 2026-01": apply_levers(base, {"sibling_group_share": 50.0}, start="2026-01"),
     }
 
 
@@ -51,7 +53,8 @@ def test_what_ifs_of_a_baseline_share_its_history(base):
 
 
 @pytest.mark.parametrize("name", ["baseline", "campaign", "campaign later, for 6 months", "enquiries",
-                                  "stage 2 shorter", "more social workers"])
+                                  "stage 2 shorter", "more social workers", "more children from 2024-25",
+                                  "more sibling groups from 2026-01"])
 def test_a_history_continued_as_a_what_if_is_its_own_run(base, name):
     scenario = _what_ifs(base)[name]
     for r in range(2):
@@ -75,7 +78,8 @@ def test_a_baseline_without_trends_or_parameter_sets():
         assert _figures([continue_as(history, what_if, r)]) == _figures([run_replication(what_if, r)])
 
 
-LEVERS = ["campaign_pct", "enquiries_per_month", "stage2_days", "assessing_social_workers", "older_share"]
+LEVERS = ["campaign_pct", "enquiries_per_month", "stage2_days", "assessing_social_workers", "older_share",
+          "entering_per_year", "sibling_group_share"]
 
 
 @settings(max_examples=10, deadline=None)
@@ -92,6 +96,18 @@ def test_any_lever_from_any_date_continues_exactly(base, key, factor, start, rep
     what_if = apply_levers(base, {key: value}, start=start)
     continued = continue_as(simulate_history(base, replication), what_if, replication)
     assert _figures([continued]) == _figures([run_replication(what_if, replication)])
+
+
+def test_a_children_lever_continues_to_the_last_bit():
+    """Found by the test above: the children's arrivals read the timeline at each day it marks, so
+    a history continued as a what-if that changes children's numbers arrives at the what-if's rates,
+    and a day the history marked without a change of rate leaves every arrival day as it was."""
+    base = built_in_baseline()
+    for what_if in (apply_levers(base, {"campaign_pct": 1.0}, start="2024-25"),
+                    apply_levers(base, {"entering_per_year": 90.0}, start="2024-25")):
+        for replication in (0, 35):
+            continued = continue_as(simulate_history(base, replication), what_if, replication)
+            assert _figures([continued]) == _figures([run_replication(what_if, replication)])
 
 
 @pytest.fixture

@@ -41,23 +41,32 @@ def arrivals(p):
 
     Each gap is one exponential draw of unit mean (in expected arrivals) spent at the rate in
     force, month by month where the rate changes (a dated change or a trend), so the same
-    draws give the same arrivals wherever the rate has not changed."""
-    env, timeline = p.env, p.timeline
+    draws give the same arrivals wherever the rate has not changed.  The process wakes on each
+    day the scenario changes and reads the pipeline's timeline then, not before, so that a
+    shared history continued as another scenario (:mod:`sim.model.history`) arrives at that
+    scenario's rates; a day on which the rate does not change leaves the arithmetic as it was,
+    so the same draws give the same days to the last bit whichever days the timeline marks."""
+    env = p.env
     gaps = p.streams["child_arrivals"]
     rate = group_rate_per_day(p.scenario.children)
     t = 0.0
     while True:
         work = gaps.exponential(1.0)
+        looked = t  # the gap is spent from t at ``rate``; the timeline has been read up to ``looked``
         while True:
-            change = timeline.next_start(t) if timeline is not None else math.inf
+            change = p.timeline.next_start(looked) if p.timeline is not None else math.inf
             if rate > 0 and work <= rate * (change - t):
                 t += work / rate
                 break
             if change == math.inf:
                 return
-            work -= rate * (change - t)
-            t = change
-            rate = group_rate_per_day(timeline.at(t).children)
+            if env.now < change:
+                yield env.timeout(change - env.now)
+            new_rate = group_rate_per_day(p.timeline.at(change).children) if p.timeline is not None else rate
+            if new_rate != rate:
+                work -= rate * (change - t)
+                t, rate = change, new_rate
+            looked = change
         yield env.timeout(t - env.now)
         env.process(child_journey(p, new_group(p, env.now)))
 

@@ -20,7 +20,9 @@ starts then (:meth:`sim.model.timeline.Timeline.with_start`); it was scheduled a
 change before the branch day, where every such scenario's own run schedules its wait for its
 first change on or after that day.  Continuing as a scenario moves that one wait to that
 scenario's first change (or drops it, if none comes) and keeps its place in the order among
-events of the same time; every other event keeps its time and order.  The tests check the
+events of the same time (the day reached by the same floating-point sum as the own run's timeout
+from the day it was scheduled, so that no later time differs in its last bit); every other event
+keeps its time and order.  The tests check the
 continuation against the scenario's own run, figure for figure.
 """
 
@@ -72,7 +74,9 @@ def continue_as(p: Pipeline, scenario: Scenario, replication: int) -> Replicatio
     timeline = Timeline(scenario) if scenario.change or scenario.trend else None
     p.timeline = timeline
     first = timeline.first_start_from(p.env.now) if timeline is not None else float("inf")
-    _move(p.env, p.next_change, first)
+    # the own run schedules that wait as a timeout of (first - from) on the day ``from``: the same
+    # sum, so the same day to the last bit
+    _move(p.env, p.next_change, p.next_change_from + (first - p.next_change_from))
     with collector_paused():
         p.env.run(until=end_time(scenario))
     return replication_result(p, replication)

@@ -40,6 +40,7 @@ class Pipeline:
         self.env = simpy.Environment() if env is None else env  # a market runs its agencies in one environment
         self.streams = replication_streams(run.seed, replication) if streams is None else streams
         self.next_change = None  # the wait for the next dated change (sim.model.timeline.apply_changes)
+        self.next_change_from = 0.0  # and the day it was scheduled on
         self.market = None  # the market of agencies this one trades in, if any (sim.model.market)
         self.agency = None  # and its number there
         self.census = Census(self.env, keep_log)

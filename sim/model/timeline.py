@@ -102,6 +102,7 @@ def apply_changes(p):
         day = p.timeline.next_start(env.now)
         if day == float("inf"):
             return
+        p.next_change_from = env.now
         p.next_change = env.timeout(day - env.now)
         yield p.next_change
         put_in_force(p, p.timeline.at(env.now))
