@@ -478,16 +478,13 @@ def cmd_market(args) -> int:
 def _print_market_changes(base, results, args, engine: str) -> None:
     """The what-if ``results`` against the market ``base`` run alike: each measure's change from the
     first year a change of the what-if shows, to the end."""
-    from sim.planning.comparison import change_year
-    from sim.planning.market_tables import market_changes, market_changes_text
+    from sim.planning.market_tables import first_market_change, market_changes, market_changes_text
     from sim.run.market_runner import run_market
 
     m = results.market
     against = run_market(base, replications=m.replications, years=m.years, seed=m.seed, engine=engine,
                          workers=args.workers, progress=_progress, scheduler=args.scheduler)
-    base_of = {a.name: a.scenario for a in base.agencies}
-    starts = [change_year(a.scenario, base_of.get(a.name)) for a in m.agencies]
-    first = min([y for y in starts if y is not None and 1 <= y <= m.years], default=1)
+    first = (first_market_change(m, base) or (1, ""))[0]
     labels = sorted(set(results.agencies["financial_year"]))
     print(f"\nChange against {base.name} (same seed, paired by replication): yearly average of the market's "
           f"totals, {labels[first - 1]} to {labels[-1]}, mean [90% interval]:")

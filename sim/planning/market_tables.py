@@ -236,24 +236,31 @@ def market_band_frame(runs: dict, kpis: list[str], kinds: tuple[str, ...] | None
     return labelled(frame, several_runs=len(runs) > 1, several_kpis=len(kpis) > 1, labels=labels)
 
 
+def first_market_change(market, reference=None) -> tuple[int, str] | None:
+    """The reported year (1 = the first) and start of ``market``'s earliest dated change within its
+    horizon, counting only changes its agencies do not share with the same agencies of the market
+    ``reference`` (all of its own without one); None if there is none."""
+    of = {a.name: a.scenario for a in reference.agencies} if reference is not None else {}
+    found = []
+    for a in market.agencies:
+        other = of.get(a.name) if reference is not None else None
+        year = change_year(a.scenario, other)
+        if year is not None and 1 <= year <= market.years:
+            found.append((year, first_change(a.scenario, other).start))
+    return min(found) if found else None
+
+
 def market_change_marks(runs: dict) -> pd.DataFrame:
     """Where a market's changes start, as :func:`sim.planning.charts.change_marks` gives them for one
     agency: the first market's own earliest dated change, and each other market's earliest change
-    that its agencies do not share with the same agencies of the first; years outside the horizon
-    are left out."""
+    that it does not share with the first (:func:`first_market_change`)."""
     markets = [results.market for results in runs.values()]
-    reference = {a.name: a.scenario for a in markets[0].agencies} if markets else {}
     starts: dict[str, list[str]] = {}
     for i, market in enumerate(markets):
-        found = []
-        for a in market.agencies:
-            other = reference.get(a.name) if i else None
-            year = change_year(a.scenario, other)
-            if year is not None and 1 <= year <= market.years:
-                found.append((year, first_change(a.scenario, other).start))
-        if not found:
+        first = first_market_change(market, markets[0] if i else None)
+        if first is None:
             continue
-        year, text = min(found)
+        year, text = first
         label = financial_year_label(market.start_year + year - 1)
         if text not in starts.setdefault(label, []):
             starts[label].append(text)
