@@ -119,6 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="overwrite an existing --out file and its fit report and parameter sets")
     calib.add_argument("--max-iterations", type=int, default=40,
                        help="most least-squares iterations of the fit (default 40; fewer for a quick look)")
+    calib.add_argument("--design", type=int, default=600,
+                       help="parameter sets simulated to fit the posterior's emulator (default 600)")
+    calib.add_argument("--candidates", type=int, default=300,
+                       help="sets from the posterior simulated to balance the saved sets' means on the fit's "
+                            "(default 300; at least the 100 sets saved)")
+    calib.add_argument("--start-from", metavar="SCENARIO",
+                       help="start the fit from the values of a scenario calibrated to the same targets before "
+                            "(a refit after a model change); the priors are unchanged")
     calib.add_argument("--report-dir", help="folder for the fit report and parameter sets (default: "
                        "calibration/reports and calibration/fits for a scenario in scenarios/, else beside --out)")
     market = sub.add_parser("market", help="run many agencies in one market: a table by agency and the ledger of "

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from sim.calibration import fit as cal
 from sim.calibration.agency_priors import OPEN_NOTE, CalibratedAgency, calibrated_agencies, pooled_priors
-from sim.calibration.targets import load_targets
 from sim.scenario.files import SCENARIO_DIR
 from sim.scenario.parameters import Scenario
 
@@ -86,23 +83,3 @@ def test_a_value_left_at_its_prior_is_not_evidence(tmp_path):
     (tmp_path / "x.toml").write_text(marked, encoding="utf-8")
     [open_] = calibrated_agencies(tmp_path)
     assert key in base.values and key not in open_.values
-
-
-def test_open_parameters_are_drawn_from_their_prior_and_fitted_ones_from_the_fit():
-    """The parameter sets carry a parameter no figure informs at its prior's spread."""
-    ts = load_targets(ROOT / "calibration" / "targets" / "hampshire-2012.toml")
-    fitted_keys, left = cal.select_parameters(ts)
-    assert left, "a timing-only scorecard leaves parameters open"
-    result = cal.FitResult(parameters=[], targets=[], theta0=np.array([]), theta_start=np.array([]),
-                           theta=np.array([]), values={}, residuals=np.array([]), jac_data=np.zeros((0, 0)),
-                           jac=np.zeros((0, 0)), cov=np.zeros((0, 0)), objective=0.0, objective_start=0.0,
-                           evaluations=0, seconds=0.0, message="", replications=1)
-    opened = [(replace(p, prior_sd=0.5), p.value_of(Scenario())) for p in left]
-    draws = cal.draw_parameter_sets(result, 400, seed=3, open_parameters=opened)
-    assert draws == cal.draw_parameter_sets(result, 400, seed=3, open_parameters=opened)
-    for p, centre in opened:
-        thetas = np.array([p.to_theta(d[p.key]) for d in draws])
-        inside = (thetas > p.to_theta(p.lo) + 1e-6) & (thetas < p.to_theta(p.hi) - 1e-6)
-        if inside.mean() > 0.9:  # far from its bounds: the draws have the prior's centre and spread
-            assert np.median(thetas) == pytest.approx(p.to_theta(centre), abs=0.1)
-            assert np.std(thetas) == pytest.approx(0.5, rel=0.15)

@@ -163,7 +163,8 @@ def _repository_outputs() -> dict[str, float]:
     return {str(p): p.stat().st_mtime_ns for d in folders for p in d.rglob("*") if p.is_file()}
 
 
-QUICK = ("--reps", "4", "--report-reps", "20", "--max-iterations", "2", "--workers", "2")
+QUICK = ("--reps", "4", "--report-reps", "20", "--max-iterations", "2", "--workers", "2", "--design", "60",
+         "--candidates", "100")
 
 
 def test_placement_orders_alone_fit_the_childrens_side_and_inputs_are_set(tmp_path):

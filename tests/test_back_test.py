@@ -32,7 +32,7 @@ def test_cambridgeshire_forecast_of_its_last_year_stays_close():
     must keep the observed values inside its 90% interval and the plans within 15%.  A short fit
     (few replications and iterations) keeps the test quick; the README's table uses the full one."""
     table = back_test(TARGETS / "cambridgeshire-2017-18.toml", replications=8, forecast_replications=100,
-                      max_iterations=3, workers=1)
+                      max_iterations=3, workers=1, design=100, candidates=100, central_replications=40)
     assert set(table["figure"]) == {"plans_for_adoption", "early_permanence_placements"}
     assert table["inside"].all(), table
     plans = table.set_index("figure").loc["plans_for_adoption"]

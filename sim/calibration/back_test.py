@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration import fit as cal
+from sim.calibration.posterior import agency_sets
 from sim.calibration.targets import Target, TargetSet, load_targets
 from sim.scenario.parameter_sets import PROJECT_DIR, save_parameter_sets
 from sim.scenario.parameters import Scenario
@@ -46,7 +47,7 @@ def held_out(ts: TargetSet) -> list[Target]:
 
 def back_test(path: str | Path, replications: int = 40, forecast_replications: int = 200,
               max_iterations: int = 40, workers: int | None = None,
-              say: Callable[[str], None] = lambda s: None) -> pd.DataFrame:
+              say: Callable[[str], None] = lambda s: None, **posterior) -> pd.DataFrame:
     """Fit without the last value of each series and forecast those values (one row each)."""
     ts = load_targets(path)
     out = held_out(ts)
@@ -54,7 +55,7 @@ def back_test(path: str | Path, replications: int = 40, forecast_replications: i
         raise cal.CalibrationError(f"{ts.path.name}: no series to back-test: give a figure for an earlier year "
                                    f"beside the report's (a [[target]] with year = \"YYYY-YY\")")
     say(f"{ts.name}: holding out {', '.join(t.figure for t in out)} ({ts.financial_year}); fitting to the rest")
-    return predict_held_out(ts, out, replications, forecast_replications, max_iterations, workers)
+    return predict_held_out(ts, out, replications, forecast_replications, max_iterations, workers, **posterior)
 
 
 #: The figures most agencies publish, in groups: one of each group the file gives is kept.
@@ -78,7 +79,7 @@ def common_figures(ts: TargetSet) -> list[Target]:
 
 def leave_figures_out(path: str | Path, replications: int = 40, forecast_replications: int = 200,
                       max_iterations: int = 40, workers: int | None = None,
-                      say: Callable[[str], None] = lambda s: None) -> pd.DataFrame:
+                      say: Callable[[str], None] = lambda s: None, **posterior) -> pd.DataFrame:
     """Fit with only the figures most agencies publish (:func:`common_figures`) and predict every
     other used figure of the report's year (one row each)."""
     ts = load_targets(path)
@@ -89,20 +90,24 @@ def leave_figures_out(path: str | Path, replications: int = 40, forecast_replica
     say(f"{ts.name}: fitting to {', '.join(t.figure for t in ts.targets if id(t) in keep)}; predicting "
         f"{len(out)} other figures")
     held = {id(t) for t in ts.targets if id(t) not in keep}
-    return predict_held_out(ts, out, replications, forecast_replications, max_iterations, workers, held)
+    return predict_held_out(ts, out, replications, forecast_replications, max_iterations, workers, held, **posterior)
 
 
 def predict_held_out(ts: TargetSet, out: list[Target], replications: int, forecast_replications: int,
-                     max_iterations: int, workers: int | None, held: set[int] | None = None) -> pd.DataFrame:
+                     max_iterations: int, workers: int | None, held: set[int] | None = None,
+                     **posterior) -> pd.DataFrame:
     """Fit ``ts`` without the targets ``held`` (default: ``out``) and forecast ``out`` with parameter
-    uncertainty: one row per target, with the error and whether it lies inside the 90% interval."""
+    uncertainty: one row per target, with the error and whether it lies inside the 90% interval.
+    ``posterior`` options (design, candidates, ...) go to :func:`sim.calibration.posterior.posterior_sets`."""
     held = held if held is not None else {id(t) for t in out}
     reduced = dataclasses.replace(ts, targets=[dataclasses.replace(t, use=False) if id(t) in held else t
                                                for t in ts.targets])
     before = cal.years_before(reduced)
     with cal.Simulator(workers) as sim:
         fitted = cal.fit_agency(reduced, sim, replications, max_iterations)
-        central, draws = fitted.parameter_sets(100)
+        posterior.setdefault("replications", min(8, replications))
+        central, sets = agency_sets(fitted, reduced, sim, 100, **posterior)
+        draws = sets.sets
         with tempfile.TemporaryDirectory() as tmp:
             forecast = fitted.scenario
             if central:

@@ -33,10 +33,11 @@ import pandas as pd
 
 from sim.calibration import fit as cal
 from sim.calibration import fit_report as fr
+from sim.calibration.posterior import agency_sets
 from sim.calibration.targets import TargetsError, TargetSet, load_targets
 from sim.run.runner import run_scenario
 from sim.scenario import atomic_write
-from sim.scenario.files import SCENARIO_DIR, ScenarioError, save_scenario
+from sim.scenario.files import SCENARIO_DIR, ScenarioError, load_scenario, save_scenario
 from sim.scenario.parameter_sets import save_parameter_sets
 from sim.scenario.parameters import Scenario
 
@@ -69,10 +70,12 @@ def calibrate(targets_path: str | Path, out: str | Path | None = None, replicati
               force: bool = False, max_iterations: int = 40, report_dir: Path | None = None,
               fits_dir: Path | None = None, notes_dir: Path | None = None,
               say: Callable[[str], None] = lambda s: None,
-              progress: Callable[[int, float], None] | None = None) -> Outcome:
+              progress: Callable[[int, float], None] | None = None, start_from: str | Path | None = None,
+              design: int = 600, candidates: int = 300) -> Outcome:
     """Fit a scenario to ``targets_path`` and write the scenario, parameter sets and fit report."""
     t0 = time.perf_counter()
     for option, value, least in (("--reps", replications, 2), ("--report-reps", report_replications, 20),
+                                 ("--design", design, 20), ("--candidates", candidates, n_sets),
                                  ("--workers", 1 if workers is None else workers, 1), ("--max-iterations", max_iterations, 1)):
         if value < least:
             raise cal.CalibrationError(f"{option}: must be at least {least}, got {value}")
@@ -93,10 +96,11 @@ def calibrate(targets_path: str | Path, out: str | Path | None = None, replicati
                                    f"calibrated before); choose another --out or add --force to overwrite")
 
     cal.plan_agency(ts)  # refuses, before any simulation, a file that cannot set the agency's size
+    begin = load_scenario(start_from) if start_from else None
     say(f"{ts.name} {ts.financial_year}: {len(cal.fit_targets(ts))} targets to fit, with {replications} "
         f"replications an evaluation")
     with cal.Simulator(workers) as sim:
-        fitted = cal.fit_agency(ts, sim, replications, max_iterations, progress)
+        fitted = cal.fit_agency(ts, sim, replications, max_iterations, progress, start_from=begin)
         start, estimates, priors, left, result = (fitted.start, fitted.estimates, fitted.priors, fitted.left,
                                                   fitted.result)
         before = cal.years_before(ts)
@@ -105,7 +109,11 @@ def calibrate(targets_path: str | Path, out: str | Path | None = None, replicati
             f"{result.evaluations} simulations in {result.seconds:.0f} s, objective {result.objective_start:.1f} "
             f"-> {result.objective:.1f} ({result.message})")
         sets_path = fits_dir / f"{name}-parameter-sets.csv"
-        central, draws = fitted.parameter_sets(n_sets)
+        say("parameter sets: the posterior given the used figures")
+        central, posterior = agency_sets(fitted, ts, sim, n_sets, say=say, replications=min(8, replications),
+                                         design=design, candidates=candidates,
+                                         central_replications=min(200, max(report_replications, 5 * replications)))
+        draws = posterior.sets
         save_parameter_sets(central, draws, sets_path)
         scenario = _calibrated_scenario(ts, fitted, sets_path, report_dir / f"{name}.md")
         say(f"report: year 1 over {report_replications} replications, with and without parameter uncertainty")
@@ -116,9 +124,10 @@ def calibrate(targets_path: str | Path, out: str | Path | None = None, replicati
             for e in estimates if e.key in cal.CANDIDATE_BY_KEY}
     table = fr.target_table(ts, values, cal.columns(ts), result.targets, values_pu, notes,
                             fr.generated_reason(ts, result, held))
-    parameters = _parameter_table(ts, result, estimates, left, draws, priors, start, fitted.pooled)
+    parameters = _parameter_table(ts, result, estimates, left, draws, priors, start, fitted.pooled, fitted.opening)
     checks = fr.check_table(ts, values, cal.columns(ts), result.targets)
     header = _header(ts, out, result, replications, report_replications, sets_path, scenario, time.perf_counter() - t0)
+    header.insert(3, f"- Parameter sets: {posterior.describe()} ({fr.POSTERIOR_METHOD}).")
     verdict = fr.verdict(table, own_interval=ts.level == "national")
     header.append(f"- Verdict: {verdict.summary()}")
     caveats = {k.removeprefix("caveats:"): v for k, v in notes.items() if k.startswith("caveats:")}
@@ -172,7 +181,8 @@ def _calibrated_scenario(ts: TargetSet, fitted: cal.AgencyFit, sets_path: Path, 
         trend["note"] = trend_notes.get(trend["parameter"], trend["note"])
     data["calibration"] = {
         "targets_file": cal.relative_to_project(ts.path),
-        "fitted": cal.fitted_notes(ts, result, fitted.estimates, fitted.priors, fitted.left, fitted.pooled),
+        "fitted": cal.fitted_notes(ts, result, fitted.estimates, fitted.priors, fitted.left, fitted.pooled,
+                                   fitted.opening),
         "parameter_sets": cal.relative_to_project(sets_path),
         "parameter_uncertainty": True,
     }
@@ -180,7 +190,8 @@ def _calibrated_scenario(ts: TargetSet, fitted: cal.AgencyFit, sets_path: Path, 
 
 
 def _parameter_table(ts: TargetSet, result: cal.FitResult, estimates, left, draws, priors,
-                     start: Scenario | None = None, pooled: dict | None = None) -> pd.DataFrame:
+                     start: Scenario | None = None, pooled: dict | None = None,
+                     opening: dict[str, str] | None = None) -> pd.DataFrame:
     baseline = Scenario()
     start = start or baseline
     pooled = pooled or {}
@@ -192,6 +203,10 @@ def _parameter_table(ts: TargetSet, result: cal.FitResult, estimates, left, draw
         rows.append({"parameter": key, "baseline": getattr(getattr(baseline, section), pname), "calibrated": value,
                      "p5": "", "p95": "", "prior_sd": "", "how": "given in the targets file ([inputs])",
                      "identification": "given"})
+    for key, note in (opening or {}).items():
+        pname = key.partition(".")[2]
+        rows.append({"parameter": key, "baseline": None, "calibrated": getattr(start.initial_state, pname), "p5": "",
+                     "p95": "", "prior_sd": "", "how": note, "identification": "set by the figures"})
     for e in estimates:
         section, _, pname = e.key.partition(".")
         rows.append({"parameter": e.key, "baseline": getattr(getattr(baseline, section), pname),
@@ -269,6 +284,8 @@ def command(args) -> int:
         outcome = calibrate(args.targets, out=args.out, replications=args.reps, report_replications=args.report_reps,
                             workers=args.workers, force=args.force, say=say, progress=progress,
                             max_iterations=getattr(args, "max_iterations", 40),
+                            start_from=getattr(args, "start_from", None),
+                            design=getattr(args, "design", 600), candidates=getattr(args, "candidates", 300),
                             report_dir=Path(report_dir) if report_dir else None)
     except (TargetsError, cal.CalibrationError) as exc:
         raise ScenarioError(str(exc)) from None

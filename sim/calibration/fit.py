@@ -213,9 +213,25 @@ CANDIDATE_BY_KEY = {c.key: c for c in CANDIDATES + TREND_CANDIDATES}
 CHECK_FIGURES = ("ep_care_to_order_days", "orders_within_12_months_pct", "inhouse_share_pct")
 
 
+#: Stocks a report gives at the start of its year as well as at its end, from which the forecast
+#: starts: the figure, and the ``[initial_state]`` field that holds its opening value.
+OPENING_FIGURES = {"children_waiting_with_po": "opening_children_waiting_with_po"}
+
+
 def fit_targets(ts: TargetSet) -> list[Target]:
-    """The targets the fit uses: the file's used targets less the figures held out as checks."""
-    return [t for t in ts.used_targets() if t.figure not in CHECK_FIGURES]
+    """The targets the fit uses: the file's used targets less the figures held out as checks and the
+    opening stocks (which the run starts from instead)."""
+    opening = {id(t) for t in opening_targets(ts)}
+    return [t for t in ts.used_targets() if t.figure not in CHECK_FIGURES and id(t) not in opening]
+
+
+def opening_targets(ts: TargetSet) -> list[Target]:
+    """Used targets that are a stock at the start of the report's year (the 31 March before it, given as
+    the year before's figure) beside the same stock at its end: the run starts from the first, on the
+    report year's first day, and the fit honours the second (:mod:`sim.model.initial_state`)."""
+    before = financial_year_label(ts.start_year - 1)
+    own = {t.figure for t in ts.used_targets() if t.year is None}
+    return [t for t in ts.used_targets() if t.figure in OPENING_FIGURES and t.year == before and t.figure in own]
 
 
 class CalibrationError(ValueError):
@@ -405,6 +421,7 @@ class AgencyPlan:
     priors: list[Estimate]  # informed prior centres of fitted parameters (size and timing)
     sizes: dict[str, size.SideSize | None]  # each side's size as its most direct figure sets it
     inputs: dict[str, Any]
+    opening: dict[str, str] = field(default_factory=dict)  # "initial_state.name": how its opening stock was set
 
 
 def with_inputs(scenario: Scenario, inputs: dict[str, Any]) -> Scenario:
@@ -437,6 +454,13 @@ def plan_agency(ts: TargetSet, base: Scenario | None = None) -> AgencyPlan:
     if years_before(ts) > data["scenario"]["warm_up_years"]:
         data["scenario"]["warm_up_years"] = years_before(ts)
     data["trend"] = _trends_to_fit(ts)
+    opening = {}
+    for t in opening_targets(ts):
+        name = OPENING_FIGURES[t.figure]
+        data["initial_state"].update({name: int(round(t.value)), "opening_year": ts.financial_year})
+        opening[f"initial_state.{name}"] = (f"set from {relative_to_project(ts.path)}: {t.figure} {_fmt(t.value)} at 31 "
+                                            f"March {ts.start_year}, the opening stock of {ts.financial_year} "
+                                            f"({t.source})")
     scenario = with_inputs(Scenario.model_validate(data), ts.inputs)
     estimates = [Estimate(e.key, _round(e.value), e.note, e.figures) for e in direct_estimates(ts)
                  if e.key not in ts.inputs]
@@ -483,7 +507,7 @@ def plan_agency(ts: TargetSet, base: Scenario | None = None) -> AgencyPlan:
     priors += [e for e in informed_priors(ts, base) if e.key not in ts.inputs]
     _check_in_range(ts, estimates + priors, "the estimate of")
     start = with_parameters(scenario, {e.key: e.value for e in estimates + priors})
-    return AgencyPlan(start, estimates, priors, sizes, dict(ts.inputs))
+    return AgencyPlan(start, estimates, priors, sizes, dict(ts.inputs), opening)
 
 
 def _value(scenario: Scenario, key: str) -> float:
@@ -608,6 +632,9 @@ def fit_window(scenario: Scenario, before: int = 0) -> Scenario:
                             years=before + 1)
     for trend in data.get("trend", []):  # a trend is anchored on the report's year, not the window's first
         trend["anchor"] = trend.get("anchor") or financial_year_label(run.start_year)
+    if scenario.initial_state.opening_children_waiting_with_po is not None:  # so is an opening stock
+        data["initial_state"]["opening_year"] = (scenario.initial_state.opening_year
+                                                 or financial_year_label(run.start_year))
     return Scenario.model_validate(data)
 
 
@@ -818,27 +845,6 @@ def _round(x: float) -> float:
     return float(f"{x:.4g}")
 
 
-def draw_parameter_sets(result: FitResult, n: int = 100, seed: int = 0,
-                        open_parameters: Sequence[tuple[FitParameter, float]] = ()) -> list[dict[str, float]]:
-    """Plausible parameter sets: draws from the fit's normal approximation on the transformed
-    scale (mean the fit, covariance from the Jacobian of every residual, priors included),
-    kept inside the search bounds; then, for each parameter no used figure informs
-    (``open_parameters``: the parameter, with its prior sd, and its centre), an independent draw
-    from its prior, so that what the figures leave open widens the intervals as it should."""
-    rng = np.random.default_rng(seed)
-    sets: list[dict[str, float]] = [{} for _ in range(n)]
-    if result.parameters:
-        lo = np.array([p.to_theta(p.lo) for p in result.parameters])
-        hi = np.array([p.to_theta(p.hi) for p in result.parameters])
-        draws = np.clip(rng.multivariate_normal(result.theta, result.cov, size=n, method="eigh"), lo, hi)
-        sets = [{p.key: _round(p.from_theta(x)) for p, x in zip(result.parameters, d)} for d in draws]
-    for p, centre in open_parameters:
-        lo, hi = p.to_theta(p.lo), p.to_theta(p.hi)
-        for s, x in zip(sets, np.clip(rng.normal(p.to_theta(centre), p.prior_sd, size=n), lo, hi)):
-            s[p.key] = _round(p.from_theta(float(x)))
-    return sets
-
-
 def relative_to_project(path: Path) -> str:
     """A path as the scenario records it: relative to the project folder when inside it."""
     path = Path(path).resolve()
@@ -860,11 +866,12 @@ def responding_figures(result: FitResult, parameter: FitParameter, limit: int = 
 
 def fitted_notes(ts: TargetSet, result: FitResult, estimates: Sequence[Estimate],
                  priors: Sequence[Estimate] = (), left: Sequence[FitParameter] = (),
-                 pooled: dict[str, PooledPrior] | None = None) -> dict[str, str]:
+                 pooled: dict[str, PooledPrior] | None = None, opening: dict[str, str] | None = None) -> dict[str, str]:
     """The [calibration] fitted table: for each parameter, how it was set and from which figures;
     for each one no used figure informs (``left``), where its value and spread come from."""
     fname = relative_to_project(ts.path)
     notes = {key: f"given in the targets file {fname} ([inputs]: {value!r})" for key, value in ts.inputs.items()}
+    notes.update(opening or {})
     notes.update({e.key: e.note.replace(ts.path.name, fname, 1) for e in estimates})
     centres = {e.key: e for e in priors}
     for p in result.parameters:
@@ -893,25 +900,29 @@ class AgencyFit:
     result: FitResult
     inputs: dict[str, Any] = field(default_factory=dict)  # given in the targets file, set as they are
     pooled: dict[str, PooledPrior] = field(default_factory=dict)  # priors from the calibrated agencies
+    opening: dict[str, str] = field(default_factory=dict)  # opening stocks set from the file, with how
 
     @property
     def scenario(self) -> Scenario:
         """The fitted scenario (before its name, description and calibration record are written)."""
         return with_parameters(self.start, self.result.values)
 
-    def parameter_sets(self, n: int = 100) -> tuple[dict[str, float], list[dict[str, float]]]:
-        """The central values (fitted, and the open parameters' prior centres) and ``n`` plausible
-        sets drawn from the fit and from the open parameters' priors, seeded by the scenario seed."""
-        open_parameters = [(p, p.value_of(self.start)) for p in self.left]
-        central = {**self.result.values, **{p.key: _round(c) for p, c in open_parameters}}
-        return central, draw_parameter_sets(self.result, n, self.start.scenario.seed, open_parameters)
+
+@dataclass
+class AgencyProblem:
+    """What the fit of one targets file starts from: the plan, the parameters to fit (with their priors'
+    centres and spreads), those no used figure informs, and the pooled priors."""
+
+    plan: AgencyPlan
+    start: Scenario  # the plan's scenario with every pooled prior centre set
+    params: list[FitParameter]
+    left: list[FitParameter]
+    centres: dict[str, float]
+    pooled: dict[str, PooledPrior]
 
 
-def fit_agency(ts: TargetSet, simulator: Simulator, replications: int = 40, max_iterations: int = 40,
-               progress: Callable[[int, float], None] | None = None,
-               agencies: Sequence[CalibratedAgency] | None = None) -> AgencyFit:
-    """Inputs, direct estimates, the agency's size and capacity, priors and the fit by simulation,
-    for one targets file.
+def agency_problem(ts: TargetSet, agencies: Sequence[CalibratedAgency] | None = None) -> AgencyProblem:
+    """Inputs, direct estimates, the agency's size and capacity, and the priors, for one targets file.
 
     A parameter the file's figures do not set directly has its prior from the calibrated agencies
     other than this one (``agencies``, default every calibrated scenario in ``scenarios/``; see
@@ -937,10 +948,26 @@ def fit_agency(ts: TargetSet, simulator: Simulator, replications: int = 40, max_
               if p.key in inflows else with_pooled_sd(p)
               for p in params if p.key not in inflows or p.key in centres]
     left = [with_pooled_sd(p) for p in left if p.key not in inflows]
-    result = fit(fit_targets(ts), start, params, replications=replications, simulator=simulator,
-                 prior_means=centres, columns=columns(ts), before=years_before(ts),
+    return AgencyProblem(plan, start, params, left, centres, pooled)
+
+
+def fit_agency(ts: TargetSet, simulator: Simulator, replications: int = 40, max_iterations: int = 40,
+               progress: Callable[[int, float], None] | None = None,
+               agencies: Sequence[CalibratedAgency] | None = None, start_from: Scenario | None = None) -> AgencyFit:
+    """The agency's problem (:func:`agency_problem`) and the fit by simulation, for one targets file.
+
+    ``start_from``, a scenario calibrated to the same file before, starts the search at its values of
+    the parameters to fit (a refit after a change to the model costs a few simulations); the priors
+    are the problem's own either way."""
+    problem = agency_problem(ts, agencies)
+    search_start = problem.start
+    if start_from is not None:
+        search_start = with_parameters(problem.start, {p.key: p.value_of(start_from) for p in problem.params})
+    result = fit(fit_targets(ts), search_start, problem.params, replications=replications, simulator=simulator,
+                 prior_means=problem.centres, columns=columns(ts), before=years_before(ts),
                  max_iterations=max_iterations, progress=progress)
-    return AgencyFit(start, plan.estimates, plan.priors, left, result, plan.inputs, pooled)
+    return AgencyFit(problem.start, problem.plan.estimates, problem.plan.priors, problem.left, result,
+                     problem.plan.inputs, problem.pooled, problem.plan.opening)
 
 
 def trend_notes(ts: TargetSet, result: FitResult) -> dict[str, str]:

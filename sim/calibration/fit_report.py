@@ -37,8 +37,10 @@ CAMBS = "000_3308d4f1cd971e43.txt"
 ROTH = "002_f60beec63e9d6bc7.txt"
 
 COLUMNS = ["figure", "year", "label", "unit", "used", "role", "observed", "sd", "mean", "p5", "p95", "distance", "miss",
-           "p5_with_parameter_uncertainty", "p95_with_parameter_uncertainty", "miss_with_parameter_uncertainty",
-           "source", "why"]
+           "mean_with_parameter_uncertainty", "p5_with_parameter_uncertainty", "p95_with_parameter_uncertainty",
+           "distance_with_parameter_uncertainty", "miss_with_parameter_uncertainty", "source", "why"]
+#: How the parameter sets are drawn, for the fit report's header (see :mod:`sim.calibration.posterior`).
+POSTERIOR_METHOD = "sim/calibration/posterior.py"
 
 
 class FitReportError(FileNotFoundError):
@@ -120,12 +122,15 @@ def target_table(ts, values: np.ndarray, kpi_index: dict[str, int], fitted: Sequ
     ``fitted`` are the targets the fit used (``used`` is true for them); a used entry of the
     file held out of the fit is a check (role "check").
     """
+    from sim.calibration.fit import opening_targets
+
     notes = notes or {}
     fitted_ids = {id(t) for t in fitted}
+    opening_ids = {id(t) for t in opening_targets(ts)}
     rows = []
     for t in ts.targets:
         used = id(t) in fitted_ids
-        role = "fitted" if used else ("check" if t.use else "not used")
+        role = "fitted" if used else ("opening stock" if id(t) in opening_ids else "check" if t.use else "not used")
         col = values[:, kpi_index[t.key]]
         mean, p5, p95, _ = _stats(col)
         miss = not (p5 <= t.value <= p95) if not math.isnan(mean) else True
@@ -134,15 +139,20 @@ def target_table(ts, values: np.ndarray, kpi_index: dict[str, int], fitted: Sequ
                "distance": (mean - t.value) / t.sd if not math.isnan(mean) else math.nan, "miss": miss,
                "source": t.source}
         if values_pu is not None:
-            _, q5, q95, _ = _stats(values_pu[:, kpi_index[t.key]])
-            row.update(p5_with_parameter_uncertainty=q5, p95_with_parameter_uncertainty=q95,
+            m, q5, q95, _ = _stats(values_pu[:, kpi_index[t.key]])
+            row.update(mean_with_parameter_uncertainty=m, p5_with_parameter_uncertainty=q5,
+                       p95_with_parameter_uncertainty=q95,
+                       distance_with_parameter_uncertainty=(m - t.value) / t.sd if not math.isnan(m) else math.nan,
                        miss_with_parameter_uncertainty=not (q5 <= t.value <= q95))
         else:
-            row.update(p5_with_parameter_uncertainty=math.nan, p95_with_parameter_uncertainty=math.nan,
+            row.update(mean_with_parameter_uncertainty=math.nan, p5_with_parameter_uncertainty=math.nan,
+                       p95_with_parameter_uncertainty=math.nan, distance_with_parameter_uncertainty=math.nan,
                        miss_with_parameter_uncertainty=math.nan)
         why = ""
         if miss and used:
             why = notes.get(t.figure) or (reason(t, row) if reason else "")
+        elif role == "opening stock":
+            why = "the run starts from it: the stock at the start of the report's year, reached on its first day"
         elif miss and t.use:
             why = notes.get(t.figure) or "held out of the fit as a check"
         elif miss:
@@ -263,17 +273,54 @@ def _binomial_cdf(k: int, n: int, p: float) -> float:
 
 def verdict(table: pd.DataFrame, own_interval: bool = False) -> Verdict:
     """The verdict on a fit from its target table (:func:`target_table`); ``own_interval`` for national
-    figures (see :data:`OWN_INTERVAL_SD`)."""
+    figures (see :data:`OWN_INTERVAL_SD`).
+
+    Where the table has the run with parameter uncertainty (as the calibrated scenario runs by
+    default), the verdict counts with it: each figure inside that interval, and its distance from
+    that mean."""
     used = table[table["used"].astype(bool)]
-    missed = used["miss"].astype(bool)
+    pu = _with_uncertainty(used)
+    missed = used["miss_with_parameter_uncertainty" if pu else "miss"].astype(bool)
+    distance = used["distance_with_parameter_uncertainty" if pu else "distance"]
     if own_interval:
-        missed = missed & ~(used["distance"].abs() <= OWN_INTERVAL_SD)
+        missed = missed & ~(distance.abs() <= OWN_INTERVAL_SD)
     inside = int((~missed).sum())
     label = [f if y == table["year"].max() else f"{f} {y}" for f, y in zip(used["figure"], used["year"])]
-    far = tuple((f, float(d)) for f, d in zip(label, used["distance"]) if not pd.isna(d) and abs(d) > FAR_SD)
-    far += tuple((f, math.nan) for f, d in zip(label, used["distance"]) if pd.isna(d))
+    far = tuple((f, float(d)) for f, d in zip(label, distance) if not pd.isna(d) and abs(d) > FAR_SD)
+    far += tuple((f, math.nan) for f, d in zip(label, distance) if pd.isna(d))
     misses = tuple(f for f, m in zip(label, missed) if m)
     return Verdict(len(used), inside, _binomial_cdf(inside, len(used), 0.9), far, misses, own_interval)
+
+
+def _with_uncertainty(used: pd.DataFrame) -> bool:
+    """Whether a target table has the run with parameter uncertainty (older reports may not)."""
+    return ("mean_with_parameter_uncertainty" in used and len(used) > 0
+            and not used["mean_with_parameter_uncertainty"].isna().all())
+
+
+#: Uncertainty must leave a mean where chance alone puts it: within this many sd of the figure wherever
+#: the chance-alone mean is.
+MEAN_HELD_SD = 0.5
+#: ... unless it lies this close to the chance-alone mean: the Monte Carlo error of a difference of two
+#: 200-replication means (common random numbers), so that a figure whose chance-alone mean sits on the
+#: edge (0.49 sd) is not called moved for the last few hundredths of an sd.
+MEAN_NOISE_SD = 0.1
+
+
+def means_held(table: pd.DataFrame) -> tuple[int, int, list[str]]:
+    """Of the used figures whose chance-alone mean lies within :data:`MEAN_HELD_SD` of the observed
+    figure, how many keep their mean there with parameter uncertainty (or within
+    :data:`MEAN_NOISE_SD` of the chance-alone mean), how many there are, and the labels of those that
+    do not."""
+    used = table[table["used"].astype(bool)]
+    if not _with_uncertainty(used):
+        return 0, 0, []
+    near = used[used["distance"].abs() <= MEAN_HELD_SD]
+    pu = near["distance_with_parameter_uncertainty"]
+    moved = near[~((pu.abs() <= MEAN_HELD_SD) | ((pu - near["distance"]).abs() <= MEAN_NOISE_SD))]
+    report_year = table["year"].max()
+    labels = [f if y == report_year else f"{f} {y}" for f, y in zip(moved["figure"], moved["year"])]
+    return len(near) - len(moved), len(near), labels
 
 
 def own_interval_count(table: pd.DataFrame) -> int:
@@ -429,6 +476,16 @@ def projection_lines(projection: pd.DataFrame, trends: Sequence[str]) -> list[st
     return out
 
 
+def _means_line(table: pd.DataFrame) -> str:
+    held, near, moved = means_held(table)
+    if not near:
+        return "No used figure has its chance-alone mean within 0.5 sd of the report, or the report has no run with parameter uncertainty."
+    text = (f"**Means held: {held} of the {near} used figures whose chance-alone mean lies within "
+            f"{MEAN_HELD_SD:g} sd of the report keep their mean within {MEAN_HELD_SD:g} sd with parameter "
+            f"uncertainty** (or within {MEAN_NOISE_SD:g} sd of the chance-alone mean, the runs' Monte Carlo error)")
+    return text + (f"; moved: {', '.join(f'`{m}`' for m in moved)}." if moved else ".")
+
+
 def markdown(title: str, header: Sequence[str], table: pd.DataFrame, parameters: pd.DataFrame,
              unidentified: Sequence[str], checks: pd.DataFrame, caveats: dict[str, str] | None = None,
              projection: Sequence[str] = ()) -> str:
@@ -442,26 +499,32 @@ def markdown(title: str, header: Sequence[str], table: pd.DataFrame, parameters:
            f"{int((~used['miss_with_parameter_uncertainty'].astype(bool)).sum())} of {len(used)} with parameter "
            f"uncertainty as well; {own_interval_count(table)} of {len(used)} with the simulated mean inside the "
            f"figure's own 90% interval, ±{OWN_INTERVAL_SD:g} sd).", "",
+           _means_line(table), "",
            "## Targets", "",
-           "Observed: the report's figure. Simulated: year-1 mean and 90% interval (5th–95th percentile over "
-           "replications) with the fitted parameters, then the interval when each replication also draws a plausible "
-           "parameter set. Distance: (mean − observed) / sd. **miss**: the observed figure lies outside the interval. "
+           "Observed: the report's figure. Chance alone: year-1 mean and 90% interval (5th–95th percentile over "
+           "replications) with the calibrated values. With parameter uncertainty: the same when each replication also "
+           "draws a plausible parameter set, as the calibrated scenario runs by default; uncertainty should widen the "
+           "interval and leave the mean where chance alone puts it. Distance: (mean − observed) / sd, for each. "
+           "**miss**: the observed figure lies outside the interval with parameter uncertainty. "
            "Figures not used in the fit are in italics: *check* marks a figure held out of the fit to test the "
            "model (see Checks), *not used* one the targets file does not use (its note says why).", "",
-           "| figure | observed | sd | simulated mean | 90% interval | with parameter uncertainty | distance | "
-           "| source |",
-           "|---|---:|---:|---:|---|---|---:|---|---|"]
+           "| figure | observed | sd | mean, chance alone | 90% interval | mean, with parameter uncertainty | "
+           "90% interval | distance | distance with uncertainty | | source |",
+           "|---|---:|---:|---:|---|---:|---|---:|---:|---|---|"]
     report_year = max(table["year"]) if "year" in table and len(table) else ""
     for _, r in table.iterrows():
         label = r["figure"] if r.get("year", report_year) == report_year else f"{r['figure']} {r['year']}"
         name = f"`{label}`" if r["used"] else f"*`{label}` ({r['role']})*"
         unit = r["unit"]
-        flag = "**miss**" if r["miss"] else ""
-        pu = (f"{_num(r['p5_with_parameter_uncertainty'], unit)} – {_num(r['p95_with_parameter_uncertainty'], unit)}"
-              if not pd.isna(r["p5_with_parameter_uncertainty"]) else "–")
+        has_pu = not pd.isna(r["p5_with_parameter_uncertainty"])
+        missed = r["miss_with_parameter_uncertainty"] if has_pu else r["miss"]
+        flag = "**miss**" if missed else ""
+        pu = (f"{_num(r['mean_with_parameter_uncertainty'], unit)} | {_num(r['p5_with_parameter_uncertainty'], unit)} – "
+              f"{_num(r['p95_with_parameter_uncertainty'], unit)}" if has_pu else "– | –")
+        pu_distance = _num(r["distance_with_parameter_uncertainty"]) if has_pu else "–"
         out.append(f"| {name} | {_num(r['observed'], unit)} | {_num(r['sd'], unit)} | {_num(r['mean'], unit)} | "
-                   f"{_num(r['p5'], unit)} – {_num(r['p95'], unit)} | {pu} | {_num(r['distance'])} | {flag} | "
-                   f"{r['source']} |")
+                   f"{_num(r['p5'], unit)} – {_num(r['p95'], unit)} | {pu} | {_num(r['distance'])} | {pu_distance} | "
+                   f"{flag} | {r['source']} |")
     misses = table[table["miss"] & table["used"]]
     out += ["", "## Why each miss misses", ""]
     if misses.empty:

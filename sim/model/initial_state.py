@@ -24,7 +24,15 @@ and trends imply, not the filling of an empty pipeline.  The levels, per stage:
   ``return_after_days``).
 
 A stock given in ``[initial_state]`` (say a report's year-end figures) is used as it is, in
-single children, each part-way through a uniform fraction of a typical stay.  Enquiries in
+single children, each part-way through a uniform fraction of a typical stay.
+
+An **opening stock** (``opening_children_waiting_with_po``: the children with an order waiting at the
+start of ``opening_year``, by default year 1, as a report gives the stock at the 31 March before its
+year) is reached on that day, after the warm-up: single children are added, each with an order since
+a uniform share of a year, until the children waiting number the opening stock (none are taken away
+if more are waiting).  So a forecast starts from the agency's real position, a backlog included,
+rather than from the level its rates settle at, and a year in which the waiting list grows can be
+reproduced.  Enquiries in
 progress (weeks) start empty and fill within the first months; early permanence seekers
 (the first weeks in care) likewise.
 """
@@ -33,16 +41,38 @@ from __future__ import annotations
 
 from sim.model.children import INHOUSE, court_stage, family_finding, group_rate_per_day, new_group, order_phase
 from sim.model.households import draw_offer, household_journey
-from sim.scenario.calendar import MONTH_DAYS, YEAR_DAYS
+from sim.model.census import CHILD
+from sim.scenario.calendar import MONTH_DAYS, YEAR_DAYS, parse_date
 
 
 def seed_initial_state(p) -> None:
-    """Create the initial stocks at day 0 and start their processes."""
+    """Create the initial stocks at day 0 and start their processes (and the opening stock's, if given)."""
     _households(p)
     _children_in_proceedings(p)
     _children_waiting(p)
     _children_placed(p)
     _returning_adopters(p)
+    if p.scenario.initial_state.opening_children_waiting_with_po is not None:
+        p.env.process(opening_stock(p))
+
+
+def opening_day(scenario) -> float:
+    """The day (from the run's start) at which the opening stock holds: the start of its opening year."""
+    run, init = scenario.scenario, scenario.initial_state
+    year = parse_date(init.opening_year)[0] if init.opening_year else run.start_year
+    return (year - (run.start_year - run.warm_up_years)) * YEAR_DAYS
+
+
+def opening_stock(p):
+    """On the opening day, add children with an order waiting until they number the opening stock."""
+    yield p.env.timeout(max(0.0, opening_day(p.scenario) - p.env.now))
+    c, s = p.scenario_at(p.env.now).children, p.streams["initial_state"]
+    short = p.scenario.initial_state.opening_children_waiting_with_po - p.census.count(CHILD, "waiting")
+    for _ in range(max(0, short)):
+        waited = s.uniform() * YEAR_DAYS
+        g = _child(p, "waiting", p.env.now - waited - c.proceedings_weeks * 7)
+        g.order_t = p.env.now - waited
+        p.env.process(family_finding(p, g))
 
 
 def registrations_per_day(a) -> float:

@@ -36,6 +36,13 @@ Rules (checked on load, with the file, the entry and what is allowed):
 * **One kind of change each**: ``value`` (the new value), ``percent`` (a change in percent of
   the value it acts on; for a parameter that is itself a percentage, ``change_unit = "points"``
   adds percentage points instead) or ``add`` (an amount in the parameter's unit).
+* **A percent change of a share acts on its odds.**  For a share or probability (a parameter
+  whose range is 0 to at most 1), ``percent`` multiplies the odds of where the value sits in its
+  range, ``(v - lo) / (hi - v)``: +100% doubles the odds, so 0.6 becomes 0.75 and 0.9 becomes
+  0.947, and no change in percent can take a share outside its range, whatever value it acts
+  on (a calibrated scenario's replications each act on their own plausible value).  For a
+  small share this is close to plain percent: +100% of 0.05 gives 0.095.  ``value`` and ``add``
+  act on the share itself.
 * **Order.**  Changes to one parameter act in order of their start, each on the value the
   parameter would have without it (the baseline, its trend, and the changes that began
   earlier).  A change without ``end`` lasts to the end of the run; one with ``end`` stops
@@ -293,8 +300,37 @@ def month_index_mid(year: int, first_year: int) -> float:
     return (year - first_year) * 12 + 6.0
 
 
-def _apply(c: Change, under: Any, fraction: float, is_pct_param: bool) -> Any:
-    """What change ``c`` makes of ``under`` (the value without it), ``fraction`` of the way in."""
+#: Units of the parameters that are shares or probabilities (range 0 to at most 1), on which a percent
+#: change acts on the odds.
+SHARE_UNITS = ("fraction", "probability", "probability of those open to siblings", "share of each panel's places")
+
+
+def share_range(info: dict) -> tuple[float, float] | None:
+    """The range of a share or probability parameter (from :func:`sim.scenario.parameters.field_info`), or
+    None for any other parameter."""
+    if info["unit"] in SHARE_UNITS and info["min"] is not None and info["max"] is not None:
+        return float(info["min"]), float(info["max"])
+    return None
+
+
+def odds_percent(value: float, percent: float, lo: float, hi: float) -> float:
+    """A share moved by ``percent`` on the odds of where it sits in ``[lo, hi]``: never outside it.
+
+    >>> round(odds_percent(0.6, 100.0, 0.0, 1.0), 6)
+    0.75
+    >>> odds_percent(1.0, 50.0, 0.0, 1.0), odds_percent(0.0, 50.0, 0.0, 1.0)
+    (1.0, 0.0)
+    """
+    if not lo < value < hi or percent <= -100.0:
+        return min(max(value, lo), hi) if percent > -100.0 else lo
+    odds = (value - lo) / (hi - value) * (1.0 + percent / 100.0)
+    return lo + (hi - lo) * odds / (1.0 + odds)
+
+
+def _apply(c: Change, under: Any, fraction: float, is_pct_param: bool,
+           share: tuple[float, float] | None = None) -> Any:
+    """What change ``c`` makes of ``under`` (the value without it), ``fraction`` of the way in;
+    ``share`` is the range of a share parameter, whose percent changes act on the odds."""
     if c.value is not None:
         if not isinstance(c.value, float) or isinstance(under, (bool, list)):
             return c.value
@@ -302,6 +338,8 @@ def _apply(c: Change, under: Any, fraction: float, is_pct_param: bool) -> Any:
     elif c.percent is not None:
         if is_pct_param and c.change_unit == "points":
             target = under + c.percent
+        elif share is not None:
+            target = odds_percent(under, c.percent, *share)
         else:
             target = under * (1.0 + c.percent / 100.0)
     else:
@@ -334,6 +372,7 @@ def monthly_values(scenario, months: int) -> dict[tuple[str, str], list[Any]]:
         base = getattr(getattr(scenario, section), name)
         info = field_info(section, name)
         is_pct_param = info["unit"].startswith("%")
+        share = share_range(info)
         if isinstance(base, (bool, list)) and any(c.value is None for _, c in entries):
             raise DatedChangeError(f"change ({section}.{name}): this parameter takes a new 'value', not a percent or "
                                    "an amount")
@@ -343,7 +382,7 @@ def monthly_values(scenario, months: int) -> dict[tuple[str, str], list[Any]]:
             hi = end_month(c.end, first_year) if c.end is not None else months - 1
             for m in range(max(lo, 0), min(hi, months - 1) + 1):
                 fraction = min(1.0, (m - lo + 1) / c.ramp_months) if c.ramp_months else 1.0
-                path[m] = _apply(c, path[m], fraction, is_pct_param)
+                path[m] = _apply(c, path[m], fraction, is_pct_param, share)
         paths[key] = path
     for (section, name), path in paths.items():
         default = SECTIONS[section].model_fields[name].default

@@ -261,11 +261,15 @@ def _merge(base: dict, override: dict) -> dict:
 
 def scenario_from_dict(data: dict[str, Any], source: str) -> Scenario:
     """Validate a scenario given as nested dictionaries."""
+    from sim.scenario.parameter_sets import check_under_every_set  # it reads files with this module's errors
+
     _check_sections(data, source)
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(_explain(exc, source)) from None
+    check_under_every_set(scenario, source)
+    return scenario
 
 
 def _check_sections(data: dict[str, Any], source: str) -> None:

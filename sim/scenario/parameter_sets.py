@@ -178,9 +178,20 @@ def _short(text: str) -> str:
 
 
 def set_index(seed: int, replication: int, n_sets: int) -> int:
-    """Which of ``n_sets`` sets replication ``replication`` uses: a function of the seed only."""
-    seq = np.random.SeedSequence(seed, spawn_key=(replication, _SET_KEY))
-    return int(seq.generate_state(1, dtype=np.uint64)[0] % n_sets)
+    """Which of ``n_sets`` sets replication ``replication`` uses: a function of the seed only.
+
+    Each block of ``n_sets`` consecutive replications uses every set once, in an order drawn from
+    the seed and the block, so that a run's mean over replications averages the sets evenly (chosen
+    independently, some sets would weigh twice and others not at all, which moves the mean by
+    chance); serial and parallel engines and a what-if and its baseline agree set for set."""
+    block, place = divmod(replication, n_sets)
+    return int(_block_order(seed, block, n_sets)[place])
+
+
+@lru_cache(maxsize=256)
+def _block_order(seed: int, block: int, n_sets: int) -> tuple[int, ...]:
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block, _SET_KEY)))
+    return tuple(int(i) for i in rng.permutation(n_sets))
 
 
 #: A parameter-set key for a trend's yearly growth factor: "trend.section.name".
@@ -233,7 +244,12 @@ def replication_scenario(scenario: Scenario, replication: int) -> Scenario:
     if not cal.parameter_uncertainty:
         return scenario
     sets = load_parameter_sets(cal.parameter_sets)
-    chosen = sets.draws[set_index(scenario.scenario.seed, replication, len(sets.draws))]
+    return _with_set(scenario, sets, sets.draws[set_index(scenario.scenario.seed, replication, len(sets.draws))])
+
+
+def _with_set(scenario: Scenario, sets: ParameterSets, chosen: dict[str, float]) -> Scenario:
+    """The scenario with one plausible set's values, but for the parameters the scenario has moved
+    away from the fit."""
     values = {}
     for key, value in chosen.items():
         if key.startswith(TREND_PREFIX):
@@ -245,3 +261,40 @@ def replication_scenario(scenario: Scenario, replication: int) -> Scenario:
         if fitted is None or math.isclose(current, fitted, rel_tol=1e-9, abs_tol=1e-12):
             values[key] = value
     return with_parameters(scenario, values) if values else scenario
+
+
+def check_under_every_set(scenario: Scenario, source: str) -> None:
+    """Refuse, when a file is read, a scenario whose dated changes cannot apply under one of
+    its baseline's plausible parameter sets (a change taking a parameter outside its range for that
+    set), naming the file, the set and the problem: never after a run has started."""
+    cal = scenario.calibration
+    if not cal.parameter_uncertainty or all(c.value is not None for c in scenario.change):
+        return  # a new value is the same under every set; a baseline's own trends come with its calibration
+    sets = load_parameter_sets(cal.parameter_sets)
+    _check_sets(scenario.model_dump_json(), cal.parameter_sets, id(sets), source)
+
+
+@lru_cache(maxsize=64)
+def _check_sets(scenario_json: str, sets_path: str, _sets_id: int, source: str) -> None:
+    from pydantic import ValidationError
+
+    scenario = Scenario.model_validate_json(scenario_json)
+    sets = load_parameter_sets(sets_path)
+    # only a set's values (or trend) of a parameter that a relative change moves can take it out of range
+    moved = {c.parameter for c in scenario.change if c.value is None}
+    moved |= {TREND_PREFIX + m for m in moved}
+    seen = set()
+    for number, chosen in enumerate(sets.draws, 1):
+        relevant = {k: v for k, v in chosen.items() if k in moved}
+        key = tuple(sorted(relevant.items()))
+        if not relevant or key in seen:
+            continue
+        seen.add(key)
+        try:
+            _with_set(scenario, sets, relevant)
+        except ValidationError as exc:
+            why = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+            raise ScenarioError(f"{source}: under plausible parameter set {number} of {sets_path} (the baseline's "
+                                f"calibration), {why}; allowed: changes that keep every parameter in its range "
+                                "for each plausible set (a percent change of a share acts on its odds and always "
+                                "does; give a smaller change, or a 'value')") from None

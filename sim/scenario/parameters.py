@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sim.scenario.calendar import financial_year_label, parse_date
 from sim.scenario.changes import Change, Trend, check_dates, monthly_values
 
 C_P = "001_ef741affdb884314.txt"  # Cambridgeshire & Peterborough Adoption 2022/23
@@ -321,6 +322,15 @@ class InitialState(Section):
     children_placed_awaiting_order: int | None = param(None, 0, 1_000_000, "children",
                                                        "assumption: steady level when not given",
                                                        "Children placed awaiting the adoption order.")
+    opening_children_waiting_with_po: int | None = param(
+        None, 0, 1_000_000, "children", "assumption: none; a calibration sets it from a report's opening stock",
+        "Children with a placement order waiting for a match at the start of the opening year (the stock at "
+        "31 March before it, as a report gives it): children are added then to reach it, each waiting since a "
+        "share of a year; none are taken away if more are waiting. So a forecast starts from the agency's real "
+        "position, a backlog included, not from the level its rates would settle at.")
+    opening_year: str | None = param(None, None, None, "financial year 'YYYY-YY'",
+                                     "assumption: year 1 when not given",
+                                     "The financial year at whose start the opening stock holds (default: year 1).")
 
 
 class Calibration(Section):
@@ -372,6 +382,15 @@ class Scenario(Section):
 
     @model_validator(mode="after")
     def _dated(self) -> "Scenario":
+        opening = self.initial_state.opening_year
+        if opening is not None:
+            run = self.scenario
+            year, _, whole = parse_date(opening)
+            first = run.start_year - run.warm_up_years
+            if not whole or not first <= year < run.start_year + run.years:
+                raise ValueError(f"initial_state.opening_year {opening!r}: give a financial year 'YYYY-YY' of the "
+                                 f"run, from {financial_year_label(first)} to "
+                                 f"{financial_year_label(run.start_year + run.years - 1)}")
         if self.change or self.trend:
             check_dates(self.change, self.trend, self.scenario)
             monthly_values(self, run_months(self))

@@ -1,0 +1,108 @@
+"""Parameter uncertainty widens intervals and leaves means where the fit put them.
+
+The calibrated baselines run by default with a plausible parameter set per replication.  A board
+reads the default run: in the report's own year its means must agree with the report as the fit
+does, a no-change forecast must hold its level, and a figure a small calibration was given must come
+back as given."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.calibration.command import calibrate
+from sim.calibration.fit import fit_targets, fit_window, years_before
+from sim.calibration.fit_report import MEAN_HELD_SD, MEAN_NOISE_SD, fit_report, means_held
+from sim.calibration.targets import load_targets
+from sim.run.runner import run_scenario
+from sim.scenario.files import load_scenario, scenario_from_dict
+
+ROOT = Path(__file__).resolve().parent.parent
+AGENCIES = ("cambridgeshire-peterborough-2022-23", "cambridgeshire-2017-18", "rotherham-2017-18")
+BASELINES = (*AGENCIES, "england-2018-19")
+
+
+def _year_one(name: str, uncertainty: bool, replications: int) -> tuple[object, pd.Series]:
+    scenario = load_scenario(name)
+    data = scenario.model_dump()
+    data["calibration"]["parameter_uncertainty"] = uncertainty
+    scenario = scenario_from_dict(data, f"{name}.toml")
+    ts = load_targets(ROOT / scenario.calibration.targets_file)
+    results = run_scenario(fit_window(scenario, years_before(ts)), replications=replications, engine="processes")
+    return ts, results.summary.set_index(["financial_year", "kpi"])["mean"]
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_the_fit_report_shows_both_means_and_uncertainty_leaves_them_in_place(name):
+    """The committed fit report: every used figure whose chance-alone mean is within half an sd of the
+    report keeps its mean there with parameter uncertainty, and the report says so."""
+    table = fit_report(name)
+    held, near, moved = means_held(table)
+    assert near > 0 and not moved, f"{name}: means moved by parameter uncertainty: {moved}"
+    text = (ROOT / "calibration" / "reports" / f"{name}.md").read_text(encoding="utf-8")
+    assert f"Means held: {held} of the {near} used figures" in text
+    assert "mean, with parameter uncertainty" in text
+
+
+def test_the_default_run_agrees_with_the_report_in_its_own_year():
+    """The built-in baseline as shipped (sets drawn) against chance alone, simulated afresh over enough
+    replications to tell half an sd: where chance alone is within half an sd of the report, so is
+    the default run (allowing the two runs' own sampling error)."""
+    name = AGENCIES[0]
+    ts, alone = _year_one(name, False, 400)
+    _, default = _year_one(name, True, 400)
+    moved = {}
+    for t in fit_targets(ts):
+        key = (t.year or ts.financial_year, t.figure)
+        if abs(alone[key] - t.value) <= MEAN_HELD_SD * t.sd:
+            z = (default[key] - t.value) / t.sd
+            if abs(z) > MEAN_HELD_SD and abs(z - (alone[key] - t.value) / t.sd) > MEAN_NOISE_SD:
+                moved[t.key] = round(z, 2)
+    assert not moved, f"the default run moves these figures away from the report: {moved}"
+
+
+@pytest.mark.parametrize("name,replications", [(n, 200) for n in AGENCIES] + [("england-2018-19", 12)])
+def test_a_no_change_baseline_holds_its_level_with_uncertainty_on(name, replications):
+    """Five years with no change, parameter sets drawn: each headline figure's yearly mean stays within
+    10% of year 1 (2 for a small count), the paired drift estimated closely enough to tell (its
+    standard error under half the band)."""
+    from sim.calibration.fit_report import PROJECTION_KPIS
+
+    scenario = load_scenario(name)
+    assert scenario.calibration.parameter_uncertainty
+    reps = run_scenario(scenario, replications=replications, years=5, engine="processes").replications
+    wide = reps[reps["kpi"].isin(PROJECTION_KPIS)].pivot_table(index=["replication", "kpi"], columns="year",
+                                                               values="value")
+    for kpi in PROJECTION_KPIS:
+        by_rep = wide.xs(kpi, level="kpi")
+        first = by_rep[1].mean()
+        band = max(0.10 * abs(first), 2.0)
+        for year in range(2, 6):
+            drift = (by_rep[year] - by_rep[1]).dropna()
+            se = drift.std(ddof=1) / math.sqrt(len(drift))
+            assert se < band / 2, (name, kpi, year, "too few replications to tell", se, band)
+            assert abs(drift.mean()) <= band, (name, kpi, year, round(drift.mean(), 2), round(band, 2))
+
+
+@pytest.mark.parametrize("figures", [{"placement_orders": 24.0}, {"approvals": 30.0, "placements": 161.0}])
+def test_a_figure_given_to_a_small_calibration_comes_back_within_5_percent(tmp_path, figures):
+    """One or two figures in, the fitted scenario run with its defaults (sets drawn) gives each back
+    within 5% in the report's year."""
+    body = "".join(f'\n[[target]]\nfigure = "{f}"\nvalue = {v}\nsource = "synthetic.txt §1"\nsd = {max(math.sqrt(v), 2):.3f}'
+                   f"\nuse = true\n" for f, v in figures.items())
+    path = tmp_path / "smallshire.toml"
+    path.write_text('[agency]\nname = "Smallshire"\nfinancial_year = "2022-23"\nstart_year = 2022\n'
+                    'report = "synthetic.txt"\ntiming_only = false\n' + body, encoding="utf-8")
+    out = calibrate(path, out=tmp_path / "fit" / "smallshire.toml", replications=16, report_replications=40,
+                    max_iterations=4, design=100, candidates=100, workers=2)
+    scenario = load_scenario(str(out.scenario_path))
+    assert scenario.calibration.parameter_uncertainty
+    year1 = run_scenario(scenario, replications=300, years=1, engine="processes").summary
+    means = year1.set_index("kpi")["mean"]
+    for figure, value in figures.items():
+        assert means[figure] == pytest.approx(value, rel=0.05), (figure, means[figure], value)
+    assert np.isfinite(list(means[list(figures)])).all()
