@@ -39,9 +39,9 @@ progress (weeks) start empty and fill within the first months; early permanence 
 
 from __future__ import annotations
 
+from sim.model.census import CHILD
 from sim.model.children import INHOUSE, court_stage, family_finding, group_rate_per_day, new_group, order_phase
 from sim.model.households import draw_offer, household_journey
-from sim.model.census import CHILD
 from sim.scenario.calendar import MONTH_DAYS, YEAR_DAYS, parse_date
 
 
