@@ -24,6 +24,7 @@ import dataclasses
 import hashlib
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -213,7 +214,7 @@ def on_baseline_change() -> None:
 
 def _add_uploaded(text: str, source: str) -> None:
     try:
-        scenario = read_scenario_text(text, source)
+        scenario = read_scenario_text(text, source, uploads=state.get("upload_names", {}))
     except ScenarioError as exc:
         state["load_error"] = str(exc)
         return
@@ -227,6 +228,8 @@ def _add_uploaded(text: str, source: str) -> None:
     name = scenario.scenario.name if scenario.scenario.name != Scenario().scenario.name else source
     label = f"Uploaded: {name}"
     state.setdefault("uploaded", {})[label] = to_toml(scenario)
+    state.setdefault("upload_names", {})[Path(source).stem] = state["uploaded"][label]  # for a later 'extends'
+
     state["baseline_choice"] = label
     state.pop("load_error", None)
     reset_levers(scenario, label)

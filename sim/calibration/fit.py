@@ -26,11 +26,14 @@ Three steps, all driven by a targets file (``calibration/targets/*.toml``, read 
 Year 1 of the simulation is the report's financial year (``scenario.start_year`` from the
 targets file), after the default warm-up; counts are the year's, stocks are at 31 March and
 times are means over the children adopted in the year, as in the reports.  The run starts from
-the steady level of every stock (:mod:`sim.model.initial_state`).
+the steady level of every stock (:mod:`sim.model.initial_state`), and where the file gives the
+children waiting at the start of the report's year too (:func:`opening_targets`), from that opening
+stock on the year's first day.
 
-The covariance of the fitted parameters (from the Jacobian of all residuals, priors
-included) gives a sample of plausible parameter sets (:mod:`sim.scenario.parameter_sets`), and the
-fit report (:mod:`sim.calibration.fit_report`) compares every target with the calibrated model.
+The covariance of the fitted parameters (from the Jacobian of all residuals, priors included) is
+the proposal from which :mod:`sim.calibration.posterior` draws the plausible parameter sets
+(:mod:`sim.scenario.parameter_sets`) from the posterior given the figures, and the fit report
+(:mod:`sim.calibration.fit_report`) compares every target with the calibrated model.
 """
 
 from __future__ import annotations

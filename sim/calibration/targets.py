@@ -30,6 +30,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from sim.model.kpis import COUNT, KPI_BY_NAME, KPI_NAMES, MEAN_DAYS, MONEY, PERCENT, STOCK
+from sim.scenario.bounded_read import InputFileError, read_input_text
 from sim.scenario.calendar import financial_year_label
 from sim.scenario.messages import cut as _cut
 from sim.scenario.messages import short_repr as _short
@@ -128,12 +129,9 @@ def load_targets(path: str | Path) -> TargetSet:
     path = Path(path)
     fname = path.name
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a leading byte order mark is dropped
-    except UnicodeDecodeError as exc:
-        raise TargetsError(f"{fname}: cannot read the file: not UTF-8 text ({exc.reason} at byte "
-                           f"{exc.start}); allowed: a TOML text file in UTF-8") from None
-    except OSError as exc:
-        raise TargetsError(f"{fname}: cannot read the file ({exc})") from exc
+        text = read_input_text(path, "targets file")  # a leading byte order mark is dropped
+    except InputFileError as exc:
+        raise TargetsError(f"{fname}: cannot read the file: {str(exc).removeprefix(str(path) + ': ')}") from None
     try:
         data = tomllib.loads(text)
     except RecursionError:

@@ -31,6 +31,7 @@ import tomli_w
 from pydantic import ValidationError
 
 from sim.scenario import atomic_write
+from sim.scenario.bounded_read import InputFileError, read_input_text
 from sim.scenario.changes import Change, Trend
 from sim.scenario.messages import cut as _short_text
 from sim.scenario.messages import cut_path
@@ -125,12 +126,46 @@ def _built_in(_stamp: int) -> Scenario:
     return load_scenario(SCENARIO_DIR / f"{BUILT_IN_FILE}.toml")
 
 
-def parse_scenario(text: str, source: str) -> Scenario:
-    """Validate scenario TOML given as text (an upload in the app); ``source`` names it."""
+def parse_scenario(text: str, source: str, confined: bool = False, uploads: dict[str, str] | None = None) -> Scenario:
+    """Validate scenario TOML given as text (an upload in the app); ``source`` names it.
+
+    ``confined`` (text from the browser): the file may extend only a shipped scenario, by name, or a
+    file uploaded in the same session (``uploads``: its name to its text), and may name only the
+    shipped calibrations' parameter sets and targets files; no other file on the server is read, so
+    no message can tell anything about one."""
     data = _toml(text, source)
     if "extends" in data:
-        data = _with_parent(data, source, None, [source])
+        data = _with_parent(data, source, None, [source], confined, uploads or {})
+    if confined:
+        _check_confined_files(data, source)
     return scenario_from_dict(data, source)
+
+
+#: The files a scenario from the browser may name in ``[calibration]``: those the project ships.
+SHIPPED_FILES = {"parameter_sets": ("calibration/fits", "*-parameter-sets.csv"),
+                 "targets_file": ("calibration/targets", "*.toml")}
+
+
+def shipped_files(field: str) -> list[str]:
+    """The shipped files a confined scenario may name in ``[calibration] field``, as the project names them."""
+    folder, pattern = SHIPPED_FILES[field]
+    root = SCENARIO_DIR.parent
+    return sorted(p.relative_to(root).as_posix() for p in (root / folder).glob(pattern))
+
+
+def _check_confined_files(data: dict[str, Any], source: str) -> None:
+    calibration = data.get("calibration")
+    if not isinstance(calibration, dict):
+        return
+    for field in SHIPPED_FILES:
+        value = calibration.get(field)
+        if value in (None, "") or not isinstance(value, str):
+            continue  # absent, or refused with its type by the validation
+        allowed = shipped_files(field)
+        if value not in allowed:
+            raise ScenarioError(f"{source}: field 'calibration.{field}': a scenario loaded in the browser may name "
+                                f"only a file the project ships, got {_short(value)}; allowed: "
+                                f"{', '.join(allowed) or 'none'}")
 
 
 _EXAMPLE = "for example a line '[adopters]' and under it 'enquiries_per_month = 30.0'"
@@ -201,34 +236,44 @@ def _read_with_parents(path: Path, chain: list[str]) -> dict[str, Any]:
                             f"({' -> '.join(shown + [key])}); allowed: at most {MAX_EXTENDS} files, each "
                             "extending the next")
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise ScenarioError(f"{path}: too large for a scenario file ({path.stat().st_size:,} bytes; at most "
-                                f"{MAX_BYTES:,})")
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot be read ({exc})") from None
+        text = read_input_text(path, "scenario file")
+    except InputFileError as exc:
+        raise ScenarioError(str(exc)) from None
     data = _toml(text, str(path))
     if "extends" not in data:
         return data
     return _with_parent(data, str(path), path.parent, chain + [key])
 
 
-def _with_parent(data: dict[str, Any], source: str, near: Path | None, chain: list[str]) -> dict[str, Any]:
+def _with_parent(data: dict[str, Any], source: str, near: Path | None, chain: list[str], confined: bool = False,
+                 uploads: dict[str, str] | None = None) -> dict[str, Any]:
     """``data`` (from ``source``, which names its parent in ``extends``) over that parent.
 
     The parent is checked on its own first, so that a mistake in it is reported against its
-    own file, not the one that extends it.  ``chain`` ends with ``source``.
+    own file, not the one that extends it.  ``chain`` ends with ``source``.  ``confined``: the
+    parent must be a shipped scenario named as such, or one of ``uploads`` (see :func:`parse_scenario`).
     """
     parent_name = data.pop("extends")
     if not isinstance(parent_name, str):
         raise ScenarioError(f"{source}: field 'extends' must be a scenario name (text), got "
                             f"{_short(parent_name)}")
     _check_sections(data, source)  # before merging, which would hide a section that is not a table
-    try:
-        parent_path = resolve(parent_name, near)
-    except ScenarioError as exc:
-        raise ScenarioError(f"{source}: field 'extends': {exc}") from None
-    parent = _read_with_parents(parent_path, chain)
+    if confined and parent_name in (uploads or {}):
+        if parent_name in chain:
+            raise ScenarioError(f"{source}: 'extends' goes round in a circle ({' -> '.join(chain + [parent_name])})")
+        parent = _toml(uploads[parent_name], parent_name)
+        if "extends" in parent:
+            parent = _with_parent(parent, parent_name, None, chain + [parent_name], confined, uploads)
+        parent_path = Path(parent_name)
+    else:
+        if confined and parent_name not in {BUILT_IN, *scenario_names()}:
+            raise ScenarioError(f"{source}: field 'extends': {_short(parent_name)} is not a shipped scenario or a file "
+                                f"uploaded in this session; allowed: {', '.join([BUILT_IN, *scenario_names(), *(uploads or {})])}")
+        try:
+            parent_path = resolve(parent_name, near)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{source}: field 'extends': {exc}") from None
+        parent = _read_with_parents(parent_path, chain)
     parent_name = scenario_from_dict(parent, str(parent_path)).scenario.name
     return _extend(parent, data, f"{Path(source).stem} (changes '{parent_name}')")
 

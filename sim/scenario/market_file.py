@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sim.scenario.bounded_read import InputFileError, read_input_text
 from sim.scenario.files import SCENARIO_DIR, ScenarioError, load_scenario, resolve, scenario_from_dict
 from sim.scenario.messages import cut, cut_path, short_repr
 from sim.scenario.parameters import Scenario, without_fitted
@@ -152,11 +153,9 @@ def load_market(name_or_path: str | Path) -> MarketSpec:
 def _read(path: Path) -> dict[str, Any]:
     source = str(path)
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise MarketError(f"{source}: too large for a market file (at most {MAX_BYTES:,} bytes)")
-        text = path.read_text(encoding="utf-8").removeprefix("\ufeff")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MarketError(f"{source}: cannot be read ({exc})") from None
+        text = read_input_text(path, "market file")
+    except InputFileError as exc:
+        raise MarketError(str(exc)) from None
     try:
         data = tomllib.loads(text)
     except (ValueError, RecursionError) as exc:

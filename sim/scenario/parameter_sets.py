@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.scenario import atomic_write
+from sim.scenario.bounded_read import InputFileError, read_input
 from sim.scenario.calendar import financial_year_label
 from sim.scenario.changes import CHANGEABLE_SECTIONS, Trend
 from sim.scenario.files import ScenarioError
@@ -93,10 +94,9 @@ def load_parameter_sets(path: str | Path) -> ParameterSets:
 @lru_cache(maxsize=8)
 def _load(path: str, _stamp: int) -> ParameterSets:
     try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as exc:
-        raise ParameterSetsError(f"{path}: cannot be read ({exc})") from None
+        data = read_input(path, "parameter sets file")
+    except InputFileError as exc:
+        raise ParameterSetsError(str(exc)) from None
     try:
         text = data.decode("utf-8-sig")  # a leading byte order mark is dropped
     except UnicodeDecodeError as exc:
