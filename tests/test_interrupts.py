@@ -69,3 +69,24 @@ def test_a_signal_stops_a_run_and_its_workers(tmp_path, signum, status, message)
         time.sleep(0.05)
     assert not [w for w in workers if _running(w)], "worker processes survived"
     assert not out.exists() or list(out.iterdir()) == []  # nothing half written: the rerun is not blocked
+
+
+@pytest.mark.parametrize("command", [["run", "--workers", "1", "--reps", "400", "--years", "10"],
+                                     ["market", "east-of-england", "--workers", "1", "--reps", "50"]])
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_the_serial_engine_cleanly(command, signum, status):
+    """On the serial engine the signal arrives inside a simpy process, which rebuilds the exception from
+    its arguments: the stop must survive that and exit with the shell's status and one line."""
+    run = subprocess.Popen([sys.executable, "-m", "sim", *command], cwd=ROOT, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3.0)  # well inside the replications
+        run.send_signal(signum)
+        _, stderr = run.communicate(timeout=30)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    assert run.returncode == status, stderr
+    assert "Traceback" not in stderr and "TypeError" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1].startswith(("interrupted", "terminated")), stderr

@@ -23,11 +23,16 @@ NAMES = {signal.SIGINT: "interrupted (Ctrl-C)", signal.SIGTERM: "terminated (SIG
 
 class Stopped(BaseException):
     """The run was stopped by a signal.  A BaseException, like KeyboardInterrupt, so that no
-    ``except Exception`` on the way swallows it."""
+    ``except Exception`` on the way swallows it.  Its only argument is the signal number, so that a
+    copy rebuilt from its arguments (as simpy re-raises an exception thrown inside a process) is the
+    same stop."""
 
     def __init__(self, signum: int):
-        super().__init__(NAMES.get(signum, f"stopped by signal {signum}"))
-        self.signum = signum
+        super().__init__(int(signum))
+        self.signum = int(signum)
+
+    def __str__(self) -> str:
+        return NAMES.get(self.signum, f"stopped by signal {self.signum}")
 
     @property
     def status(self) -> int:
