@@ -90,3 +90,71 @@ def test_a_signal_stops_the_serial_engine_cleanly(command, signum, status):
     assert run.returncode == status, stderr
     assert "Traceback" not in stderr and "TypeError" not in stderr, stderr
     assert stderr.strip().splitlines()[-1].startswith(("interrupted", "terminated")), stderr
+
+
+TARGETS = """[agency]
+name = "Stopshire"
+financial_year = "2022-23"
+start_year = 2022
+report = "synthetic.txt"
+timing_only = false
+
+[[target]]
+figure = "placement_orders"
+value = 24.0
+source = "synthetic.txt §1"
+sd = 4.9
+use = true
+"""
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("at", ["parameter sets", "report: year 1", "projection with no change"])
+def test_a_stopped_calibration_leaves_nothing_that_blocks_its_rerun(tmp_path, at):
+    """SIGTERM at any stage after the fit: exit 143 with one line, no output and no temporary file left,
+    and the same command then runs to the end without --force."""
+    targets = tmp_path / "stopshire.toml"
+    targets.write_text(TARGETS, encoding="utf-8")
+    out = tmp_path / "fit"
+    command = [sys.executable, "-m", "sim", "calibrate", str(targets), "--out", str(out / "stopshire.toml"),
+               "--reps", "4", "--report-reps", "400", "--max-iterations", "2", "--workers", "2",
+               "--design", "300", "--candidates", "300"]
+    run = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = []
+    try:
+        for line in run.stderr:
+            seen.append(line)
+            if line.startswith(at) or line.strip().startswith(at):
+                time.sleep(0.3)
+                run.send_signal(signal.SIGTERM)
+                break
+        _, rest = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    stderr = "".join(seen) + rest
+    assert run.returncode == 143, stderr
+    assert "Traceback" not in stderr
+    assert not out.exists() or _files(out) == [], _files(out)
+    again = subprocess.run([*command[:-4], "--design", "60", "--candidates", "100"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode in (0, 3), again.stderr
+    assert "already exists" not in again.stderr
+    assert (out / "stopshire-parameter-sets.csv").is_file() and (out / "stopshire.toml").is_file()
+    assert not [f for f in _files(out) if f.startswith(".")]
+
+
+def test_a_calibration_whose_output_is_a_folder_is_refused_before_it_runs(tmp_path):
+    targets = tmp_path / "stopshire.toml"
+    targets.write_text(TARGETS, encoding="utf-8")
+    (tmp_path / "d.toml").mkdir()
+    started = time.monotonic()
+    out = subprocess.run([sys.executable, "-m", "sim", "calibrate", str(targets), "--out", str(tmp_path / "d.toml"),
+                          "--force"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "is a folder" in out.stderr and "Traceback" not in out.stderr, out.stderr
+    assert time.monotonic() - started < 30
+    assert _files(tmp_path) == ["stopshire.toml"]

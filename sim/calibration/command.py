@@ -22,6 +22,7 @@ See :mod:`sim.calibration.fit` for the method and :mod:`sim.calibration.fit_repo
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from sim.calibration.posterior import agency_sets
 from sim.calibration.targets import TargetsError, TargetSet, load_targets
 from sim.run.runner import run_scenario
 from sim.scenario import atomic_write
-from sim.scenario.files import SCENARIO_DIR, ScenarioError, load_scenario, save_scenario
+from sim.scenario.files import SCENARIO_DIR, ScenarioError, load_scenario, to_toml
 from sim.scenario.parameter_sets import save_parameter_sets
 from sim.scenario.parameters import Scenario
 
@@ -95,57 +96,92 @@ def calibrate(targets_path: str | Path, out: str | Path | None = None, replicati
         raise cal.CalibrationError(f"{', '.join(existing)}: already exists (a scenario named {name!r} was "
                                    f"calibrated before); choose another --out or add --force to overwrite")
 
+    problems = [problem for path in written if (problem := _output_problem(path))]
+    if problems:
+        raise cal.CalibrationError("; ".join(problems))
     cal.plan_agency(ts)  # refuses, before any simulation, a file that cannot set the agency's size
     begin = load_scenario(start_from) if start_from else None
     say(f"{ts.name} {ts.financial_year}: {len(cal.fit_targets(ts))} targets to fit, with {replications} "
         f"replications an evaluation")
-    with cal.Simulator(workers) as sim:
-        fitted = cal.fit_agency(ts, sim, replications, max_iterations, progress, start_from=begin)
-        start, estimates, priors, left, result = (fitted.start, fitted.estimates, fitted.priors, fitted.left,
-                                                  fitted.result)
-        before = cal.years_before(ts)
-        say(f"fit: {len(ts.inputs)} parameters given, {len(estimates)} estimated directly, "
-            f"{len(result.parameters)} fitted; "
-            f"{result.evaluations} simulations in {result.seconds:.0f} s, objective {result.objective_start:.1f} "
-            f"-> {result.objective:.1f} ({result.message})")
-        sets_path = fits_dir / f"{name}-parameter-sets.csv"
-        say("parameter sets: the posterior given the used figures")
-        central, posterior = agency_sets(fitted, ts, sim, n_sets, say=say, replications=min(8, replications),
-                                         design=design, candidates=candidates,
-                                         central_replications=min(200, max(report_replications, 5 * replications)))
-        draws = posterior.sets
-        save_parameter_sets(central, draws, sets_path)
-        scenario = _calibrated_scenario(ts, fitted, sets_path, report_dir / f"{name}.md")
-        say(f"report: year 1 over {report_replications} replications, with and without parameter uncertainty")
-        values, values_pu = sim.window([_chance_alone(scenario), scenario], report_replications, before)
+    sets_path = fits_dir / f"{name}-parameter-sets.csv"
+    # the sets are kept under a hidden temporary name while the report runs them, and every output is
+    # written at the end as one set, or none: a stopped calibration leaves nothing to block its rerun
+    pending = sets_path.with_name(f".{sets_path.name}.pending-{os.getpid()}")
+    try:
+        with cal.Simulator(workers) as sim:
+            fitted = cal.fit_agency(ts, sim, replications, max_iterations, progress, start_from=begin)
+            start, estimates, priors, left, result = (fitted.start, fitted.estimates, fitted.priors, fitted.left,
+                                                      fitted.result)
+            before = cal.years_before(ts)
+            say(f"fit: {len(ts.inputs)} parameters given, {len(estimates)} estimated directly, "
+                f"{len(result.parameters)} fitted; "
+                f"{result.evaluations} simulations in {result.seconds:.0f} s, objective {result.objective_start:.1f} "
+                f"-> {result.objective:.1f} ({result.message})")
+            say("parameter sets: the posterior given the used figures")
+            central, posterior = agency_sets(fitted, ts, sim, n_sets, say=say, replications=min(8, replications),
+                                             design=design, candidates=candidates,
+                                             central_replications=min(200, max(report_replications, 5 * replications)))
+            draws = posterior.sets
+            fits_dir.mkdir(parents=True, exist_ok=True)
+            save_parameter_sets(central, draws, pending)
+            scenario = _calibrated_scenario(ts, fitted, sets_path, report_dir / f"{name}.md")
+            running = _with_sets(scenario, pending)
+            say(f"report: year 1 over {report_replications} replications, with and without parameter uncertainty")
+            values, values_pu = sim.window([_chance_alone(running), running], report_replications, before)
 
-    notes = fr.read_notes(name, Path(notes_dir or fr.NOTES_DIR))
-    held = {e.key: (e.value, e.note, cal.CANDIDATE_BY_KEY[e.key].informs)
-            for e in estimates if e.key in cal.CANDIDATE_BY_KEY}
-    table = fr.target_table(ts, values, cal.columns(ts), result.targets, values_pu, notes,
-                            fr.generated_reason(ts, result, held))
-    parameters = _parameter_table(ts, result, estimates, left, draws, priors, start, fitted.pooled, fitted.opening)
-    checks = fr.check_table(ts, values, cal.columns(ts), result.targets)
-    header = _header(ts, out, result, replications, report_replications, sets_path, scenario, time.perf_counter() - t0)
-    header.insert(3, f"- Parameter sets: {posterior.describe()} ({fr.POSTERIOR_METHOD}).")
-    verdict = fr.verdict(table, own_interval=ts.level == "national")
-    header.append(f"- Verdict: {verdict.summary()}")
-    caveats = {k.removeprefix("caveats:"): v for k, v in notes.items() if k.startswith("caveats:")}
-    say("projection with no change: 5 years")
-    projected = run_scenario(scenario, replications=report_replications, years=5,
-                             engine="processes" if (workers or 2) > 1 else "serial", workers=workers)
-    material = [t.describe() for t in scenario.trend if t.percent_per_year is None or abs(t.percent_per_year) >= 5]
-    projection = fr.projection_lines(fr.projection_table(projected.summary), material)
-    text = fr.markdown(f"{ts.name}, {ts.financial_year}", header, table, parameters,
-                       _unidentified(result, left), checks, caveats, projection)
-    report_dir.mkdir(parents=True, exist_ok=True)
-    report_path = report_dir / f"{name}.md"
-    atomic_write.write_files({report_path: lambda p: p.write_text(text, encoding="utf-8"),
-                              **{report_dir / f"{name}{end}": lambda p, t=t: t.to_csv(p, index=False)
-                                 for end, t in ((".csv", table), ("-parameters.csv", parameters),
-                                                ("-checks.csv", checks))}})
-    save_scenario(scenario, out, overwrite=force)
+        notes = fr.read_notes(name, Path(notes_dir or fr.NOTES_DIR))
+        held = {e.key: (e.value, e.note, cal.CANDIDATE_BY_KEY[e.key].informs)
+                for e in estimates if e.key in cal.CANDIDATE_BY_KEY}
+        table = fr.target_table(ts, values, cal.columns(ts), result.targets, values_pu, notes,
+                                fr.generated_reason(ts, result, held))
+        parameters = _parameter_table(ts, result, estimates, left, draws, priors, start, fitted.pooled,
+                                      fitted.opening)
+        checks = fr.check_table(ts, values, cal.columns(ts), result.targets)
+        header = _header(ts, out, result, replications, report_replications, sets_path, scenario,
+                         time.perf_counter() - t0)
+        header.insert(3, f"- Parameter sets: {posterior.describe()} ({fr.POSTERIOR_METHOD}).")
+        verdict = fr.verdict(table, own_interval=ts.level == "national")
+        header.append(f"- Verdict: {verdict.summary()}")
+        caveats = {k.removeprefix("caveats:"): v for k, v in notes.items() if k.startswith("caveats:")}
+        say("projection with no change: 5 years")
+        projected = run_scenario(running, replications=report_replications, years=5,
+                                 engine="processes" if (workers or 2) > 1 else "serial", workers=workers)
+        material = [t.describe() for t in scenario.trend if t.percent_per_year is None or abs(t.percent_per_year) >= 5]
+        projection = fr.projection_lines(fr.projection_table(projected.summary), material)
+        text = fr.markdown(f"{ts.name}, {ts.financial_year}", header, table, parameters,
+                           _unidentified(result, left), checks, caveats, projection)
+        report_dir.mkdir(parents=True, exist_ok=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        report_path = report_dir / f"{name}.md"
+        sets_bytes = pending.read_bytes()
+        atomic_write.write_files({report_path: lambda p: p.write_text(text, encoding="utf-8"),
+                                  **{report_dir / f"{name}{end}": lambda p, t=t: t.to_csv(p, index=False)
+                                     for end, t in ((".csv", table), ("-parameters.csv", parameters),
+                                                    ("-checks.csv", checks))},
+                                  sets_path: lambda p: p.write_bytes(sets_bytes),
+                                  out: lambda p: p.write_text(to_toml(scenario), encoding="utf-8")})
+    finally:
+        pending.unlink(missing_ok=True)
     return Outcome(scenario, out, report_path, table, result, time.perf_counter() - t0, sets_path, verdict)
+
+
+def _output_problem(path: Path) -> str | None:
+    """Why a calibration output could not be written at ``path`` (its folders are made as needed)."""
+    if path.is_dir():
+        return f"{path}: is a folder; a calibration writes a file there"
+    existing = next((p for p in path.parents if p.exists()), Path("."))
+    if not existing.is_dir():
+        return f"{path}: {existing} is a file, so no folder can be made under it"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{path}: cannot write in {existing} (permission denied)"
+    return None
+
+
+def _with_sets(scenario: Scenario, sets: Path) -> Scenario:
+    """The scenario drawing its parameter sets from ``sets``."""
+    data = scenario.model_dump()
+    data["calibration"]["parameter_sets"] = str(sets)
+    return Scenario.model_validate(data)
 
 
 def output_dirs(out: Path, report_dir: Path | None = None, fits_dir: Path | None = None) -> tuple[Path, Path]:
