@@ -359,12 +359,12 @@ def cmd_bench(args) -> int:
 
     if args.json is not None and (problem := atomic_write.output_problem(args.json, "--json")):
         raise ScenarioError(problem)
+    if args.json and Path(args.json).is_file() and not args.force:
+        raise ScenarioError(f"{args.json}: already exists; choose another --json path, or add --force to overwrite")
     if args.market:
         from sim.run.market_bench import main as market_bench
 
-        return market_bench(args.quick)
-    if args.json and Path(args.json).is_file() and not args.force:
-        raise ScenarioError(f"{args.json}: already exists; choose another --json path, or add --force to overwrite")
+        return market_bench(args.quick, args.json)
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     figures = run_benchmark(QUICK if args.quick else STANDARD, say=say)
     if args.quick:  # a reduced workload: two years, a handful of replications, one what-if

@@ -412,3 +412,15 @@ def test_the_market_benchmark_profile_adds_the_time_up_by_module():
     shares = dict(profile_by_module(cp_market(2, years=1, warm_up_years=1), seed=1, top=50))
     assert sum(shares.values()) == pytest.approx(1.0)
     assert any(k.startswith("simpy/") for k in shares) and any(k.startswith("sim/model/") for k in shares)
+
+
+def test_a_market_without_a_voluntary_agency_compares_with_itself(tmp_path, capsys):
+    """No VAA: the VAAs' income is nought, not a missing column (was a KeyError traceback)."""
+    path = tmp_path / "two-raas.toml"
+    path.write_text('[market]\nname = "Two RAAs"\nstart_year = 2022\nyears = 1\nwarm_up_years = 1\nreplications = 2\n'
+                    'seed = 5\n\n[[agency]]\nname = "A"\nregion = "East"\nkind = "raa"\n'
+                    'scenario = "cambridgeshire-peterborough-2022-23"\n\n[[agency]]\nname = "B"\nregion = "East"\n'
+                    'kind = "raa"\narchetype = "cambridgeshire-peterborough-2022-23"\nscale = 0.5\n', encoding="utf-8")
+    assert main(["market", str(path), "--against", str(path), "--reps", "2", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "VAA income £0.00m £0.00m" in " ".join(out.split())

@@ -305,7 +305,10 @@ def market_changes(base, other, kpis: list[str] | None = None, from_year: int = 
 
     def yearly(results) -> pd.DataFrame:
         total = _totals(results, kpis)
-        total[VAA_INCOME] = _totals(results, ["interagency_income_gbp"], kinds=("vaa",))["interagency_income_gbp"]
+        vaa = _totals(results, ["interagency_income_gbp"], kinds=("vaa",))
+        # a market with no voluntary agency pays none: its VAA income is nought, not missing
+        total[VAA_INCOME] = (vaa["interagency_income_gbp"].reindex(total.index, fill_value=0.0)
+                             if "interagency_income_gbp" in vaa else 0.0)
         total = total[total.index.get_level_values("year") >= from_year]
         return total.groupby(level="replication").mean()
 

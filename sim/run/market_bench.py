@@ -25,6 +25,7 @@ each, and leaves England out (for the tests).
 from __future__ import annotations
 
 import cProfile
+import json
 import os
 import pstats
 import time
@@ -33,6 +34,7 @@ from pathlib import Path
 
 from sim.model.market import run_market_replication
 from sim.run.execution import default_workers
+from sim.scenario import atomic_write
 from sim.scenario.files import load_scenario, scenario_from_dict
 from sim.scenario.market_file import Agency, load_market
 
@@ -62,7 +64,9 @@ def time_replication(agencies: list[Agency], seed: int, tries: int = 2) -> tuple
     return best, events
 
 
-def main(quick: bool = False) -> int:
+def main(quick: bool = False, json_path: str | None = None) -> int:
+    """Print the market benchmark; with ``json_path``, write its figures there too (whole or not at all)."""
+    figures: dict = {"quick": quick, "markets": []}
     years, warm_up = (1, 1) if quick else (2, 3)
     simulated = years + warm_up
     print(f"Market benchmark (load average {os.getloadavg()[0]:.2f}); markets of C&P-sized agencies, "
@@ -73,6 +77,8 @@ def main(quick: bool = False) -> int:
         seconds, events = time_replication(cp_market(n, years, warm_up), seed=1, tries=1 if quick else 2)
         print(f"{n:>9} {seconds:>14.2f} {seconds / simulated:>19.3f} {1000 * seconds / simulated / n:>15.1f} "
               f"{events / seconds:>10,.0f} {events / simulated / n:>19,.0f}")
+        figures["markets"].append({"agencies": n, "simulated_years": simulated, "seconds_per_replication": seconds,
+                                   "events_per_second": events / seconds, "events_per_agency_year": events / simulated / n})
     if not quick:
         england = load_market("england")
         simulated = england.years + england.warm_up_years
@@ -87,9 +93,14 @@ def main(quick: bool = False) -> int:
         print(f"England x {NATIONAL_REPLICATIONS} replications x {NATIONAL_YEARS} years (+{england.warm_up_years} "
               f"warm-up) on {cores} cores: about {projected:,.0f} s at that speed (target {NATIONAL_TARGET_S:.0f} s: "
               f"{'met' if projected < NATIONAL_TARGET_S else 'not met'}; it needs {needed:,.0f} events/s on each core)")
+        figures["england"] = {"agencies": len(england.agencies), "simulated_years": simulated,
+                               "seconds_per_replication": seconds, "events_per_second": events / seconds,
+                               "projected_national_seconds": projected, "cores": cores}
         print("Where one England replication's time goes (share of the time, by module):")
         for module, share in profile_by_module(list(england.agencies), england.seed):
             print(f"  {share:6.1%}  {module}")
+    if json_path:
+        atomic_write.write_text(json_path, json.dumps(figures, indent=1))
     return 0
 
 

@@ -30,8 +30,23 @@ from pathlib import Path
 Writer = Callable[[Path], None]  # writes the content to the path it is given
 
 
+#: The longest file name most file systems allow, in bytes.
+NAME_MAX = 255
+
+
 def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    """A hidden temporary name beside ``path``: ``.NAME.tmp-PID``, or a short one where that would be too
+    long a name for the file system."""
+    name = f".{path.name}.tmp-{os.getpid()}"
+    if len(name.encode("utf-8", "surrogateescape")) > NAME_MAX:
+        name = f".tmp-{os.getpid()}-{abs(hash(path.name)) % 10 ** 12}"
+    return path.with_name(name)
+
+
+def _through_links(path: Path) -> Path:
+    """Where writing ``path`` should land: a symbolic link is written through to the file it names (as
+    a shell's ``>`` does), so the link itself is kept."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
 def _is_special(path: Path) -> bool:
@@ -62,7 +77,7 @@ def write_files(files: Mapping[str | Path, Writer]) -> None:
     the first failure, naming the file it concerns; any temporary file is removed, whatever
     stops the writing (an error, or an interrupt).
     """
-    targets = {Path(p): w for p, w in files.items()}
+    targets = {_through_links(Path(p)): w for p, w in files.items()}
     staged: dict[Path, Path] = {}  # temporary -> target
     try:
         for target, writer in targets.items():
@@ -88,7 +103,8 @@ def write_files(files: Mapping[str | Path, Writer]) -> None:
                     raise _named(exc, target) from None
     finally:
         for temporary in staged:
-            temporary.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a failure here must not hide the error that got us here
+                temporary.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -114,6 +130,10 @@ def output_problem(path: str | Path, option: str, folder: bool = False) -> str |
         return f"{option} {text!r}: a path cannot contain a NUL character"
     path = Path(path)
     try:
+        if len(path.name.encode("utf-8", "surrogateescape")) > NAME_MAX:
+            return (f"{option} {text[:60]}...: the file name is too long (over {NAME_MAX} bytes, more than a file "
+                    "system allows)")
+        path = _through_links(path)
         if folder:
             if path.exists() and not path.is_dir():
                 return f"{option} {path}: is a file, not a folder; give a folder for the tables"

@@ -171,6 +171,10 @@ def _read(path: Path) -> dict[str, Any]:
                               "by its fields")
     if "market" in data and not isinstance(data["market"], dict):
         raise MarketError(f"{source}: [market] must be a table of settings, got {short_repr(data['market'])}")
+    for j, change in enumerate(data.get("change", []), 1):
+        if "_file" in change:  # the name the reader keeps a change's file under: never the file's own
+            raise MarketError(f"{source}: change {j}: unknown field '_file'; fields are those of a scenario's "
+                              f"[[change]] and {', '.join(CHANGE_FILTERS)}")
     return data
 
 
