@@ -989,6 +989,11 @@ def draw_market() -> None:
         st.caption(f"Showing the last run ({what}, {shown[1]} replications, {shown[2]} years): press "
                    "*Run the market* for the choice above.")
     name, reps, years, against = shown
+    refused = next((why for market in (name, against) if market != NO_MARKET
+                    and (why := run_limits.market_refusal(market, reps, years, engine=ENGINE))), None)
+    if refused:
+        st.error(f"Not run: {refused}")
+        return
     with st.spinner(f"Running {name} ..."):
         try:
             results = run_market_file(name, reps, years)

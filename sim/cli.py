@@ -33,7 +33,7 @@ from pathlib import Path
 from sim.model.kpis import KPI_BY_NAME, KPI_NAMES
 from sim.planning.comparison import change_year, comparability_warnings, is_paired
 from sim.planning.report_table import paired_side_by_side, years_table
-from sim.run.cost import check_cost, check_workers, estimate
+from sim.run.cost import check_cost, check_workers, estimate, estimate_market
 from sim.run.execution import ENGINES, SCHEDULER_ENV, scheduler_problem
 from sim.run.interrupts import Stopped, stop_on_signals
 from sim.run.replications import DEFAULT_PRECISION, run_to_precision, why
@@ -459,6 +459,13 @@ def cmd_market(args) -> int:
     market = load_market(args.file)
     base = load_market(args.against) if args.against else None  # refused before any run, if it is wrong
     engine = args.engine or ("dask" if args.scheduler else "serial" if args.workers == 1 else "processes")
+    for spec in (market, base) if base is not None else (market,):
+        cost = estimate_market(spec.with_run(years=args.years, replications=args.reps), args.workers, engine)
+        what = f"market {Path(spec.source).stem}"
+        if not args.force:
+            check_cost(cost, what)
+        if max(cost.seconds, cost.busy_seconds or 0) > 60:
+            print(f"{what}: {cost.describe()}", file=sys.stderr, flush=True)
     results = run_market(market, replications=args.reps, years=args.years, seed=args.seed, engine=engine,
                          workers=args.workers, progress=_progress, scheduler=args.scheduler)
     m = results.market

@@ -424,3 +424,15 @@ def test_a_market_without_a_voluntary_agency_compares_with_itself(tmp_path, caps
     assert main(["market", str(path), "--against", str(path), "--reps", "2", "--workers", "1"]) == 0
     out = capsys.readouterr().out
     assert "VAA income £0.00m £0.00m" in " ".join(out.split())
+
+
+def test_a_market_beyond_the_size_limit_is_refused_before_it_starts(capsys):
+    """Markets have a cost estimate and the same limit as any run, on the command line and in the app."""
+    from sim.planning.run_limits import market_refusal
+
+    assert main(["market", "england", "--reps", "100000", "--years", "50"]) == 2
+    err = capsys.readouterr().err
+    assert "beyond the limit" in err and "hours" in err and "--force" in err and "Traceback" not in err
+    refused = market_refusal("england", 200, 20)
+    assert refused and "beyond the limit" in refused and "python -m sim market england --force" in refused
+    assert market_refusal("east-of-england", 10, 5) is None

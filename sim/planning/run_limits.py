@@ -29,3 +29,16 @@ def refusal(scenario: Scenario, replications: int, years: int, engine: str = "pr
     return (f"{cost.describe()}. The app runs at most {MAX_YEARS} years and {MAX_REPLICATIONS:,} replications, "
             f"and no run beyond {limit_text()}; for a larger run use the command line: "
             f"python -m sim run FILE --force")
+
+
+def market_refusal(name: str, replications: int, years: int, engine: str = "processes") -> str | None:
+    """Why the app will not run the market file ``name`` for ``replications`` x ``years``, with what it
+    would take, or None when it will: markets have the same limit as any run."""
+    from sim.run.cost import estimate_market
+    from sim.scenario.market_file import load_market
+
+    cost = estimate_market(load_market(name).with_run(years=years, replications=replications), engine=engine)
+    if not cost.beyond_limit():
+        return None
+    return (f"{cost.describe()}, beyond the limit of {limit_text()} for one run in the app; ask for fewer "
+            f"replications or years, or use the command line: python -m sim market {name} --force")

@@ -141,6 +141,28 @@ def estimate(scenario: Scenario, workers: int | None = None, engine: str = "proc
                 START_SECONDS + events / (speed * share))
 
 
+#: A market replication runs its agencies in one environment and matches across them each round: per
+#: simulated event it is this much slower than one agency's (England x 100 replications x 10 years,
+#: about 1,069 s on two cores against the single-agency rate's estimate; README, "Speed and scale").
+MARKET_SLOWDOWN = 5.8
+
+
+def estimate_market(market, workers: int | None = None, engine: str = "processes") -> Cost:
+    """What running the market ``market`` (a :class:`sim.scenario.market_file.MarketSpec`, with its
+    replications and years) would take: its agencies' events added up, at the market's speed."""
+    reps = market.replications
+    cores = 1 if engine == "serial" else max(1, min(workers or machine_cores(), machine_cores(), reps))
+    events = sum(events_per_replication(a.scenario) for a in market.agencies) * reps
+    speed = EVENTS_PER_SECOND / MARKET_SLOWDOWN * (1 if cores == 1 else cores * PARALLEL_EFFICIENCY)
+    memory = (PROCESS_BYTES + (WORKER_BYTES * cores if cores > 1 else 0)
+              + BYTES_PER_REPLICATION_YEAR * reps * market.years * len(market.agencies))
+    idle = START_SECONDS + events / speed
+    load = machine_load()
+    share = min(1.0, machine_cores() / (load + cores)) if load is not None else 1.0
+    return Cost(reps, market.years, market.warm_up_years, events, idle, memory, cores,
+                START_SECONDS + events / (speed * share))
+
+
 def machine_load() -> float | None:
     """Processes running or waiting for a core, on average over the last minute, where the system says."""
     try:
