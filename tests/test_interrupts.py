@@ -158,3 +158,39 @@ def test_a_calibration_whose_output_is_a_folder_is_refused_before_it_runs(tmp_pa
     assert out.returncode == 2 and "is a folder" in out.stderr and "Traceback" not in out.stderr, out.stderr
     assert time.monotonic() - started < 30
     assert _files(tmp_path) == ["stopshire.toml"]
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        kids = _children(todo.pop())
+        found += kids
+        todo += kids
+    return found
+
+
+def test_a_stopped_benchmark_leaves_no_process_of_its_command_line_run():
+    """bench runs the command line as a child, which has workers of its own: a SIGINT to the benchmark
+    alone stops the child and its workers too (were left running for over a minute)."""
+    bench = subprocess.Popen([sys.executable, "-m", "sim", "bench", "--quick"], cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    family: list[int] = []
+    try:
+        for line in bench.stderr:
+            if "command line run" in line:
+                break
+        started = time.monotonic()
+        while len(family := _descendants(bench.pid)) < 2 and time.monotonic() - started < 30:
+            time.sleep(0.05)
+        bench.send_signal(signal.SIGINT)
+        _, stderr = bench.communicate(timeout=60)
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+            bench.communicate()
+    assert bench.returncode == 130, stderr
+    assert "Traceback" not in stderr, stderr
+    deadline = time.monotonic() + 5
+    while any(_running(p) for p in family) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert family and not [p for p in family if _running(p)], "processes of the benchmark's child survived"

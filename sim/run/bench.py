@@ -278,7 +278,7 @@ def run_benchmark(work: Workload = STANDARD, workers: int | None = None,
     command_s = math.inf
     for _ in range(2):  # the better of two
         start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
+        _run_child(command)
         command_s = min(command_s, time.perf_counter() - start)
 
     horizon_growth, size_growth = [], []
@@ -349,6 +349,24 @@ def report(b: BenchResult) -> str:
                 f"{g.seconds_per_replication / base.seconds_per_replication:>7.2f} "
                 f"{g.events_per_replication / base.events_per_replication:>9.2f} {g.peak_kib:>9,.0f}")
     return "\n".join(lines)
+
+
+def _run_child(command: list[str]) -> None:
+    """Run a command line to its end; if this process is stopped meanwhile (Ctrl-C, SIGTERM), stop the
+    child too, which stops its own workers, and wait for it: no process is left behind."""
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _, err = child.communicate()
+    except BaseException:
+        child.terminate()
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        raise
+    if child.returncode != 0:
+        raise subprocess.CalledProcessError(child.returncode, command, stderr=err)
 
 
 def main(json_path: str | None = None, quick: bool = False) -> int:
