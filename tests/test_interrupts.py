@@ -180,8 +180,9 @@ def test_a_stopped_benchmark_leaves_no_process_of_its_command_line_run():
             if "command line run" in line:
                 break
         started = time.monotonic()
-        while len(family := _descendants(bench.pid)) < 2 and time.monotonic() - started < 30:
+        while len(family := _descendants(bench.pid)) < 3 and time.monotonic() - started < 30:  # child, 2 workers
             time.sleep(0.05)
+        time.sleep(0.3)
         bench.send_signal(signal.SIGINT)
         _, stderr = bench.communicate(timeout=60)
     finally:
