@@ -195,3 +195,25 @@ def test_a_stopped_benchmark_leaves_no_process_of_its_command_line_run():
     while any(_running(p) for p in family) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert family and not [p for p in family if _running(p)], "processes of the benchmark's child survived"
+
+
+def test_ctrl_c_on_the_dask_engine_ends_in_one_line():
+    """The local Dask cluster's workers say nothing as they are stopped: one line, exit 130."""
+    pytest.importorskip("distributed")
+    run = subprocess.Popen([sys.executable, "-m", "sim", "run", "--engine", "dask", "--reps", "400", "--years", "10"],
+                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        started = time.monotonic()
+        while len(_descendants(run.pid)) < 3 and time.monotonic() - started < 60:
+            time.sleep(0.1)
+        time.sleep(3.0)  # the workers are computing
+        run.send_signal(signal.SIGINT)
+        _, stderr = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    assert run.returncode == 130, stderr
+    lines = [line for line in stderr.strip().splitlines() if not line.startswith("run: ")]
+    assert lines == [lines[-1]] and lines[-1].startswith("interrupted (Ctrl-C)"), stderr
+    assert "Traceback" not in stderr and "CancelledError" not in stderr and "WARNING" not in stderr

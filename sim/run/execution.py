@@ -26,6 +26,7 @@ batch of small jobs still keeps every worker busy.  :func:`run_replications` is 
 from __future__ import annotations
 
 import atexit
+import logging
 import math
 import multiprocessing
 import os
@@ -304,8 +305,10 @@ def dask_client(scheduler=None, workers: int | None = None):
                 atexit.register(close_dask)
             if address == LOCAL:
                 with dask.config.set(LOCAL_WORKER_CONFIG):
+                    # the private cluster's own logging is silenced: a task's error reaches the client as an
+                    # exception, and a Ctrl-C must end in one line, not the workers' shutdown warnings
                     cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
-                                           processes=True, dashboard_address=":0")
+                                           processes=True, dashboard_address=":0", silence_logs=logging.CRITICAL)
                 _clusters.append(cluster)
                 client = Client(cluster)
             else:
