@@ -35,6 +35,13 @@ def free_port() -> int:
 @contextlib.contextmanager
 def app_server(reps: int = 10, years: int = 3, engine: str = "processes", timeout: float = 60.0):
     """Run ``streamlit run app.py`` and yield its URL; stop it (and its children) afterwards."""
+    with app_server_process(reps, years, engine, timeout) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def app_server_process(reps: int = 10, years: int = 3, engine: str = "processes", timeout: float = 60.0):
+    """As :func:`app_server`, yielding the URL and the server's process (the leader of its group)."""
     port = free_port()
     env = dict(os.environ, ADOPTION_APP_REPS=str(reps), ADOPTION_APP_YEARS=str(years),
                ADOPTION_APP_ENGINE=engine)  # usage statistics are off in .streamlit/config.toml (cwd is ROOT)
@@ -58,7 +65,7 @@ def app_server(reps: int = 10, years: int = 3, engine: str = "processes", timeou
             if time.monotonic() > deadline:
                 raise RuntimeError(f"streamlit did not answer on {url} within {timeout:.0f} s")
             time.sleep(0.3)
-        yield url
+        yield url, proc
     finally:
         _stop(proc)
         log.close()
