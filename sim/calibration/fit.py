@@ -120,11 +120,12 @@ INTERAGENCY = ("inhouse_placements", "interagency_placements", "interagency_plac
                "interagency_placements_la", "inhouse_share_pct", "interagency_fees_gbp")
 #: The children with an order waiting: how many, and who they are.
 WAITING = ("children_waiting_with_po", "children_not_placed_with_po", "waiting_in_sibling_groups_pct",
-           "waiting_aged_5_plus_pct")
-#: Figures that tell the children who wait apart from the others (the make-up of the waiting list): the
+           "waiting_aged_5_plus_pct", "waiting_days_since_order")
+#: Figures that tell the children who wait apart from the others (the make-up of the waiting list, or how
+#: long it has waited so far: long waiters stand out): the
 #: parameters that only they can tell apart from the rest (who no family comes forward for, the
 #: adopters' openness) are considered only when one of them is used.
-WHO_WAITS = ("waiting_in_sibling_groups_pct", "waiting_aged_5_plus_pct")
+WHO_WAITS = ("waiting_in_sibling_groups_pct", "waiting_aged_5_plus_pct", "waiting_days_since_order")
 #: Approved adopters available in-house: more or fewer change who is placed where, and how soon.
 SUPPLY = ("adopters_waiting", "families_matched", "deregistrations", "external_placements", *INTERAGENCY,
           "a2_days", *WAITING)

@@ -95,6 +95,9 @@ KPIS: tuple[Kpi, ...] = (
        "Share of the children with an order waiting at 31 March who wait with brothers or sisters."),
     _k("waiting_aged_5_plus_pct", STOCK, "%", "Waiting children aged 5 and over",
        "Share of the children with an order waiting at 31 March who are aged 5 or over."),
+    _k("waiting_days_since_order", STOCK, "days", "Days since the order, children waiting",
+       "Mean days since the placement order of the children with an order waiting (not linked) at 31 March: "
+       "how long the waiting list has waited so far."),
     _k("adopter_gap", STOCK, "%", "Adopter gap",
        "(approved adopters waiting - children with an order waiting) / children with an order waiting, as a "
        "percentage at 31 March; positive means more adopters than children (ASGLB working definition)."),

@@ -91,6 +91,8 @@ class Pipeline:
                 "waiting_in_sibling_groups_pct": _percent(sum(g.size for g in searching if g.size > 1), waiting),
                 "waiting_aged_5_plus_pct": _percent(sum(g.size for g in searching if g.age(now) >= OLDER_AGE),
                                                     waiting),
+                "waiting_days_since_order": (sum(g.size * (now - g.order_t) for g in searching) / waiting
+                                             if waiting else float("nan")),
                 "adopter_gap": _percent(adopters - waiting, waiting),
             }
             for name, value in stocks.items():

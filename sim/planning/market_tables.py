@@ -31,6 +31,7 @@ _ADOPTED = ("a1_days", "a10_days", "a2_days", "a20_days", "a3_pct", "orders_with
 WEIGHTED = {**dict.fromkeys(_ADOPTED, "adoption_orders"), "inhouse_share_pct": "placements",
             "waiting_in_sibling_groups_pct": "children_waiting_with_po",
             "waiting_aged_5_plus_pct": "children_waiting_with_po", "roi_to_approval_days": "approvals",
+            "waiting_days_since_order": "children_waiting_with_po",
             "stage2_mean_days": "approvals", "stage2_within_4_months_pct": "approvals"}
 GAP = ("adopter_gap", "adopters_waiting", "children_waiting_with_po")
 
