@@ -457,7 +457,8 @@ for col, (kpi, short, lower_better), row in zip(cols, HEADLINE, table.itertuples
         delta = None if same or np.isnan(change_per_child) else f"{change_per_child:+.2f}".replace(
             "-0.00", "0.00").replace("+0.00", "0.00")
         flat = delta is not None and not any(ch in "123456789" for ch in delta)
-        col.metric(short, "–" if np.isnan(gap["per_child"]) else f"{gap['per_child']:.2f}", delta,
+        col.metric(short, "–" if np.isnan(gap["per_child"]) else f"{gap['per_child']:.2f}",
+                   comparison.metric_delta(delta),
                    delta_color="off" if flat else "normal", delta_arrow="off" if flat else "auto",
                    help=comparison.GAP_DEFINITION)
         col.caption(comparison.format_gap(adopters, children) + f"  \n{adopters:.1f} households, {children:.1f} "
@@ -470,7 +471,8 @@ for col, (kpi, short, lower_better), row in zip(cols, HEADLINE, table.itertuples
     delta = None if same or np.isnan(row.change) else (
         change_parts[0] if change_parts else comparison.format_change(row.change, row.change, row.change, unit))
     no_change = delta is not None and not any(ch in "123456789" for ch in delta)  # a change that rounds to 0
-    col.metric(short, value, delta, delta_color="off" if no_change else "inverse" if lower_better else "normal",
+    col.metric(short, value, comparison.metric_delta(delta),
+               delta_color="off" if no_change else "inverse" if lower_better else "normal",
                delta_arrow="off" if no_change else "auto",
                help=f"{row.label}. " + KPI_BY_NAME[kpi].description + (f" Scorecard threshold {threshold} days." if threshold else ""))
     lines = ["mean [90%]: " + comparison.format_estimate(row.scenario, row.scenario_p5, row.scenario_p95, unit)]

@@ -81,6 +81,8 @@ def test_levers_change_the_scenario_and_show_paired_changes(app):
     assert app.selectbox(key="period").value == "2023-24"  # the first year the change can show
     approvals = _metrics(app)["Approvals"]
     assert approvals.delta is not None and approvals.delta.startswith("+")
+    # a fall is given with the minus the metric reads as one (its arrow down; its colour by the measure)
+    assert not [m.label for m in app.metric if (m.delta or "").startswith("\u2212")]
     assert "change" in " ".join(c.value for c in app.caption)
     # the run is kept in the session, ready to compare
     assert "Campaign +30%" in app.session_state["kept"]

@@ -239,6 +239,17 @@ def figure_decimals(mean: float, p5: float, p95: float, unit: str, change: bool 
     return decimals  # rounding to the same places keeps the order: the mean stays inside
 
 
+def metric_delta(text: str | None) -> str | None:
+    """A change as a headline metric shows it: its sign read from the text's first character, so a fall
+    written with the typographic minus ('−4 days') is given the ASCII minus the metric reads as a fall
+    (its arrow then points down, and its colour says whether lower is better for that measure).
+
+    >>> metric_delta("−£95,000"), metric_delta("+5.2"), metric_delta(None)
+    ('-£95,000', '+5.2', None)
+    """
+    return None if text is None else ("-" + text[1:] if text.startswith("−") else text)
+
+
 def _number(value: float, unit: str, decimals: int, signed: bool = False, step: float = 1.0) -> str:
     """One figure in its unit, rounded (to ``decimals``, or for £ to ``step``); never '−0'."""
     if unit == "£":
