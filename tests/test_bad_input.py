@@ -178,7 +178,7 @@ def test_extends_a_path_the_system_cannot_use(tmp_path, extends):
 
 
 def test_extends_a_file_that_cannot_be_read(tmp_path):
-    with pytest.raises(ScenarioError, match="mem: cannot be read"):
+    with pytest.raises(ScenarioError, match="mem: the scenario file cannot be read"):
         load_scenario(_write(tmp_path, "extends = '/proc/self/mem'\n"))
 
 

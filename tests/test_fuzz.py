@@ -493,7 +493,9 @@ RUN_CAPS = {"adopters.enquiries_per_month": 60.0, "children.entering_per_year": 
 
 def _number(row: dict):
     key = f"{row['section']}.{row['name']}"
-    if row["section"] == "initial_state":  # a stock, or none given (its steady level)
+    if row["section"] == "initial_state":  # a stock, or none given (its steady level); the opening year: year 1
+        if row["min"] is None:
+            return st.none()
         return st.one_of(st.none(), st.integers(row["min"], min(row["max"], 30)))
     hi = min(row["max"], RUN_CAPS.get(key, row["max"]))
     if isinstance(row["default"], int):
@@ -557,6 +559,8 @@ def test_random_valid_scenarios_keep_the_invariants(scenario):
             if KPI_BY_NAME[name].kind in (STOCK, COUNT) and name != "adopter_gap":
                 if KPI_BY_NAME[name].unit == "%":  # a share of the children waiting: none when none wait
                     assert all(0 <= v <= 100 for v in r.kpis[name] if v == v), (name, r.kpis[name])
+                elif KPI_BY_NAME[name].unit == "days":  # how long those waiting have waited: none when none wait
+                    assert all(v >= 0 for v in r.kpis[name] if v == v), (name, r.kpis[name])
                 else:
                     assert all(v >= 0 for v in r.kpis[name]), (name, r.kpis[name])
         # adoption orders never outnumber placements: over the whole run (initial stock included,
