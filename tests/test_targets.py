@@ -298,7 +298,7 @@ def test_deep_nesting_refused(tmp_path, nested):
 def test_bytes_that_are_not_utf8_refused(tmp_path):
     path = tmp_path / "latin.toml"
     path.write_bytes((AGENCY + ENQUIRIES).replace("§", "\xa7").encode("latin-1"))
-    refused(path, "cannot read", "not UTF-8", "allowed: a TOML text file in UTF-8")
+    refused(path, "cannot read", "not UTF-8", "allowed: a targets file in UTF-8")
 
 
 def test_a_byte_order_mark_is_accepted(tmp_path):
