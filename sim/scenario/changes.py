@@ -387,7 +387,7 @@ def monthly_values(scenario, months: int) -> dict[tuple[str, str], list[Any]]:
     for (section, name), path in paths.items():
         default = SECTIONS[section].model_fields[name].default
         if isinstance(default, int) and not isinstance(default, bool):
-            paths[(section, name)] = path = [int(round(v)) if math.isfinite(v) else v for v in path]
+            paths[(section, name)] = path = [int(round(v)) if _number(v) and math.isfinite(v) else v for v in path]
         info = field_info(section, name)
         for m, v in enumerate(path):
             if isinstance(v, (int, float)) and not isinstance(v, bool) and (
@@ -400,6 +400,11 @@ def monthly_values(scenario, months: int) -> dict[tuple[str, str], list[Any]]:
                     f"outside its valid range {info['min']:g} to {info['max']:g} {info['unit']}")
         _check_values(scenario, section, name, path, changes, trends, first_year)
     return paths
+
+
+def _number(v: Any) -> bool:
+    """Whether ``v`` is a number (a list or yes/no given for a count is refused by the value check)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _check_values(scenario, section: str, name: str, path: list, changes, trends, first_year: int) -> None:
