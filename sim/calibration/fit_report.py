@@ -38,7 +38,7 @@ ROTH = "002_f60beec63e9d6bc7.txt"
 
 COLUMNS = ["figure", "year", "label", "unit", "used", "role", "observed", "sd", "mean", "p5", "p95", "distance", "miss",
            "mean_with_parameter_uncertainty", "p5_with_parameter_uncertainty", "p95_with_parameter_uncertainty",
-           "distance_with_parameter_uncertainty", "miss_with_parameter_uncertainty", "source", "why"]
+           "distance_with_parameter_uncertainty", "miss_with_parameter_uncertainty", "paired_se", "source", "why"]
 #: How the parameter sets are drawn, for the fit report's header (see :mod:`sim.calibration.posterior`).
 POSTERIOR_METHOD = "sim/calibration/posterior.py"
 
@@ -140,6 +140,11 @@ def target_table(ts, values: np.ndarray, kpi_index: dict[str, int], fitted: Sequ
                "source": t.source}
         if values_pu is not None:
             m, q5, q95, _ = _stats(values_pu[:, kpi_index[t.key]])
+            # the Monte Carlo standard error of the difference of the two means (replications paired:
+            # common random numbers), what separates a moved mean from chance
+            diff = values_pu[:, kpi_index[t.key]] - col
+            diff = diff[~np.isnan(diff)]
+            row["paired_se"] = float(diff.std(ddof=1) / math.sqrt(len(diff))) if len(diff) > 1 else math.nan
             row.update(mean_with_parameter_uncertainty=m, p5_with_parameter_uncertainty=q5,
                        p95_with_parameter_uncertainty=q95,
                        distance_with_parameter_uncertainty=(m - t.value) / t.sd if not math.isnan(m) else math.nan,
@@ -147,7 +152,7 @@ def target_table(ts, values: np.ndarray, kpi_index: dict[str, int], fitted: Sequ
         else:
             row.update(mean_with_parameter_uncertainty=math.nan, p5_with_parameter_uncertainty=math.nan,
                        p95_with_parameter_uncertainty=math.nan, distance_with_parameter_uncertainty=math.nan,
-                       miss_with_parameter_uncertainty=math.nan)
+                       miss_with_parameter_uncertainty=math.nan, paired_se=math.nan)
         why = ""
         if miss and used:
             why = notes.get(t.figure) or (reason(t, row) if reason else "")
@@ -301,23 +306,26 @@ def _with_uncertainty(used: pd.DataFrame) -> bool:
 #: Uncertainty must leave a mean where chance alone puts it: within this many sd of the figure wherever
 #: the chance-alone mean is.
 MEAN_HELD_SD = 0.5
-#: ... unless it lies this close to the chance-alone mean: the Monte Carlo error of a difference of two
-#: 200-replication means (common random numbers), so that a figure whose chance-alone mean sits on the
-#: edge (0.49 sd) is not called moved for the last few hundredths of an sd.
+#: ... unless it lies this close to the chance-alone mean, or within two Monte Carlo standard errors of
+#: it (the two runs' replications paired), so that a figure whose chance-alone mean sits on the edge
+#: (0.49 sd) is not called moved for what chance in a finite run can do.
 MEAN_NOISE_SD = 0.1
 
 
 def means_held(table: pd.DataFrame) -> tuple[int, int, list[str]]:
     """Of the used figures whose chance-alone mean lies within :data:`MEAN_HELD_SD` of the observed
-    figure, how many keep their mean there with parameter uncertainty (or within
-    :data:`MEAN_NOISE_SD` of the chance-alone mean), how many there are, and the labels of those that
-    do not."""
+    figure, how many keep their mean there with parameter uncertainty (or within :data:`MEAN_NOISE_SD`,
+    or two paired Monte Carlo standard errors, of the chance-alone mean), how many there are, and the
+    labels of those that do not."""
     used = table[table["used"].astype(bool)]
     if not _with_uncertainty(used):
         return 0, 0, []
     near = used[used["distance"].abs() <= MEAN_HELD_SD]
     pu = near["distance_with_parameter_uncertainty"]
-    moved = near[~((pu.abs() <= MEAN_HELD_SD) | ((pu - near["distance"]).abs() <= MEAN_NOISE_SD))]
+    noise = MEAN_NOISE_SD
+    if "paired_se" in near:
+        noise = np.maximum(MEAN_NOISE_SD, (2.0 * near["paired_se"] / near["sd"]).fillna(MEAN_NOISE_SD))
+    moved = near[~((pu.abs() <= MEAN_HELD_SD) | ((pu - near["distance"]).abs() <= noise))]
     report_year = table["year"].max()
     labels = [f if y == report_year else f"{f} {y}" for f, y in zip(moved["figure"], moved["year"])]
     return len(near) - len(moved), len(near), labels
@@ -482,7 +490,8 @@ def _means_line(table: pd.DataFrame) -> str:
         return "No used figure has its chance-alone mean within 0.5 sd of the report, or the report has no run with parameter uncertainty."
     text = (f"**Means held: {held} of the {near} used figures whose chance-alone mean lies within "
             f"{MEAN_HELD_SD:g} sd of the report keep their mean within {MEAN_HELD_SD:g} sd with parameter "
-            f"uncertainty** (or within {MEAN_NOISE_SD:g} sd of the chance-alone mean, the runs' Monte Carlo error)")
+            f"uncertainty** (or within {MEAN_NOISE_SD:g} sd, or two Monte Carlo standard errors, of the chance-alone "
+            f"mean)")
     return text + (f"; moved: {', '.join(f'`{m}`' for m in moved)}." if moved else ".")
 
 
