@@ -138,9 +138,19 @@ def paired_differences(base_values: pd.Series, scenario_values: pd.Series) -> pd
     return both["scenario"] - both["base"]
 
 
+def paired_values(values: dict[str, pd.Series]) -> dict[str, pd.Series]:
+    """Each run's values over the replications every run has a value for, so that every mean shown
+    beside a paired change comes from the same replications as the change: scenario - reference =
+    change, to the rounding shown, in every output."""
+    both = pd.concat(values, axis=1, join="inner").dropna()
+    return {name: both[name] for name in values}
+
+
 def change(base: Results, scenario: Results, kpi: str, year: int | None = None) -> dict:
-    """One KPI: baseline and scenario figures, and the change with its 90% interval."""
-    b, s = period_values(base, kpi, year), period_values(scenario, kpi, year)
+    """One KPI: baseline and scenario figures, and the change with its 90% interval, all over the
+    replications the two runs share (:func:`paired_values`)."""
+    paired = paired_values({"base": period_values(base, kpi, year), "scenario": period_values(scenario, kpi, year)})
+    b, s = paired["base"], paired["scenario"]
     d = describe(paired_differences(b, s))
     k = KPI_BY_NAME[kpi]
     sc = describe(s)
@@ -181,18 +191,19 @@ def total_change(base: Results, scenario: Results, kpi: str) -> dict[str, float]
 def side_by_side(runs: dict[str, Results], kpis: list[str], year: int | None = None,
                  reference: str | None = None) -> pd.DataFrame:
     """Several scenarios in one long table: each KPI's mean and interval, and the paired
-    change against the ``reference`` scenario (the first if not given)."""
+    change against the ``reference`` scenario (the first if not given), every figure over the
+    replications all the runs share (:func:`paired_values`)."""
     names = list(runs)
     reference = reference or names[0]
     rows = []
     for kpi in kpis:
         k = KPI_BY_NAME[kpi]
+        paired = paired_values({name: period_values(runs[name], kpi, year) for name in names})
         for name in names:
-            values = describe(period_values(runs[name], kpi, year))
+            values = describe(paired[name])
             row = {"kpi": kpi, "label": k.label, "unit": k.unit, "scenario": name, **values}
             if name != reference:
-                d = describe(paired_differences(period_values(runs[reference], kpi, year),
-                                                period_values(runs[name], kpi, year)))
+                d = describe(paired_differences(paired[reference], paired[name]))
                 row.update({"change": d["mean"], "change_p5": d["p5"], "change_p95": d["p95"]})
             else:
                 row.update({"change": 0.0, "change_p5": 0.0, "change_p95": 0.0})
