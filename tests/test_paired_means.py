@@ -43,3 +43,16 @@ def test_scenario_minus_baseline_is_the_change_in_every_table(base_reps, what_if
         reference = both.loc[(kpi, "baseline")]
         assert side["mean"] - reference["mean"] == pytest.approx(side["change"], abs=1e-9)
         assert side["mean"] == pytest.approx(row["scenario"]) and reference["mean"] == pytest.approx(row["baseline"])
+
+
+def test_finance_spend_and_saving_come_from_the_same_replications():
+    from sim.planning import finance
+
+    base = small(years=3, seed=5)
+    b = run_scenario(base, replications=6)
+    s = run_scenario(_what_if(base, 40.0), replications=9)
+    table = finance.spend_table(b, s)
+    assert (table["baseline_gbp"].notna()).all()
+    exact = finance.spend_table(b, run_scenario(_what_if(base, 40.0), replications=6))
+    assert table[["baseline_gbp", "scenario_gbp", "saving_gbp"]].equals(exact[["baseline_gbp", "scenario_gbp",
+                                                                              "saving_gbp"]])

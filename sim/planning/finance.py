@@ -26,6 +26,7 @@ from sim.planning.comparison import (
     change_by_year,
     describe,
     paired_differences,
+    paired_values,
     round_to_uncertainty,
     total_change,
 )
@@ -166,6 +167,8 @@ def spend_table(base: Results, scenario: Results, years: list[int] | None = None
         if total:
             periods.append((total, b.sum(axis=1), s.sum(axis=1)))
         for period, bv, sv in periods:
+            pair = paired_values({"base": bv, "scenario": sv})  # the replications both runs have
+            bv, sv = pair["base"], pair["scenario"]
             diff = paired_differences(bv, sv) * sign
             base_d, scen_d, save_d = _rounded(describe(bv)), _rounded(describe(sv)), _rounded(describe(diff))
             rows.append({"period": period, "measure": measure,
