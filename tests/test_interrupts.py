@@ -169,26 +169,37 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def _signal_once_ready(proc: subprocess.Popen, signum: int, ready, timeout: float = 30.0, settle: float = 0.3) -> str:
+    """Wait until ``ready()`` (or ``timeout``), a moment more, send ``signum`` and collect standard error;
+    the process is killed whatever happens."""
+    try:
+        started = time.monotonic()
+        while not ready() and time.monotonic() - started < timeout:
+            time.sleep(0.05)
+        time.sleep(settle)
+        proc.send_signal(signum)
+        return proc.communicate(timeout=60)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
 def test_a_stopped_benchmark_leaves_no_process_of_its_command_line_run():
     """bench runs the command line as a child, which has workers of its own: a SIGINT to the benchmark
     alone stops the child and its workers too (were left running for over a minute)."""
     bench = subprocess.Popen([sys.executable, "-m", "sim", "bench", "--quick"], cwd=ROOT, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
+    for line in bench.stderr:
+        if "command line run" in line:
+            break
     family: list[int] = []
-    try:
-        for line in bench.stderr:
-            if "command line run" in line:
-                break
-        started = time.monotonic()
-        while len(family := _descendants(bench.pid)) < 3 and time.monotonic() - started < 30:  # child, 2 workers
-            time.sleep(0.05)
-        time.sleep(0.3)
-        bench.send_signal(signal.SIGINT)
-        _, stderr = bench.communicate(timeout=60)
-    finally:
-        if bench.poll() is None:
-            bench.kill()
-            bench.communicate()
+
+    def child_and_workers() -> bool:  # the command line run and its two workers
+        family[:] = _descendants(bench.pid)
+        return len(family) >= 3
+
+    stderr = _signal_once_ready(bench, signal.SIGINT, child_and_workers)
     assert bench.returncode == 130, stderr
     assert "Traceback" not in stderr, stderr
     deadline = time.monotonic() + 5
@@ -202,17 +213,8 @@ def test_ctrl_c_on_the_dask_engine_ends_in_one_line():
     pytest.importorskip("distributed")
     run = subprocess.Popen([sys.executable, "-m", "sim", "run", "--engine", "dask", "--reps", "400", "--years", "10"],
                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        started = time.monotonic()
-        while len(_descendants(run.pid)) < 3 and time.monotonic() - started < 60:
-            time.sleep(0.1)
-        time.sleep(3.0)  # the workers are computing
-        run.send_signal(signal.SIGINT)
-        _, stderr = run.communicate(timeout=60)
-    finally:
-        if run.poll() is None:
-            run.kill()
-            run.communicate()
+    stderr = _signal_once_ready(run, signal.SIGINT, lambda: len(_descendants(run.pid)) >= 3, timeout=60,
+                                settle=3.0)  # the workers are computing
     assert run.returncode == 130, stderr
     lines = [line for line in stderr.strip().splitlines() if not line.startswith("run: ")]
     assert lines == [lines[-1]] and lines[-1].startswith("interrupted (Ctrl-C)"), stderr
