@@ -340,7 +340,7 @@ def _variances(values: np.ndarray) -> np.ndarray:
     return np.where(n > 1, ss / np.maximum(n - 1, 1), np.nan)
 
 
-def agency_problem(fitted: AgencyFit, ts: TargetSet) -> Problem:
+def fitted_problem(fitted: AgencyFit, ts: TargetSet) -> Problem:
     """The posterior problem of a fitted agency: the fitted parameters with the fit's normal
     approximation as the proposal, and those no used figure informs with their prior as theirs."""
     result, left = fitted.result, list(fitted.left)
@@ -363,6 +363,6 @@ def agency_sets(fitted: AgencyFit, ts: TargetSet, simulator: Simulator, n_sets: 
     fitted agency, seeded by the scenario seed."""
     open_centres = {p.key: _round(p.value_of(fitted.start)) for p in fitted.left}
     central = {**fitted.result.values, **open_centres}
-    posterior = posterior_sets(agency_problem(fitted, ts), simulator.window, n_sets,
+    posterior = posterior_sets(fitted_problem(fitted, ts), simulator.window, n_sets,
                                seed=fitted.start.scenario.seed, say=say, **options)
     return central, posterior
