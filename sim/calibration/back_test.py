@@ -33,8 +33,7 @@ import pandas as pd
 from sim.calibration import fit as cal
 from sim.calibration.posterior import agency_sets
 from sim.calibration.targets import Target, TargetSet, load_targets
-from sim.scenario.parameter_sets import PROJECT_DIR, save_parameter_sets
-from sim.scenario.parameters import Scenario
+from sim.scenario.parameter_sets import PROJECT_DIR, drawing_sets, save_parameter_sets
 
 COLUMNS = ["agency", "figure", "year", "observed", "forecast", "p5", "p95", "error_pct", "inside", "fitted_to"]
 
@@ -112,7 +111,7 @@ def predict_held_out(ts: TargetSet, out: list[Target], replications: int, foreca
             forecast = fitted.scenario
             if central:
                 sets = save_parameter_sets(central, draws, Path(tmp) / "sets.csv")
-                forecast = _with_uncertainty(forecast, sets)
+                forecast = drawing_sets(forecast, sets)
             values = sim.window([forecast], forecast_replications, before)[0]
     col = cal.columns(reduced)
     fitted_to = ", ".join(t.key for t in cal.fit_targets(reduced))
@@ -129,12 +128,6 @@ def predict_held_out(ts: TargetSet, out: list[Target], replications: int, foreca
                      "error_pct": 100.0 * (mean - t.value) / t.value if t.value else np.nan,
                      "inside": bool(p5 <= t.value <= p95), "fitted_to": fitted_to})
     return pd.DataFrame(rows, columns=COLUMNS)
-
-
-def _with_uncertainty(scenario: Scenario, sets: Path) -> Scenario:
-    data = scenario.model_dump()
-    data["calibration"].update(parameter_sets=str(sets), parameter_uncertainty=True)
-    return Scenario.model_validate(data)
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:

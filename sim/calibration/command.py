@@ -39,7 +39,7 @@ from sim.calibration.targets import TargetsError, TargetSet, load_targets
 from sim.run.runner import run_scenario
 from sim.scenario import atomic_write
 from sim.scenario.files import SCENARIO_DIR, ScenarioError, load_scenario, to_toml
-from sim.scenario.parameter_sets import save_parameter_sets
+from sim.scenario.parameter_sets import drawing_sets, save_parameter_sets
 from sim.scenario.parameters import Scenario
 
 
@@ -125,7 +125,7 @@ def calibrate(targets_path: str | Path, out: str | Path | None = None, replicati
             fits_dir.mkdir(parents=True, exist_ok=True)
             save_parameter_sets(central, draws, pending)
             scenario = _calibrated_scenario(ts, fitted, sets_path, report_dir / f"{name}.md")
-            running = _with_sets(scenario, pending)
+            running = drawing_sets(scenario, pending)
             say(f"report: year 1 over {report_replications} replications, with and without parameter uncertainty")
             values, values_pu = sim.window([_chance_alone(running), running], report_replications, before)
 
@@ -169,19 +169,7 @@ def _output_problem(path: Path) -> str | None:
     """Why a calibration output could not be written at ``path`` (its folders are made as needed)."""
     if path.is_dir():
         return f"{path}: is a folder; a calibration writes a file there"
-    existing = next((p for p in path.parents if p.exists()), Path("."))
-    if not existing.is_dir():
-        return f"{path}: {existing} is a file, so no folder can be made under it"
-    if not os.access(existing, os.W_OK | os.X_OK):
-        return f"{path}: cannot write in {existing} (permission denied)"
-    return None
-
-
-def _with_sets(scenario: Scenario, sets: Path) -> Scenario:
-    """The scenario drawing its parameter sets from ``sets``."""
-    data = scenario.model_dump()
-    data["calibration"]["parameter_sets"] = str(sets)
-    return Scenario.model_validate(data)
+    return atomic_write.output_problem(path.parent, f"output {path.name}:", folder=True)
 
 
 def output_dirs(out: Path, report_dir: Path | None = None, fits_dir: Path | None = None) -> tuple[Path, Path]:

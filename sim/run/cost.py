@@ -131,13 +131,19 @@ def estimate(scenario: Scenario, workers: int | None = None, engine: str = "proc
     cores = 1 if engine == "serial" else max(1, min(workers or machine_cores(), machine_cores()))
     events = events_per_replication(scenario) * run.replications
     speed = EVENTS_PER_SECOND * (1 if cores == 1 else cores * PARALLEL_EFFICIENCY)
-    memory = (PROCESS_BYTES + (WORKER_BYTES * cores if cores > 1 else 0)
-              + BYTES_PER_REPLICATION_YEAR * run.replications * run.years
+    memory = (BYTES_PER_REPLICATION_YEAR * run.replications * run.years
               + (LOGGED_PER_EVENT * BYTES_PER_LOGGED * events if event_log else 0))
-    idle = START_SECONDS + events / speed
+    return _cost(run.replications, run.years, run.warm_up_years, events, speed, memory, cores)
+
+
+def _cost(replications: int, years: int, warm_up_years: int, events: float, speed: float, results_bytes: float,
+          cores: int) -> Cost:
+    """The cost of ``events`` at ``speed`` events a second on ``cores``: when idle and at the machine's
+    load, and the memory of the processes and ``results_bytes`` of results."""
+    memory = PROCESS_BYTES + (WORKER_BYTES * cores if cores > 1 else 0) + results_bytes
     load = machine_load()
     share = min(1.0, machine_cores() / (load + cores)) if load is not None else 1.0
-    return Cost(run.replications, run.years, run.warm_up_years, events, idle, memory, cores,
+    return Cost(replications, years, warm_up_years, events, START_SECONDS + events / speed, memory, cores,
                 START_SECONDS + events / (speed * share))
 
 
@@ -154,13 +160,8 @@ def estimate_market(market, workers: int | None = None, engine: str = "processes
     cores = 1 if engine == "serial" else max(1, min(workers or machine_cores(), machine_cores(), reps))
     events = sum(events_per_replication(a.scenario) for a in market.agencies) * reps
     speed = EVENTS_PER_SECOND / MARKET_SLOWDOWN * (1 if cores == 1 else cores * PARALLEL_EFFICIENCY)
-    memory = (PROCESS_BYTES + (WORKER_BYTES * cores if cores > 1 else 0)
-              + BYTES_PER_REPLICATION_YEAR * reps * market.years * len(market.agencies))
-    idle = START_SECONDS + events / speed
-    load = machine_load()
-    share = min(1.0, machine_cores() / (load + cores)) if load is not None else 1.0
-    return Cost(reps, market.years, market.warm_up_years, events, idle, memory, cores,
-                START_SECONDS + events / (speed * share))
+    return _cost(reps, market.years, market.warm_up_years, events, speed,
+                 BYTES_PER_REPLICATION_YEAR * reps * market.years * len(market.agencies), cores)
 
 
 def machine_load() -> float | None:

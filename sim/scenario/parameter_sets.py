@@ -232,6 +232,13 @@ def with_parameters(scenario: Scenario, values: dict[str, float]) -> Scenario:
     return Scenario.model_validate(data)
 
 
+def drawing_sets(scenario: Scenario, sets: str | Path) -> Scenario:
+    """The scenario with parameter uncertainty on, drawing its sets from the file ``sets``."""
+    data = scenario.model_dump()
+    data["calibration"].update(parameter_sets=str(sets), parameter_uncertainty=True)
+    return Scenario.model_validate(data)
+
+
 def replication_scenario(scenario: Scenario, replication: int) -> Scenario:
     """The scenario replication ``replication`` runs.
 
