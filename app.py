@@ -31,7 +31,7 @@ import pandas as pd
 import streamlit as st
 
 from sim.model.kpis import KPI_BY_NAME, KPIS, THRESHOLDS_DAYS
-from sim.planning import board_pack, charts, comparison, export, finance, run_limits
+from sim.planning import board_pack, budget_window, charts, comparison, export, finance, run_limits
 from sim.planning.levers import (
     CAMPAIGN,
     GROUPS,
@@ -65,7 +65,7 @@ from sim.scenario.upload import read_scenario_text
 
 DEFAULT_REPS = int(os.environ.get("ADOPTION_APP_REPS", "100"))
 AUTO_REPS = "ADOPTION_APP_REPS" not in os.environ  # by default, replications are chosen for precision
-DEFAULT_YEARS = int(os.environ.get("ADOPTION_APP_YEARS", str(HORIZON_YEARS)))
+FIXED_YEARS = os.environ.get("ADOPTION_APP_YEARS")  # else each baseline's run reaches the budget window
 ENGINE = os.environ.get("ADOPTION_APP_ENGINE", "processes")
 BUILT_IN = "Built-in baseline"
 HORIZON = "Average over the horizon"
@@ -204,9 +204,18 @@ def reset_levers(scenario: Scenario, label: str) -> None:
     state.pop("current", None)  # the new baseline is shown until the next run
 
 
+def default_years(scenario: Scenario) -> int:
+    """The horizon a baseline opens on: ``ADOPTION_APP_YEARS`` if set, else enough financial years
+    to reach the end of the budget window (the next three financial years)."""
+    run = scenario.scenario
+    return int(FIXED_YEARS) if FIXED_YEARS else budget_window.default_horizon(run.start_year, run.years)
+
+
 def on_baseline_change() -> None:
     try:
-        reset_levers(baseline_scenario(state["baseline_choice"]), state["baseline_choice"])
+        chosen = baseline_scenario(state["baseline_choice"])
+        reset_levers(chosen, state["baseline_choice"])
+        state["years"] = default_years(chosen)
         state.pop("load_error", None)
     except ScenarioError as exc:
         state["load_error"] = str(exc)
@@ -261,7 +270,7 @@ if "baseline_choice" not in state:
     reset_levers(built_in_baseline(), BUILT_IN)
     state["reps"] = DEFAULT_REPS
     state["reps_auto"] = AUTO_REPS
-    state["years"] = DEFAULT_YEARS
+    state["years"] = default_years(built_in_baseline())
 
 with st.sidebar:
     st.header("Baseline")
@@ -553,12 +562,11 @@ def compared_runs(options: dict[str, str], chosen: list[str]) -> dict[str, Resul
 
 
 def compare_default_year(compared: dict[str, Results], reference: str) -> int:
-    """The year a comparison opens on: the first in which a scenario's change against the
-    reference can show (without one, the first forecast year)."""
-    ref_scenario = compared[reference].scenario
-    starts = [comparison.change_year(r.scenario, ref_scenario) for n, r in compared.items() if n != reference]
-    starts = [y for y in starts if y is not None] or [comparison.change_year(ref_scenario) or 2]
-    return max(1, min(min(starts), len(compared[reference].years)))
+    """The year a comparison opens on: the budget window's last year, or the first in which a
+    scenario's change against the reference can show if that is later
+    (:func:`sim.planning.comparison.default_year`)."""
+    ref = compared[reference]
+    return min(comparison.default_year(r.scenario, ref.scenario, len(ref.years)) for r in compared.values())
 
 
 def compare_marker(compared: dict[str, Results], reference: str) -> str:
@@ -785,8 +793,7 @@ def money_columns(columns: dict[str, str]) -> dict:
 def draw_finance() -> None:
     st.markdown(f"**Interagency spend: {label}" + ("" if same else f" against {baseline_label}") + "**")
     year_labels = list(scen_res.years)
-    first = comparison.default_year(scenario, None if same else baseline, len(year_labels))
-    default_window = (year_labels[first - 1], year_labels[min(first + 2, len(year_labels)) - 1])  # three years
+    default_window = budget_window.default_window(year_labels)  # the next three financial years
     marker = f"{label}|{run_key(run_text(scenario), reps, years)}"  # a new run opens on its own window
     if state.get("finance_window:for") != marker or not {state.get("finance_from"), state.get("finance_to")} <= set(
             year_labels):
@@ -977,7 +984,7 @@ def draw_market() -> None:
                            help="A what-if market is compared with its base replication by replication: "
                                 "both need the same seed and years (a what-if file extends its base).")
     reps = c3.number_input("Replications", 2, 200, 10, key="market:reps")
-    years = c4.number_input("Years", 1, 20, DEFAULT_YEARS, key="market:years")
+    years = c4.number_input("Years", 1, 20, int(FIXED_YEARS or HORIZON_YEARS), key="market:years")
     choice = (name, int(reps), int(years), against)
     if st.button("Run the market", key="market:run"):
         st.session_state["market:shown"] = choice

@@ -31,7 +31,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from sim.model.kpis import KPI_BY_NAME, KPI_NAMES
-from sim.planning.comparison import change_year, comparability_warnings, is_paired
+from sim.planning.budget_window import default_horizon, window_end_year, window_reached
+from sim.planning.comparison import comparability_warnings, default_year, is_paired
 from sim.planning.report_table import paired_side_by_side, years_table
 from sim.run.cost import check_cost, check_workers, estimate, estimate_market
 from sim.run.execution import ENGINES, SCHEDULER_ENV, scheduler_problem
@@ -49,7 +50,8 @@ HEADLINE = ["enquiries", "registrations", "approvals", "adopters_waiting", "plan
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--years", type=int, help="financial years to report (default: the scenario's)")
+    p.add_argument("--years", type=int, help="financial years to report (default: the scenario's, lengthened to "
+                                             "reach the end of the next three financial years, as in the app)")
     p.add_argument("--reps", type=int, help="replications (default: as many as the stated precision needs, "
                                             "see the README's 'Replications')")
     p.add_argument("--seed", type=int, help="root random seed (default: the scenario's)")
@@ -187,8 +189,12 @@ def _engine(args) -> str:
 def _scenario(name, args):
     """The scenario with the run's --reps, --years and --seed (checked like the file's own values)."""
     scenario = load_scenario(name)
-    given = [(option, k, v) for option, k, v in (("--reps", "replications", args.reps), ("--years", "years", args.years),
+    run = scenario.scenario
+    years = args.years if args.years is not None else default_horizon(run.start_year, run.years)
+    given = [(option, k, v) for option, k, v in (("--reps", "replications", args.reps), ("--years", "years", years),
                                                 ("--seed", "seed", args.seed)) if v is not None]
+    if years == run.years:
+        given = [g for g in given if g[0] != "--years"]
     if not given:
         return scenario
     data = scenario.model_dump()
@@ -300,14 +306,12 @@ def cmd_compare(args) -> int:
         if not 1 <= args.year <= years:
             raise ScenarioError(f"--year: must be between 1 and {years}")
         year = args.year
-    else:  # the first year a change can show: where one differs from the first scenario, or the first's own
-        found = [y for y in (change_year(runs[n].scenario, reference.scenario) for n in names[1:]) if y is not None]
-        found = found or [y for y in [change_year(reference.scenario)] if y is not None]
-        year = max(1, min(min(found) if found else 2, years))
-        if found and year == min(found):
-            note = ", the first year a change can show"
-        elif not found and year == 2:
-            note = ", the first forecast year"
+    else:  # as the app: the budget window's last year, or the first a change can show if later
+        year = min(default_year(r.scenario, reference.scenario, years) for r in runs.values())
+        start = reference.scenario.scenario.start_year
+        note = (", the end of the next three financial years" if year == window_end_year(start, years)
+                and window_reached(start, years) else ", the last year simulated" if year == years
+                else ", the first year a change can show")
     if year is None:
         print("Average over the years of each run: mean [90% interval]", end="")
     else:

@@ -5,12 +5,13 @@ import io
 import math
 import threading
 import time
+from datetime import date
 
 import openpyxl
 import pandas as pd
 import pytest
 
-from sim.planning import charts, comparison, export, finance
+from sim.planning import budget_window, charts, comparison, export, finance
 from sim.planning.levers import (
     LEVER_BY_KEY,
     LEVERS,
@@ -201,13 +202,27 @@ def test_scenario_saved_from_the_app_writes_its_changes():
     assert apply_levers(again, lever_values(again)) == again  # loaded as a baseline, its form is unchanged
 
 
-def test_first_year_a_change_can_show():
-    base = load_scenario()
-    assert comparison.first_change(base) is None and comparison.default_year(base) == 2
+def test_figures_open_on_the_budget_window_s_last_year_and_never_before_a_change_shows():
+    base = load_scenario()  # 2022-23, five years
+    june_2022 = date(2022, 6, 1)  # the budget window: 2023-24 to 2025-26, years 2 to 4
+    assert comparison.first_change(base) is None and comparison.default_year(base, today=june_2022) == 4
     s = apply_levers(base, {"stage2_days": 120.0}, start="2024-10")
-    assert comparison.change_year(s, base) == 3 and comparison.default_year(s, base) == 3
-    assert comparison.default_year(s, base, years=2) == 2  # within the horizon
-    assert comparison.default_year(load_scenario("raise-recruitment-65"), base) == 2
+    assert comparison.change_year(s, base) == 3 and comparison.default_year(s, base, today=june_2022) == 4
+    late = apply_levers(base, {"stage2_days": 120.0}, start="2026-05")
+    assert comparison.default_year(late, base, today=june_2022) == 5  # the year its change starts
+    assert comparison.default_year(s, base, years=2, today=june_2022) == 2  # within the horizon
+    assert comparison.default_year(s, base, today=date(2026, 12, 7)) == 5  # a run ending before the window: its end
+
+
+def test_the_budget_window_is_the_next_three_financial_years_and_the_horizon_reaches_it():
+    assert budget_window.budget_years(date(2026, 12, 7)) == [2027, 2028, 2029]
+    assert budget_window.budget_years(date(2027, 3, 31)) == [2027, 2028, 2029]
+    assert budget_window.budget_years(date(2027, 4, 1)) == [2028, 2029, 2030]
+    assert budget_window.default_horizon(2022, 5, date(2026, 12, 7)) == 8  # 2022-23 to 2029-30
+    assert budget_window.default_horizon(2022, 12, date(2026, 12, 7)) == 12  # never shorter than the file's
+    labels = [f"{y}-{(y + 1) % 100:02d}" for y in range(2022, 2030)]
+    assert budget_window.default_window(labels, date(2026, 12, 7)) == ("2027-28", "2029-30")
+    assert budget_window.default_window(labels[:3], date(2026, 12, 7)) == ("2022-23", "2024-25")
 
 
 def test_unknown_lever_refused():
@@ -244,7 +259,7 @@ def test_what_if_equals_its_baseline_before_its_changes_start(pair):
     saved = finance.savings(base, camp)
     year1 = saved[saved["financial_year"] == base.years[0]]
     assert (year1[["saving_gbp", "saving_p5", "saving_p95"]] == 0).all().all()
-    assert comparison.default_year(camp.scenario, base.scenario) == 2
+    assert comparison.default_year(camp.scenario, base.scenario, today=date(2022, 6, 1)) == 3  # its last year
 
 
 def test_horizon_average_and_totals(pair):

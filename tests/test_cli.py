@@ -83,16 +83,16 @@ def test_compare_side_by_side():
     out = _sim("compare", "baseline", "baseline", "--years", "1", "--reps", "2", "--kpis", "approvals,a2_days")
     assert out.returncode == 0, out.stderr
     assert "Approvals" in out.stdout and "A2" in out.stdout
-    assert out.stdout.startswith("2022-23 (year 1): mean [90% interval]")
+    assert out.stdout.startswith("2022-23 (year 1, the last year simulated): mean [90% interval]")
 
 
-def test_compare_shows_the_paired_change_from_the_first_year_a_change_can_show():
+def test_compare_shows_the_paired_change_in_the_last_year_a_short_run_reaches():
     out = _sim("compare", "baseline", "raise-recruitment-65", "--years", "3", "--reps", "4", "--kpis",
                "enquiries,approvals")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    # the campaign starts in 2023-24, year 2: figures open there, and say so
-    assert lines[0].startswith("2023-24 (year 2, the first year a change can show): mean [90% interval]; "
+    # a run that ends before the next three financial years: figures open on its last year, and say so
+    assert lines[0].startswith("2024-25 (year 3, the last year simulated): mean [90% interval]; "
                                "change against baseline, paired replication by replication")
     changes = [line for line in lines if line.startswith("  change (paired)")]
     assert len(changes) == 2
@@ -265,15 +265,17 @@ def test_a_closed_pipe_ends_quietly(args):
     assert proc.stderr.read() == b""
 
 
-def test_run_and_the_app_show_the_same_horizon():
-    from sim.scenario.parameters import HORIZON_YEARS
+def test_run_and_the_app_show_the_same_horizon_reaching_the_next_three_financial_years():
+    from sim.planning.budget_window import budget_years, default_horizon
+    from sim.scenario.calendar import financial_year_label
 
     out = _sim("run", "--reps", "2", "--kpis", "approvals")
     assert out.returncode == 0, out.stderr
     header = out.stdout.splitlines()[1].split()
-    assert len(header) == HORIZON_YEARS and header[0] == "2022-23"
+    assert len(header) == default_horizon(2022, 5) and header[0] == "2022-23"
+    assert header[-1] == financial_year_label(budget_years()[-1])
     app = (Path(__file__).resolve().parents[1] / "app.py").read_text(encoding="utf-8")
-    assert 'os.environ.get("ADOPTION_APP_YEARS", str(HORIZON_YEARS))' in app
+    assert "budget_window.default_horizon(run.start_year, run.years)" in app
 
 
 def test_a_scenario_extending_the_built_in_baseline_runs(tmp_path):

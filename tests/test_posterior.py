@@ -13,8 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.calibration import fit as cal
+from sim.calibration.fit import KPI_INDEX
 from sim.calibration.posterior import Problem, balancing_weights, posterior_sets
 from sim.calibration.targets import Target
+from sim.model.kpis import KPI_NAMES
 from sim.scenario.parameters import Scenario
 
 STAGE1 = cal.CANDIDATE_BY_KEY["adopters.stage1_days"]  # informed by the toy figure, log scale
@@ -26,11 +28,26 @@ def toy_figure(stage1_days: float) -> float:
     return 4000.0 / stage1_days
 
 
-def toy_window(scenarios, replications, before):
-    """The toy's 'simulation': the figure with chance noise drawn from the scenario's seed (the same
-    for scenarios with one seed: common random numbers), one column."""
-    return [toy_figure(s.adopters.stage1_days)
-            + np.random.default_rng(s.scenario.seed).normal(0.0, 2.0, size=(replications, 1)) for s in scenarios]
+def toy_projected(deregistration: float) -> float:
+    """A headline figure years on, convex in the parameter no year-1 figure informs: drawn from its
+    prior, the sets would move it far from its value at the central one."""
+    return 50.0 * np.exp(8.0 * deregistration)
+
+
+def toy_window(scenarios, replications, before, after=0, projected=toy_projected):
+    """The toy's 'simulation', shaped like the model's window (years x KPIs): the figure in the first
+    column and, in the last year, the ``projected`` figure as adoption orders, with chance noise drawn
+    from the scenario's seed (the same for scenarios with one seed: common random numbers)."""
+    width = (before + 1 + after) * len(KPI_NAMES)
+    out = []
+    for s in scenarios:
+        values = np.zeros((replications, width))
+        noise = np.random.default_rng(s.scenario.seed).normal(0.0, 2.0, size=(replications, 2))
+        values[:, 0] = toy_figure(s.adopters.stage1_days) + noise[:, 0]
+        values[:, (before + after) * len(KPI_NAMES) + KPI_INDEX["adoption_orders"]] = (
+            projected(s.adopters.deregistration_per_year) + noise[:, 1])
+        out.append(values)
+    return out
 
 
 def toy_problem(observed: float = 40.0, sd: float = 4.0) -> Problem:
@@ -53,8 +70,27 @@ def test_the_sets_mean_figure_is_the_fit_s_while_the_sets_spread():
     assert post.balanced_mean[0] == pytest.approx(post.central_mean[0], abs=0.1 * 4.0)
 
 
+def test_the_sets_hold_a_no_change_forecast_where_the_central_values_take_it():
+    """A parameter no year-1 figure informs, drawn over its prior, would carry a headline figure years on
+    away from the central values' forecast; the balance holds that figure too (within its band, a
+    tenth of its level), while year 1 stays on the fit's mean."""
+    post = posterior_sets(toy_problem(), toy_window, n_sets=200, design=120, replications=4, seed=5)
+    projected = np.array([toy_projected(s[OPEN.key]) for s in post.sets])
+    central = toy_projected(0.2)
+    assert projected.mean() == pytest.approx(central, rel=0.05)
+    assert projected.std() > 0.05 * central, "the sets still differ in what the figures leave open"
+    at = post.balanced.index("adoption_orders +4y")
+    assert post.balanced_mean[at] == pytest.approx(post.central_mean[at], rel=0.05)
+    assert post.balanced_mean[0] == pytest.approx(post.central_mean[0], abs=0.1 * 4.0)
+
+
+def flat_window(scenarios, replications, before, after=0):
+    """The toy with a forecast that no parameter moves years on."""
+    return toy_window(scenarios, replications, before, after, projected=lambda d: 50.0)
+
+
 def test_a_parameter_no_figure_informs_keeps_its_prior():
-    post = posterior_sets(toy_problem(), toy_window, n_sets=400, design=120, replications=4, seed=4)
+    post = posterior_sets(toy_problem(), flat_window, n_sets=400, design=120, replications=4, seed=4)
     thetas = np.array([OPEN.to_theta(s[OPEN.key]) for s in post.sets])
     assert np.median(thetas) == pytest.approx(OPEN.to_theta(0.2), abs=0.25)
     assert np.std(thetas) == pytest.approx(OPEN.prior_sd, rel=0.3)

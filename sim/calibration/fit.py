@@ -603,10 +603,11 @@ class Simulator:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def window(self, scenarios: Sequence[Scenario], replications: int, before: int = 0) -> list[np.ndarray]:
+    def window(self, scenarios: Sequence[Scenario], replications: int, before: int = 0, after: int = 0
+               ) -> list[np.ndarray]:
         """For each scenario, a (replications x (years x KPI)) array: the KPIs (order of sim.model.kpis) of
-        the ``before`` years before year 1 and of year 1, year by year."""
-        windowed = [fit_window(s, before) for s in scenarios]
+        the ``before`` years before year 1, of year 1 and of the ``after`` years after it, year by year."""
+        windowed = [fit_window(s, before, after) for s in scenarios]
         self.runs += len(scenarios)
         if self._pool is None:
             return [_window_chunk((s, list(range(replications)))) for s in windowed]
@@ -622,18 +623,18 @@ class Simulator:
         return out
 
 
-def fit_window(scenario: Scenario, before: int = 0) -> Scenario:
-    """The scenario reporting the ``before`` years before its year 1 and year 1 itself: the same
-    run (its first day unchanged), with ``before`` warm-up years reported."""
+def fit_window(scenario: Scenario, before: int = 0, after: int = 0) -> Scenario:
+    """The scenario reporting the ``before`` years before its year 1, year 1 itself and ``after`` years
+    of projection: the same run (its first day unchanged), with ``before`` warm-up years reported."""
     run = scenario.scenario
-    if run.years == before + 1 and before == 0:
+    if run.years == before + 1 + after and before == 0:
         return scenario
     if before > run.warm_up_years:
         raise CalibrationError(f"targets go back {before} years before year 1, more than the "
                                f"{run.warm_up_years} warm-up years")
     data = scenario.model_dump()
     data["scenario"].update(start_year=run.start_year - before, warm_up_years=run.warm_up_years - before,
-                            years=before + 1)
+                            years=before + 1 + after)
     for trend in data.get("trend", []):  # a trend is anchored on the report's year, not the window's first
         trend["anchor"] = trend.get("anchor") or financial_year_label(run.start_year)
     if scenario.initial_state.opening_children_waiting_with_po is not None:  # so is an opening stock

@@ -29,7 +29,9 @@ matching), and then balanced on the fit's means by simulation:
    value).  So ``candidates`` sets from the posterior, tilted by the emulator towards the fit's
    means, are simulated over replications of their own, and weighted as little away from equal as
    possible (entropy balancing) so that their mean year-1 figures equal the central fit's, simulated
-   over many replications.  The saved sets are a systematic resample by those weights.
+   over many replications, and so do their headline figures :data:`PROJECTION_YEARS` years on with no
+   change (a set the figures allow can still take a forecast elsewhere later, a backlog building where
+   the central values hold it).  The saved sets are a systematic resample by those weights.
 
 Why this: importance weights over a broad proposal collapse onto a handful of sets with twenty-odd
 parameters and figures (tried: an effective sample size of 3 in 450 simulated candidates for
@@ -50,8 +52,10 @@ import emcee
 import numpy as np
 from scipy.optimize import minimize
 
-from sim.calibration.fit import AgencyFit, Simulator, _round, columns, simulated_means, years_before
+from sim.calibration.fit import KPI_INDEX, AgencyFit, Simulator, _round, columns, simulated_means, years_before
+from sim.calibration.fit_report import PROJECTION_KPIS
 from sim.calibration.targets import Target, TargetSet
+from sim.model.kpis import KPI_NAMES
 from sim.scenario.parameter_sets import with_parameters
 from sim.scenario.parameters import Scenario
 
@@ -65,6 +69,8 @@ RIDGE = 1e-3
 #: The ensemble sampler's walkers per parameter and steps (half of them burn-in).
 WALKERS_PER_PARAMETER = 4
 STEPS = 1500
+#: The balance holds the headline figures of a no-change forecast this many years after year 1 too.
+PROJECTION_YEARS = 4
 
 
 @dataclass(frozen=True)
@@ -103,9 +109,10 @@ class Posterior:
     acceptance: float  # the sampler's mean acceptance fraction
     emulator_r2: dict[str, float]  # per target key: share of the design's variance the emulator explains
     ess: float  # effective sample size of the balancing weights over the candidates
-    central_mean: np.ndarray  # each used figure's simulated mean at the central values
+    central_mean: np.ndarray  # each balanced figure's simulated mean at the central values
     balanced_mean: np.ndarray  # the candidates' simulated mean with their balancing weights
     posterior_mean: np.ndarray  # the candidates' simulated mean unweighted
+    balanced: Sequence[str] = ()  # what each of those means is: a target key, or a KPI in the last year projected
 
     @property
     def simulations(self) -> int:
@@ -116,8 +123,9 @@ class Posterior:
         return (f"{len(self.sets)} sets from the posterior given the used figures: an emulator of the report's year "
                 f"fitted to {self.design} simulated sets, its posterior sampled with emcee (acceptance "
                 f"{self.acceptance:.2f}), then {self.candidates} sets from it simulated and weighted so that their "
-                f"mean year-1 figures are the fit's (effective sample size {self.ess:.0f}); {self.replications} "
-                f"replications a set, {self.simulations} replications of the report's year in all")
+                f"mean year-1 figures, and headline figures {PROJECTION_YEARS} years on, are the fit's (effective "
+                f"sample size {self.ess:.0f}); {self.replications} replications a set, {self.simulations} "
+                f"replications of the report's year in all")
 
 
 #: Draws kept from the emulated posterior, from which the sets are balanced and resampled.
@@ -131,7 +139,7 @@ def posterior_sets(problem: Problem, window: Callable[[list[Scenario], int, int]
     """``n_sets`` parameter sets from the posterior of ``problem`` given its figures, balanced so
     that their mean year-1 figures are the central fit's.
 
-    ``window(scenarios, replications, before)`` simulates the fit's window (as
+    ``window(scenarios, replications, before, after)`` simulates the fit's window (as
     :meth:`sim.calibration.fit.Simulator.window`) for the ``design``."""
     params = list(problem.parameters)
     if not params:
@@ -166,21 +174,27 @@ def posterior_sets(problem: Problem, window: Callable[[list[Scenario], int, int]
     # simulated over replications of its own (independent chance, which averages out across candidates),
     # against the central values' mean over many
     chosen = sample[_systematic_resample(rng, tilted, candidates)]
-    say(f"  posterior: {candidates} candidates simulated to balance their mean on the fit's")
+    say(f"  posterior: {candidates} candidates simulated to balance their mean on the fit's, "
+        f"{PROJECTION_YEARS} years on too")
     seed0 = problem.scenario.scenario.seed
+    last = (problem.before + PROJECTION_YEARS) * len(KPI_NAMES)
+    balanced = cols + [last + KPI_INDEX[k] for k in PROJECTION_KPIS]
     runs = window([_scenario_at(problem, params, th, seed0 + 1 + i) for i, th in enumerate(chosen)], replications,
-                  problem.before)
-    candidate_means = np.array([simulated_means(v, cols) for v in runs])
+                  problem.before, PROJECTION_YEARS)
+    candidate_means = np.array([simulated_means(v, balanced) for v in runs])
     central = simulated_means(window([_scenario_at(problem, params, problem.centre)], central_replications,
-                                     problem.before)[0], cols)
-    weights = balancing_weights(candidate_means, central, sds, BALANCE_RIDGE)
+                                     problem.before, PROJECTION_YEARS)[0], balanced)
+    # a projected figure is held to within a tenth of its level (or 2), the band of a level held
+    scale = np.concatenate([sds, np.maximum(0.1 * np.abs(central[len(cols):]), 2.0)])
+    weights = balancing_weights(candidate_means, central, scale, BALANCE_RIDGE)
     picked = _systematic_resample(rng, weights, n_sets)
     sets = [{p.key: _round(p.from_theta(float(x))) for p, x in zip(params, chosen[i])} for i in picked]
     return Posterior(sets=sets, design=len(thetas), replications=replications, candidates=candidates,
                      central_replications=central_replications, acceptance=acceptance,
                      emulator_r2={t.key: float(v) for t, v in zip(problem.targets, emulator.r2)},
                      ess=1.0 / float(np.sum(weights ** 2)), central_mean=central,
-                     balanced_mean=weights @ np.nan_to_num(candidate_means), posterior_mean=np.nanmean(candidate_means, axis=0))
+                     balanced_mean=weights @ np.nan_to_num(candidate_means), posterior_mean=np.nanmean(candidate_means, axis=0),
+                     balanced=[t.key for t in problem.targets] + [f"{k} +{PROJECTION_YEARS}y" for k in PROJECTION_KPIS])
 
 
 #: Balancing leaves a gap of up to about this ridge times its multiplier (in sd) rather than resting the

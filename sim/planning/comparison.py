@@ -15,17 +15,20 @@ year, a year-end stock on average, an average wait).  Finance totals over the ho
 
 A what-if's dated changes start after the base year (year 1), whose figures are the
 baseline's, replication by replication: the change there is 0 with the interval [0, 0].
-:func:`default_year` is the year headline figures open on, the first a change can show.
+:func:`default_year` is the year headline figures open on: the budget window's last year, by which
+a change has had time to show.
 """
 
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from sim.model.kpis import KPI_BY_NAME, THRESHOLDS_DAYS
+from sim.planning.budget_window import window_end_year
 from sim.run.runner import Results
 from sim.scenario.calendar import start_month
 from sim.scenario.changes import Change
@@ -124,12 +127,17 @@ def change_year(scenario: Scenario, reference: Scenario | None = None) -> int | 
     return _start(scenario, c) // 12 - scenario.scenario.warm_up_years + 1
 
 
-def default_year(scenario: Scenario, reference: Scenario | None = None, years: int | None = None) -> int:
-    """The year figures open on: the first a change can show (the financial year in which the
-    earliest change starts), or without a change year 2, the first forecast year; within the
-    ``years`` reported (default: the scenario's)."""
-    year = change_year(scenario, reference) or 2
-    return max(1, min(year, years or scenario.scenario.years))
+def default_year(scenario: Scenario, reference: Scenario | None = None, years: int | None = None,
+                 today: date | None = None) -> int:
+    """The year figures open on: the last year of the budget window the run reaches (the next three
+    financial years after today's, :mod:`sim.planning.budget_window`), by which a change begun now has
+    had time to pass through the pipeline's lags; never before the first year a change can show (the
+    financial year in which the earliest change starts, or without a change the first forecast year);
+    within the ``years`` reported (default: the scenario's)."""
+    years = years or scenario.scenario.years
+    first = change_year(scenario, reference) or 2
+    end = window_end_year(scenario.scenario.start_year, years, today)
+    return max(1, min(max(first, end), years))
 
 
 def paired_differences(base_values: pd.Series, scenario_values: pd.Series) -> pd.Series:
