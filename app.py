@@ -79,7 +79,7 @@ HEADLINE = [
     ("children_waiting_with_po", "Children waiting", True),
     ("a10_days", "A10 (days)", True),
     ("a2_days", "A2 (days)", True),
-    ("adopter_gap", "Adopters per child waiting", False),  # the adopter gap, from the means
+    ("adopter_gap", "Adopter gap", False),  # comparison.GAP_DEFINITION
     ("interagency_fees_gbp", "Interagency fees", True),
 ]
 TABLE_KPIS = ["enquiries", "approvals", "adopters_waiting", "children_waiting_with_po",
@@ -454,25 +454,9 @@ year = period_choice(scen_res, "period",
                      marker=f"{label}|{run_key(run_text(scenario), reps, years)}")
 table = comparison.change_table(base_res, scen_res, [k for k, _, _ in HEADLINE], year)
 cols = st.columns(len(HEADLINE))
-waiting = comparison.change_table(base_res, scen_res, ["adopters_waiting", "children_waiting_with_po"], year)
 for col, (kpi, short, lower_better), row in zip(cols, HEADLINE, table.itertuples()):
     unit = row.unit
     threshold = THRESHOLDS_DAYS.get(kpi)
-    if kpi == "adopter_gap":  # adopters waiting per child waiting, from the means (the ASGLB reading)
-        adopters, children = waiting["scenario"]
-        gap = comparison.adopter_gap_reading(adopters, children)
-        before = comparison.adopter_gap_reading(*waiting["baseline"])
-        change_per_child = gap["per_child"] - before["per_child"]
-        delta = None if same or np.isnan(change_per_child) else f"{change_per_child:+.2f}".replace(
-            "-0.00", "0.00").replace("+0.00", "0.00")
-        flat = delta is not None and not any(ch in "123456789" for ch in delta)
-        col.metric(short, "–" if np.isnan(gap["per_child"]) else f"{gap['per_child']:.2f}",
-                   comparison.metric_delta(delta),
-                   delta_color="off" if flat else "normal", delta_arrow="off" if flat else "auto",
-                   help=comparison.GAP_DEFINITION)
-        col.caption(comparison.format_gap(adopters, children) + f"  \n{adopters:.1f} households, {children:.1f} "
-                    "children waiting (means)")
-        continue
     parts = comparison.estimate_parts(row.scenario, row.scenario_p5, row.scenario_p95, unit)
     value = parts[0] if parts else comparison.format_figure(row.scenario, unit)
     change_parts = None if same else comparison.estimate_parts(row.change, row.change_p5, row.change_p95, unit,
@@ -483,7 +467,8 @@ for col, (kpi, short, lower_better), row in zip(cols, HEADLINE, table.itertuples
     col.metric(short, value, comparison.metric_delta(delta),
                delta_color="off" if no_change else "inverse" if lower_better else "normal",
                delta_arrow="off" if no_change else "auto",
-               help=f"{row.label}. " + KPI_BY_NAME[kpi].description + (f" Scorecard threshold {threshold} days." if threshold else ""))
+               help=comparison.GAP_DEFINITION if kpi == "adopter_gap" else f"{row.label}. " + KPI_BY_NAME[kpi].description
+               + (f" Scorecard threshold {threshold} days." if threshold else ""))
     lines = ["mean [90%]: " + comparison.format_estimate(row.scenario, row.scenario_p5, row.scenario_p95, unit)]
     if not same:
         lines.append("change " + comparison.format_change(row.change, row.change_p5, row.change_p95, unit))
@@ -657,6 +642,18 @@ def on_find(kpi: str, year_labels: list[str]) -> None:
         "reps": run["reps"], "years": run["years"], "label": run["label"], "year_labels": tuple(year_labels)}
 
 
+def on_use_level(level: float, start: str, what: str) -> None:
+    """Take a level the target finder found into the levers (enquiries a month from its date, no
+    campaign on top), and run it as a what-if."""
+    state["lever:enquiries_per_month"] = round(float(level), 1)
+    state["from:enquiries_per_month"] = start
+    state[f"lever:{CAMPAIGN}"] = 0.0
+    state["scenario_name"] = f"Recruitment target ({what}): {level:.1f} enquiries a month from {start}"
+    state["scenario_description"] = (f"The level of enquiries the recruitment target finder found where the {what} "
+                                     "meets the limit.")
+    on_run()
+
+
 def draw_target() -> None:
     st.write("The fewest enquiries a month (and so approvals a year) that keep a measure within a limit, found by "
              f"simulation: runs of '{label}' with enquiries set from a date (a dated change; the base year runs on "
@@ -772,6 +769,10 @@ def draw_target() -> None:
                         f"{comparison.format_figure(ev.measure['mean'], k.unit)} on average{in_worst} (90%: "
                         f"{comparison.format_figure(ev.measure['p5'], k.unit)} to "
                         f"{comparison.format_figure(ev.measure['p95'], k.unit)}).")
+                    st.button(f"Use this level: {level:.1f} enquiries a month from {found.start}",
+                              key=f"use_level:{what}", on_click=on_use_level, args=(level, found.start, what),
+                              help="Sets the enquiries lever to this level from this date (the campaign to none) "
+                                   "and runs it, so its figures show in every view and it can be compared.")
             st.vega_lite_chart(spec=charts.target_chart(found.table(), found.limit, k.label,
                                                 {"mean meets the limit": found.mean_level,
                                                  "95th percentile meets it": found.p95_level},
@@ -790,15 +791,23 @@ def money_columns(columns: dict[str, str]) -> dict:
     return {key: st.column_config.NumberColumn(label, format="localized") for key, label in columns.items()}
 
 
-def draw_finance() -> None:
-    st.markdown(f"**Interagency spend: {label}" + ("" if same else f" against {baseline_label}") + "**")
+def finance_window() -> list[int]:
+    """The years of the finance window (1 = the base year): the user's choice for this run, or for a
+    new run the next three financial years (:mod:`sim.planning.budget_window`).  The finance view,
+    the spreadsheet and the board paper total the same window."""
     year_labels = list(scen_res.years)
-    default_window = budget_window.default_window(year_labels)  # the next three financial years
     marker = f"{label}|{run_key(run_text(scenario), reps, years)}"  # a new run opens on its own window
     if state.get("finance_window:for") != marker or not {state.get("finance_from"), state.get("finance_to")} <= set(
             year_labels):
-        state["finance_from"], state["finance_to"] = default_window
+        state["finance_from"], state["finance_to"] = budget_window.default_window(year_labels)
         state["finance_window:for"] = marker
+    return finance.window_years(scen_res, state["finance_from"], state["finance_to"])
+
+
+def draw_finance() -> None:
+    st.markdown(f"**Interagency spend: {label}" + ("" if same else f" against {baseline_label}") + "**")
+    year_labels = list(scen_res.years)
+    finance_window()
     c1, c2, _ = st.columns([1, 1, 2])
     c1.selectbox("From financial year", year_labels, key="finance_from",
                  help="The first year of the period to total (a budget paper's window).")
@@ -806,25 +815,27 @@ def draw_finance() -> None:
     window = finance.window_years(scen_res, state["finance_from"], state["finance_to"])
     table = finance.spend_table(base_res, scen_res, window)
     state["finance_table"] = table
-    money = money_columns({"baseline_gbp": "Baseline (£, mean)", "scenario_gbp": "Scenario (£, mean)",
-                           "saving_gbp": "Saving (£, paired mean)", "saving_p5": "Saving, 5th pct (£)",
-                           "saving_p95": "Saving, 95th pct (£)"})
+    shown = finance.spend_text(table)
     config = {"period": st.column_config.TextColumn("Financial year"),
-              "measure": st.column_config.TextColumn("Measure"), **money}
-    totals = table[table["period"].str.startswith("total") | (len(window) == 1)]
+              "measure": st.column_config.TextColumn("Measure"),
+              "baseline": st.column_config.TextColumn(f"{baseline_label} (£, mean [90% interval])"),
+              "scenario": st.column_config.TextColumn(f"{label} (£, mean [90% interval])"),
+              "saving": st.column_config.TextColumn("Saving (£, paired, mean [90% interval])")}
+    columns = ["measure", "baseline"] if same else ["measure", "baseline", "scenario", "saving"]
+    totals = shown[shown["period"].str.startswith("total") | (len(window) == 1)]
     st.markdown(f"**{state['finance_from']} to {state['finance_to']}: totals**")
-    st.dataframe(totals[["measure", *money]], hide_index=True, width="stretch", column_config=config,
+    st.dataframe(totals[columns], hide_index=True, width="stretch", column_config=config,
                  height=table_height(len(totals)))
-    st.caption("Saving: less paid, or more received, than the baseline, from the difference in each replication "
-               "(scenario and baseline share their random numbers), with its 90% interval (5th to 95th percentile); "
-               "a negative saving is a cost. Totals add each replication's years before the mean and interval are "
-               "taken. Pounds are rounded to three significant figures of each interval's width: finer would claim "
-               "a precision the replications do not have. The scenario's own interval is in the charts below.")
+    st.caption("Each figure: the mean over the replications both runs share, with its 90% interval (5th to 95th "
+               "percentile). Saving: less paid, or more received, than the baseline, from the difference in each "
+               "replication (scenario and baseline share their random numbers); a negative saving is a cost. "
+               "Totals add each replication's years before the mean and interval are taken. Pounds are rounded to "
+               "three significant figures of each interval's width, the same in the spreadsheet and the board paper.")
     for note in finance.fit_notes(calibration_report(baseline.calibration.targets_file).get("csv")):
         st.warning("**Baseline against the report.** " + note)
     st.markdown("**By financial year**")
-    years_only = table[~table["period"].str.startswith("total")]
-    st.dataframe(years_only[["period", "measure", *money]], hide_index=True, width="stretch", column_config=config,
+    years_only = shown[~shown["period"].str.startswith("total")]
+    st.dataframe(years_only[["period", *columns]], hide_index=True, width="stretch", column_config=config,
                  height=table_height(len(years_only)))
     c1, c2 = st.columns(2)
     c1.vega_lite_chart(spec=charts.spend_chart(both), width="stretch")
@@ -870,17 +881,20 @@ def draw_downloads() -> None:
         return
     reference, cyear = compare_settings(compared)
     period = compared[reference].years[cyear - 1] if cyear else HORIZON.lower()
-    st.markdown(f"**Board pack** for the scenarios chosen in *Compare scenarios*: {', '.join(compared)}; figures for "
-                f"{period}, changes against {reference}.")
+    finance_window()  # the window the spreadsheet and the board paper total
+    st.markdown(f"**Board paper** for the scenarios chosen in *Compare scenarios*: {', '.join(compared)}; figures "
+                f"for {period}, changes against {reference}; interagency spend over {state['finance_from']} to "
+                f"{state['finance_to']} (the window in *Finance*).")
     st.text_input("The question for the board", key="board_question",
                   placeholder=f"What would {', '.join(n for n in compared if n != reference) or reference} change "
                               f"against {reference}, in {period}?")
 
     def pack() -> board_pack.BoardPack:
-        key = (compare_marker(compared, reference), cyear, state.get("board_question") or "")
+        window = finance_window()
+        key = (compare_marker(compared, reference), cyear, state.get("board_question") or "", tuple(window))
         if state.get("board_pack:for") != key:
             state["board_pack"] = board_pack.build(compared, cyear, reference, state.get("board_question") or None,
-                                                   kpis=TABLE_KPIS)
+                                                   kpis=TABLE_KPIS, window=window)
             state["board_pack:for"] = key
         return state["board_pack"]
 
@@ -897,14 +911,14 @@ def draw_downloads() -> None:
                        key="dl_csv", on_click="ignore")
     sheets = {"headline changes": export.rounded(headline, (("scenario", "scenario_p5", "scenario_p95"),
                                                             ("change", "change_p5", "change_p95"))),
-              "spend and savings": finance.spend_table(base_res, scen_res),
+              "spend and savings": finance.spend_table(base_res, scen_res, finance_window()),
               "fee schedule": finance.schedule_table(scen_res),
               "comparison": export.comparison_frame(compared, TABLE_KPIS, reference)}
     c2.download_button("Results and comparison (Excel)",
                        lambda: export.results_excel({**both, **compared}, sheets),
                        f"{stem}-results.xlsx", export.EXCEL_MIME, key="dl_xlsx", on_click="ignore",
                        help="A contents sheet; each scenario's summary and parameters; the headline changes; spend, "
-                            "fees received, net spend and savings by year; the fee schedule; and the scenarios chosen "
+                            "fees received, net spend and savings in the finance window, by year and in total; the fee schedule; and the scenarios chosen "
                             "in Compare side by side for every financial year. Values are rounded as on screen.")
     c3.download_button("Scenario (TOML)", export.scenario_toml(scenario, name=label,
                                                                 description=current.get("description") or None,
@@ -1085,10 +1099,30 @@ def draw_market_charts(runs: dict) -> None:
 
 
 # --------------------------------------------------------------------------- the views
-# The tabs keep the one chosen across redraws, and only the open one is computed.
+# The tabs keep the one chosen across redraws, and only the open one is computed.  Streamlit forgets
+# the value of a widget that a run does not draw, so the choices a user makes in one view (the
+# scenarios compared, the question for the board, the finance window, the target finder's controls)
+# are kept under keys of their own at the end of every run and given back before the next draws them.
+REMEMBERED = ("compare_choice", "compare_reference", "compare_period", "board_question", "finance_from", "finance_to",
+              "target_measure", "target_limit:", "target_when", "target_every", "target_from", "target_max")
+
+
+def give_back_choices() -> None:
+    for key, value in state.get("remembered", {}).items():
+        if key not in state:
+            state[key] = value
+
+
+def keep_choices() -> None:
+    state["remembered"] = {key: state[key] for key in list(state.keys())
+                           if isinstance(key, str) and key.startswith(REMEMBERED)}
+
+
+give_back_choices()
 VIEWS = {"Charts": draw_charts, "Compare scenarios": draw_compare, "Recruitment target": draw_target,
          "Finance": draw_finance, "Market": draw_market, "Downloads": draw_downloads, "Model notes": draw_notes}
 for tab, draw in zip(st.tabs(list(VIEWS), key="view", on_change="rerun"), VIEWS.values()):
     if tab.open is not False:
         with tab:
             draw()
+keep_choices()

@@ -58,7 +58,7 @@ def test_opens_on_the_built_in_baseline(app):
     assert app.selectbox(key="baseline_choice").value == "Built-in baseline"
     assert app.subheader[0].value == BUILT_IN_NAME
     metrics = _metrics(app)
-    assert {"Approvals", "Children waiting", "A10 (days)", "A2 (days)", "Adopters per child waiting",
+    assert {"Approvals", "Children waiting", "A10 (days)", "A2 (days)", "Adopter gap",
             "Interagency fees"} <= set(metrics)
     assert all(not m.delta for m in app.metric)  # the baseline against itself: no change shown
     assert len(app.get("vega_lite_chart")) >= 5  # gap, waits, spend, cumulative spend, flows

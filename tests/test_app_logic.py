@@ -456,15 +456,19 @@ def test_charts_have_mean_line_band_and_thresholds(pair):
     marks = charts.change_marks(runs)
     assert marks.to_dict("records") == [{"financial_year": "2023-24", "text": "changes from 2023-24"}]
     assert charts.change_marks({"baseline": base}).empty
-    for chart in (charts.gap_chart(runs), charts.spend_chart(runs)):
-        layers = chart["layer"]
-        rules = [layer for layer in layers if layer["mark"]["type"] == "rule" and layer["encoding"]["x"]["field"] ==
-                 "financial_year"]
-        assert rules and any(layer["mark"]["type"] == "text" for layer in layers)
-    for chart in (charts.waits_chart(runs), charts.flows_chart(runs)):
+    layers = charts.spend_chart(runs)["layer"]
+    rules = [layer for layer in layers if layer["mark"]["type"] == "rule" and layer["encoding"]["x"]["field"] ==
+             "financial_year"]
+    assert rules and any(layer["mark"]["type"] == "text" for layer in layers)
+    for chart in (charts.gap_chart(runs), charts.waits_chart(runs), charts.flows_chart(runs)):
         spec = chart
         assert any(layer["mark"]["type"] == "rule" and "x" in layer["encoding"] for layer in spec["spec"]["layer"])
     assert "rule" not in _marks(charts.gap_chart({"baseline": base}))
+    # the adopter gap: a panel per count, a colour per scenario (not one black symbol for all)
+    gap = charts.gap_chart({"baseline": base, "campaign": camp, "third": camp})
+    line = next(layer for layer in gap["spec"]["layer"] if layer["mark"]["type"] == "line")
+    assert line["encoding"]["color"]["field"] == "scenario" and "strokeDash" not in line["encoding"]
+    assert gap["facet"]["field"] == "label" and gap["resolve"]["scale"]["y"] == "independent"
     for chart in (charts.spend_chart(runs), charts.spend_chart(runs, cumulative=True), charts.flows_chart(runs)):
         assert chart["title"]
 

@@ -1,10 +1,8 @@
 """Figures as the app, the Excel file and the board pack show them: a mean never outside its
 own interval, never '−0', small counts as such, pounds rounded to what the uncertainty
-supports, and the adopter gap as adopters per child from the means."""
+supports, and one adopter gap in every output."""
 
-import math
 
-import pandas as pd
 import pytest
 
 from sim.planning import comparison
@@ -58,21 +56,22 @@ def test_never_minus_zero():
     assert comparison.format_change(151.1, 40.0, 260.0, "%") == "+151 points [+40 points to +260 points]"
 
 
-def test_adopter_gap_is_read_from_the_means():
-    gap = comparison.adopter_gap_reading(24.0, 16.0)
-    assert gap == {"per_child": 1.5, "difference": 8.0}
-    assert math.isnan(comparison.adopter_gap_reading(3.0, 0.0)["per_child"])
-    assert comparison.format_gap(24.0, 16.0) == "1.5 adopters per child waiting (8.0 more households than children)"
-    assert comparison.format_gap(10.0, 16.0).endswith("(6.0 fewer households than children)")
-    assert "not from each replication's ratio" in comparison.GAP_DEFINITION
-    # in the board table: from the means, not the mean of per-replication percentages
-    table = pd.DataFrame([
-        {"kpi": k, "label": label, "unit": unit, "scenario": "A", "mean": mean, "p5": lo, "p95": hi}
-        for k, label, unit, mean, lo, hi in [
-            ("adopters_waiting", "Approved adopters waiting", "households", 20.0, 10.0, 30.0),
-            ("children_waiting_with_po", "Children with an order waiting", "children", 16.0, 8.0, 25.0),
-            ("adopter_gap", "Adopter gap", "%", 55.0, -40.0, 180.0)]])
-    wide = comparison.wide_table(table)
-    assert "Adopter gap" not in wide.index
-    assert wide.loc[comparison.GAP_ROWS[0], "A"] == "1.25"
-    assert wide.loc[comparison.GAP_ROWS[1], "A"] == "+4.0".lstrip("+")
+def test_one_adopter_gap_in_every_output():
+    """The gap is the KPI (ASGLB's percentage), shown as every figure is: its mean with its interval,
+    the same in the app's headline and table, the board paper and the command line's table."""
+    from sim.planning.board_pack import headline_table
+    from sim.planning.report_table import years_table
+    from sim.run.runner import run_scenario
+    from tests.conftest import small
+
+    assert "percentage of the children waiting" in comparison.GAP_DEFINITION
+    results = run_scenario(small(years=2, reps=6, seed=5))
+    row = results.summary[(results.summary["kpi"] == "adopter_gap") & (results.summary["year"] == 2)].iloc[0]
+    cell = comparison.format_estimate(row["mean"], row["p5"], row["p95"], "%")
+    wide, _ = headline_table({"baseline": results}, 2, kpis=["adopters_waiting", "adopter_gap"])
+    assert wide.loc["Adopter gap", "baseline"] == cell
+    assert not any("per child" in str(label) for label in wide.index)
+    table = comparison.change_table(results, results, ["adopter_gap"], 2).iloc[0]
+    assert comparison.format_estimate(table["scenario"], table["scenario_p5"], table["scenario_p95"], "%") == cell
+    printed = years_table(results.summary, ["adopter_gap"])
+    assert f"{row['mean']:.0f}" in printed or f"{row['mean']:.1f}" in printed

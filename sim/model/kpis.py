@@ -100,7 +100,8 @@ KPIS: tuple[Kpi, ...] = (
        "how long the waiting list has waited so far."),
     _k("adopter_gap", STOCK, "%", "Adopter gap",
        "(approved adopters waiting - children with an order waiting) / children with an order waiting, as a "
-       "percentage at 31 March; positive means more adopters than children (ASGLB working definition)."),
+       "percentage at 31 March; positive means more adopters than children, -50% one household for every two "
+       "children (ASGLB working definition); none in a replication with no child waiting."),
     # --- times ------------------------------------------------------------------------
     _k("a1_days", MEAN_DAYS, "days", "A1: care to moving in",
        "Average days from entering care to moving in with the adoptive family, children adopted in the year."),

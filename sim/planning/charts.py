@@ -177,7 +177,7 @@ def _layers(frame: pd.DataFrame, y_title: str) -> tuple[dict, dict]:
     x = _field("financial_year", "O", title="Financial year", sort=None, axis={"labelAngle": 0})
     color, dash = _encodings(frame)
     band = {"data": data, "mark": {"type": "area", "opacity": 0.15},
-            "encoding": {"x": x, "y": _field("p5", "Q"), "y2": {"field": "p95"}, "color": color,
+            "encoding": {"x": x, "y": _field("p5", "Q"), "y2": {"field": "p95"}, "color": {**color, "legend": None},
                          "detail": _field("series", "N")}}
     line_enc = {"x": x, "y": _field("mean", "Q", title=y_title, axis={"format": fmt}), "color": color,
                 "tooltip": [_tooltip("scenario", "N"), _tooltip("label", "N"), _tooltip("financial_year", "O"),
@@ -214,8 +214,9 @@ def facet_chart(frame: pd.DataFrame, title: str, columns: int = 4, height: int =
     x = _field("financial_year", "O", title=None, sort=None)
     color = _field("scenario", "N", title=None, legend=legend(), scale={"scheme": SCHEME},
                    sort=list(dict.fromkeys(frame["scenario"])))
-    band = {"mark": {"type": "area", "opacity": 0.18},
-            "encoding": {"x": x, "y": _field("p5", "Q", title=None), "y2": {"field": "p95"}, "color": color}}
+    band = {"mark": {"type": "area", "opacity": 0.18},  # the legend is the lines' (solid colours), not the bands'
+            "encoding": {"x": x, "y": _field("p5", "Q", title=None), "y2": {"field": "p95"},
+                         "color": {**color, "legend": None}}}
     line = {"mark": {"type": "line", "point": True},
             "encoding": {"x": x, "y": _field("mean", "Q", title=None), "color": color,
                          "tooltip": [_tooltip("scenario", "N"), _tooltip("financial_year", "O"),
@@ -240,9 +241,11 @@ def facet_chart(frame: pd.DataFrame, title: str, columns: int = 4, height: int =
 
 
 def gap_chart(runs: dict[str, Results]) -> Spec:
-    """Approved adopters waiting against children with an order waiting (the adopter gap)."""
-    return band_chart(band_frame(runs, GAP_KPIS), "Adopters waiting and children waiting at 31 March",
-                      "households / children", changes=change_marks(runs))
+    """Approved adopters waiting and children with an order waiting (the adopter gap's two sides):
+    a panel each, with its own scale, a colour per scenario, so that every scenario's line can be
+    told apart and neither count is flattened by the other's scale."""
+    return facet_chart(with_changes(band_frame(runs, GAP_KPIS), runs),
+                       "Adopters waiting and children waiting at 31 March", columns=2, height=220)
 
 
 def waits_chart(runs: dict[str, Results]) -> Spec:

@@ -365,52 +365,23 @@ def format_change(mean: float, p5: float, p95: float, unit: str) -> str:
     return format_estimate(mean, p5, p95, unit, signed=True)
 
 
-GAP_DEFINITION = ("Adopter gap, as the ASGLB reads it: approved adopter households waiting per child with a "
-                  "placement order waiting, at 31 March, and the difference (households minus children). Both "
-                  "come from the mean of each count over the replications, not from each replication's ratio.")
-
-
-def adopter_gap_reading(adopters_waiting: float, children_waiting: float) -> dict[str, float]:
-    """The adopter gap from the two means: adopters waiting per child waiting, and the difference
-    in households (adopters waiting minus children waiting); per child is undefined (NaN) when no
-    child waits."""
-    per_child = adopters_waiting / children_waiting if children_waiting > 0 else float("nan")
-    return {"per_child": per_child, "difference": adopters_waiting - children_waiting}
-
-
-def format_gap(adopters_waiting: float, children_waiting: float) -> str:
-    """'1.2 adopters per child waiting (3.5 more households than children)'."""
-    gap = adopter_gap_reading(adopters_waiting, children_waiting)
-    per = "no child waiting" if np.isnan(gap["per_child"]) else f"{gap['per_child']:.1f} adopters per child waiting"
-    diff = round(gap["difference"], 1) + 0.0
-    if diff == 0:
-        return f"{per} (as many households as children)"
-    more = "more" if diff > 0 else "fewer"
-    return f"{per} ({abs(diff):.1f} {more} households than children)"
-
-
-GAP_ROWS = ("Adopters waiting per child waiting", "Adopters waiting minus children waiting (households)")
+#: The adopter gap, named and explained once: every output (page, command line, spreadsheet, board
+#: paper) shows the KPI ``adopter_gap`` with this definition, a mean with its interval like any figure.
+GAP_DEFINITION = ("Adopter gap (ASGLB's working definition): approved adopter households waiting, less the "
+                  "children with a placement order waiting, as a percentage of the children waiting, at 31 March; "
+                  "−50% is one household for every two children, 0% as many households as children. Worked out in "
+                  "each replication (one with no child waiting has none), then the mean and 90% interval; a change "
+                  "is in percentage points.")
 
 
 def wide_table(table: pd.DataFrame) -> pd.DataFrame:
     """A side-by-side table as a board paper shows it: one row per measure, one column per
-    scenario (in the order given), 'mean [p5 to p95]'.  The adopter gap is read from the means
-    of adopters and children waiting (:data:`GAP_DEFINITION`) where both are in the table,
-    instead of as the mean of each replication's percentage."""
+    scenario (in the order given), 'mean [p5 to p95]'."""
     cells = table.assign(cell=[format_estimate(r.mean, r.p5, r.p95, r.unit) for r in table.itertuples()])
     order = list(dict.fromkeys(table["scenario"]))
     wide = cells.pivot(index="label", columns="scenario", values="cell")
     labels = list(dict.fromkeys(table["label"]))
     wide = wide.loc[labels, order]
-    means = table.pivot(index="kpi", columns="scenario", values="mean")
-    if {"adopters_waiting", "children_waiting_with_po"} <= set(means.index):
-        gaps = {name: adopter_gap_reading(means.loc["adopters_waiting", name],
-                                          means.loc["children_waiting_with_po", name]) for name in order}
-        gap_label = KPI_BY_NAME["adopter_gap"].label
-        wide = wide.drop(index=gap_label, errors="ignore")
-        wide.loc[GAP_ROWS[0]] = ["–" if np.isnan(gaps[n]["per_child"]) else f"{gaps[n]['per_child']:.2f}"
-                                 for n in order]
-        wide.loc[GAP_ROWS[1]] = [_number(gaps[n]["difference"], "households", 1) for n in order]
     wide.index.name = "measure"
     wide.columns.name = None
     return wide

@@ -25,6 +25,7 @@ from sim.planning.comparison import (
     by_replication,
     change_by_year,
     describe,
+    format_estimate,
     paired_differences,
     paired_values,
     round_to_uncertainty,
@@ -181,6 +182,18 @@ def spend_table(base: Results, scenario: Results, years: list[int] | None = None
     table["period"] = pd.Categorical(table["period"], order, ordered=True)
     return table.sort_values(["period"], kind="stable").reset_index(drop=True).assign(
         period=lambda t: t["period"].astype(str))
+
+
+def spend_text(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`spend_table` as a reader sees it: each figure a mean with its 90% interval in pounds,
+    '£1,450,000 [£1,200,000 to £1,700,000]', the saving signed; the same rounding as the table."""
+    def cell(row, name: str, signed: bool = False) -> str:
+        return format_estimate(row[f"{name}_gbp"], row[f"{name}_p5"], row[f"{name}_p95"], "£", signed=signed)
+
+    return pd.DataFrame({"period": table["period"], "measure": table["measure"],
+                         "baseline": [cell(r, "baseline") for _, r in table.iterrows()],
+                         "scenario": [cell(r, "scenario") for _, r in table.iterrows()],
+                         "saving": [cell(r, "saving", signed=True) for _, r in table.iterrows()]})
 
 
 # Report figures that drive interagency spend: why, and which spend they move (a fit report's rows).
