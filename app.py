@@ -980,21 +980,23 @@ def draw_market() -> None:
     moving a widget does not take the tables away."""
     from sim.planning.market_tables import (
         AGENCY_KPIS,
-        agency_text,
+        agency_display,
         fee_flows,
         market_finance_by_year,
         sufficiency_by_year,
     )
-    from sim.scenario.market_file import market_names
+    from sim.scenario.market_file import market_names, market_title
 
     st.markdown("Run a region or England as one market: every agency's adopters are open to other agencies' "
                 "children after its in-house search, and every interagency fee is one agency's spend and "
                 "another's income (README, 'Markets').")
     names = market_names()
     c1, c2, c3, c4 = st.columns([2, 2, 1, 1])
-    name = c1.selectbox("Market (scenarios/markets/)", names, index=names.index("east-of-england")
-                        if "east-of-england" in names else 0, key="market:file")
+    titles = {n: market_title(n) for n in names}
+    name = c1.selectbox("Market", names, index=names.index("east-of-england") if "east-of-england" in names else 0,
+                        key="market:file", format_func=titles.get)
     against = c2.selectbox("Against (its base market, to compare)", [NO_MARKET] + names, key="market:against",
+                           format_func=lambda n: titles.get(n, n),
                            help="A what-if market is compared with its base replication by replication: "
                                 "both need the same seed and years (a what-if file extends its base).")
     reps = c3.number_input("Replications", 2, 200, 10, key="market:reps")
@@ -1029,7 +1031,7 @@ def draw_market() -> None:
     agencies = results.market.agencies
     st.markdown(f"**{results.market.name}**: {len(agencies)} agencies; each agency's yearly average over the "
                 "horizon, mean [90% interval]")
-    st.code(agency_text(results, AGENCY_KPIS), language=None)
+    st.dataframe(agency_display(results, AGENCY_KPIS), hide_index=True, width="stretch")
     if base is not None:
         draw_market_changes(base, results)
     draw_market_charts(runs)
@@ -1039,7 +1041,7 @@ def draw_market() -> None:
         money = market_finance_by_year(run)
         if len(runs) > 1:
             st.caption(label)
-        money["cell"] = [f"£{m / 1e6:,.2f}m [{lo / 1e6:,.2f} to {hi / 1e6:,.2f}]"
+        money["cell"] = [comparison.format_estimate(m, lo, hi, "£")
                          for m, lo, hi in zip(money["mean"], money["p5"], money["p95"])]
         st.dataframe(money.pivot(index="flow", columns="financial_year", values="cell").reindex(
             money["flow"].unique()), width="stretch")
@@ -1053,13 +1055,15 @@ def draw_market() -> None:
                 "*national sufficiency* lever stands for this index: 1 is the market it was calibrated in.")
     table = sufficiency_by_year(results)
     st.dataframe(pd.DataFrame({
-        "financial year": table["financial_year"],
-        "adopters waiting": table["adopters_waiting"].round(0),
-        "children waiting": table["children_waiting"].round(0),
-        "adopters per child": [f"{m:.2f} [{lo:.2f} to {hi:.2f}]" for m, lo, hi in
-                               zip(table["ratio_mean"], table["ratio_p5"], table["ratio_p95"])],
-        "sufficiency index": [f"{m:.2f} [{lo:.2f} to {hi:.2f}]" for m, lo, hi in
-                              zip(table["index_mean"], table["index_p5"], table["index_p95"])],
+        "Financial year": table["financial_year"],
+        "Approved adopters waiting anywhere (households, mean)": table["adopters_waiting"].round(0),
+        "Children waiting with an order (children, mean)": table["children_waiting"].round(0),
+        "Families available per child waiting (mean [90% interval])": [
+            f"{m:.2f} [{lo:.2f} to {hi:.2f}]" for m, lo, hi in zip(table["ratio_mean"], table["ratio_p5"],
+                                                                   table["ratio_p95"])],
+        "Sufficiency index (first year = 1; mean [90% interval])": [
+            f"{m:.2f} [{lo:.2f} to {hi:.2f}]" for m, lo, hi in zip(table["index_mean"], table["index_p5"],
+                                                                   table["index_p95"])],
     }), hide_index=True, width="stretch")
 
 
@@ -1068,7 +1072,7 @@ NO_MARKET = "(none)"
 
 def draw_market_changes(base, results) -> None:
     """The what-if market against its base: the change in the market's totals, paired by replication."""
-    from sim.planning.market_tables import market_changes, market_changes_text
+    from sim.planning.market_tables import market_changes, market_changes_display
 
     try:
         changes = market_changes(base, results)
@@ -1077,7 +1081,7 @@ def draw_market_changes(base, results) -> None:
         return
     st.markdown(f"**Change against {base.market.name}** (same seed, paired by replication): yearly average of "
                 "the market's totals over the horizon, mean [90% interval]")
-    st.code(market_changes_text(changes), language=None)
+    st.dataframe(market_changes_display(changes), hide_index=True, width="stretch")
 
 
 def draw_market_charts(runs: dict) -> None:

@@ -374,11 +374,16 @@ def test_market_view_runs_a_region_and_shows_the_agencies_and_the_fee_flows(app)
     app.number_input(key="market:years").set_value(1)
     app.button(key="market:run").click().run()
     _no_exception(app)
-    assert any("Cambridgeshire & Peterborough Adoption" in c.value and "all agencies" in c.value for c in app.code)
-    assert any("sufficiency index" in d.value.columns for d in app.dataframe)
+    agencies = next(d.value for d in app.dataframe if "Agency" in d.value.columns)
+    assert "Cambridgeshire & Peterborough Adoption" in set(agencies["Agency"])
+    assert "all agencies" in set(agencies["Kind"]) and "voluntary adoption agency" in set(agencies["Kind"])
+    assert all("_" not in c for c in agencies.columns) and any("(days)" in c for c in agencies.columns)
+    assert not app.code, "tables, not a monospace dump"
+    assert any(any(c.startswith("Sufficiency index") for c in d.value.columns) for d in app.dataframe)
+    assert app.selectbox(key="market:file").format_func("east-of-england") != "east-of-england"  # by title
     app.number_input(key="market:years").set_value(2).run()  # a widget moved: the last run stays shown
     _no_exception(app)
-    assert any("all agencies" in c.value for c in app.code)
+    assert any("Agency" in d.value.columns for d in app.dataframe)
     assert any("Showing the last run" in c.value for c in app.caption)
 
 
@@ -390,8 +395,9 @@ def test_market_view_compares_a_regional_what_if_with_its_base_in_charts_money_a
     app.number_input(key="market:years").set_value(2)
     app.button(key="market:run").click().run()
     _no_exception(app)
-    changes = next(c.value for c in app.code if "Children with an order waiting" in c.value)
-    assert "VAA income" in changes and "[" in changes
+    changes = next(d.value for d in app.dataframe if "Measure" in d.value.columns)
+    assert any(m.startswith("Children with an order waiting") for m in changes["Measure"])
+    assert any("VAA income" in m for m in changes["Measure"]) and changes.iloc[:, -1].str.contains(r"\[").all()
     assert any("Change against East of England" in m.value for m in app.markdown)
     spec = _spec_text(app)
     assert "The market: adopters waiting" in spec and "Fees paid by LAs and RAAs" in spec

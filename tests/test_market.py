@@ -423,7 +423,7 @@ def test_a_market_without_a_voluntary_agency_compares_with_itself(tmp_path, caps
                     'kind = "raa"\narchetype = "cambridgeshire-peterborough-2022-23"\nscale = 0.5\n', encoding="utf-8")
     assert main(["market", str(path), "--against", str(path), "--reps", "2", "--workers", "1"]) == 0
     out = capsys.readouterr().out
-    assert "VAA income £0.00m £0.00m" in " ".join(out.split())
+    assert "VAA income (£) £0 £0 [£0 to £0]" in " ".join(out.split())
 
 
 def test_a_market_beyond_the_size_limit_is_refused_before_it_starts(capsys):

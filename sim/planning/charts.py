@@ -302,18 +302,19 @@ def target_chart(table: pd.DataFrame, limit: float, measure_label: str, levels: 
 
 def fee_flow_chart(flows: pd.DataFrame) -> Spec:
     """A grid of payers (rows) by providers (columns) in a market, shaded by fees a year, with the
-    figures in £ thousands: who pays whom at a glance (``flows``:
-    :func:`sim.planning.market_tables.fee_flows`)."""
+    figures in £ thousands, the legend in the same unit, and every payer and provider labelled: who
+    pays whom at a glance (``flows``: :func:`sim.planning.market_tables.fee_flows`)."""
     data = {"values": _records(flows.assign(fees_k=(flows["fees_gbp_a_year"] / 1000).round(0)))}
-    axes = {"x": _field("provider", "N", title="provider (receives)", axis={"labelAngle": -40}),
-            "y": _field("payer", "N", title="payer (places a child)")}
+    every = {"labelOverlap": False, "labelLimit": 0}
+    axes = {"x": _field("provider", "N", title="Provider (receives the fee)", axis={"labelAngle": -40, **every}),
+            "y": _field("payer", "N", title="Payer (places a child)", axis=every)}
     cells = {"mark": {"type": "rect"},
-             "encoding": {**axes, "color": _field("fees_gbp_a_year", "Q", title="fees £ a year",
+             "encoding": {**axes, "color": _field("fees_k", "Q", title="£ thousands a year",
                                                    scale={"scheme": "blues"}),
                           "tooltip": [_tooltip("payer", "N"), _tooltip("provider", "N"),
-                                      _tooltip("fees_gbp_a_year", "Q", "fees £ a year", ",.0f"),
+                                      _tooltip("fees_gbp_a_year", "Q", "fees, £ a year", ",.0f"),
                                       _tooltip("children_a_year", "Q", "children a year", ".1f")]}}
     text = {"mark": {"type": "text", "fontSize": 10},
             "encoding": {**axes, "text": _field("fees_k", "Q", format=",.0f")}}
-    return _top({"data": data, "layer": [cells, text],
+    return _top({"data": data, "layer": [cells, text], "width": {"step": 28}, "height": {"step": 18},
                  "title": "Interagency fees a year, £ thousands (mean over the horizon)"})

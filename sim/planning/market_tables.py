@@ -14,7 +14,7 @@ import pandas as pd
 
 from sim.model.kpis import KPI_BY_NAME, MEAN_DAYS, PERCENT
 from sim.planning.charts import labelled
-from sim.planning.comparison import change_year, first_change
+from sim.planning.comparison import change_year, first_change, format_estimate, format_figure
 from sim.run.market_runner import LEDGER_COLUMNS, summarise_ledger
 from sim.scenario.calendar import financial_year_label
 
@@ -97,12 +97,29 @@ def agency_table(results, kpis: list[str] | None = None) -> pd.DataFrame:
 
 
 def _cell(mean: float, lo: float, hi: float, unit: str) -> str:
+    """'mean [p5 to p95]', rounded as every other output rounds (:func:`format_estimate`)."""
     if np.isnan(mean):
         return "-"
     mean, lo, hi = (0.0 if abs(v) < 1e-6 else v for v in (mean, lo, hi))  # no "-0" from rounding sums
-    if unit == "£":
-        return f"£{mean / 1000:,.0f}k [{lo / 1000:,.0f}-{hi / 1000:,.0f}k]"
-    return f"{mean:,.1f} [{lo:,.1f}-{hi:,.1f}]"
+    return format_estimate(mean, lo, hi, unit)
+
+
+#: How the app names an agency's kind.
+KIND_NAMES = {"la": "local authority", "raa": "regional adoption agency", "vaa": "voluntary adoption agency",
+              "": "all agencies"}
+
+
+def agency_display(results, kpis: list[str] | None = None) -> pd.DataFrame:
+    """The agency table as a reader sees it: the agency, its kind in words, and a column per KPI
+    named with its unit, each cell 'mean [p5 to p95]'."""
+    kpis = kpis or AGENCY_KPIS
+    table = agency_table(results, kpis)
+    shown = pd.DataFrame({"Agency": table["agency"], "Kind": table["kind"].map(KIND_NAMES).fillna(table["kind"])})
+    for k in kpis:
+        shown[f"{KPI_BY_NAME[k].label} ({KPI_BY_NAME[k].unit})"] = [
+            _cell(m, lo, hi, KPI_BY_NAME[k].unit)
+            for m, lo, hi in zip(table[f"{k}_mean"], table[f"{k}_p5"], table[f"{k}_p95"])]
+    return shown
 
 
 def agency_text(results, kpis: list[str] | None = None) -> str:
@@ -323,31 +340,33 @@ def market_changes(base, other, kpis: list[str] | None = None, from_year: int = 
     return pd.DataFrame(rows)
 
 
-def market_changes_text(changes: pd.DataFrame) -> str:
-    """:func:`market_changes` as text: each measure's base and its change, mean [90% interval]."""
+def market_changes_display(changes: pd.DataFrame) -> pd.DataFrame:
+    """:func:`market_changes` as a reader sees it: each measure named with its unit, its base and its
+    paired change, mean [90% interval], rounded as every other output."""
+    def unit(m: str) -> str:
+        return "£" if m == VAA_INCOME else KPI_BY_NAME[m].unit
+
     def label(m: str) -> str:
-        return m if m == VAA_INCOME else f"{KPI_BY_NAME[m].label} ({KPI_BY_NAME[m].unit})"
+        return f"{m} (£)" if m == VAA_INCOME else f"{KPI_BY_NAME[m].label} ({KPI_BY_NAME[m].unit})"
 
-    def number(v: float, m: str, signed: bool = False) -> str:
-        money = m == VAA_INCOME or KPI_BY_NAME[m].unit == "£"
-        text = f"£{abs(v) / 1e6:,.2f}m" if money else f"{abs(v):,.0f}"
-        if text.strip("£m0.,") == "":  # rounds to nothing: no sign, no "-0"
-            return text
-        return ("+" if v > 0 else "−") + text if signed else ("−" + text if v < 0 else text)
-
-    shown = pd.DataFrame({
-        "measure": changes["measure"].map(label),
-        "base": [number(v, m) for v, m in zip(changes["base_mean"], changes["measure"])],
-        "change": [f"{number(v, m, True)} [{number(lo, m, True)} to {number(hi, m, True)}]" for v, lo, hi, m in
-                   zip(changes["change_mean"], changes["change_p5"], changes["change_p95"], changes["measure"])],
+    return pd.DataFrame({
+        "Measure": changes["measure"].map(label),
+        "Base": [format_figure(v, unit(m)) for v, m in zip(changes["base_mean"], changes["measure"])],
+        "Change (paired, mean [90% interval])": [
+            format_estimate(v, lo, hi, unit(m), signed=True) for v, lo, hi, m in
+            zip(changes["change_mean"], changes["change_p5"], changes["change_p95"], changes["measure"])],
     })
-    return shown.to_string(index=False)
+
+
+def market_changes_text(changes: pd.DataFrame) -> str:
+    """:func:`market_changes_display` as text, for the command line."""
+    return market_changes_display(changes).to_string(index=False)
 
 
 def sufficiency_by_year(results) -> pd.DataFrame:
     """How plentiful interagency families are, year by year, in a national (or regional) run: the
     approved adopters waiting anywhere in the market (VAAs' included) per child waiting with a
-    placement order, the ratio ASGLB reads as the adopter gap, and that ratio as an index of its
+    placement order, and that ratio as an index of its
     first reported year's (the year the agencies were calibrated to).
 
     The index is what a single agency's ``matching.interagency_sufficiency`` lever stands for:

@@ -127,6 +127,16 @@ def market_names(folder: Path = MARKET_DIR) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.toml"))
 
 
+def market_title(name: str, folder: Path = MARKET_DIR) -> str:
+    """A shipped market file's title (its ``[market] name``), read without building its agencies; the
+    file name where it has none or cannot be read."""
+    try:
+        return str(tomllib.loads((folder / f"{name}.toml").read_text(encoding="utf-8")).get("market", {}).get(
+            "name") or name)
+    except (OSError, ValueError, AttributeError):
+        return name
+
+
 def resolve_market(name_or_path: str | Path, near: Path | None = None) -> Path:
     """A market file from a path, or a name in ``near`` or ``scenarios/markets/``."""
     candidate = Path(name_or_path)
