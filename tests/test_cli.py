@@ -103,7 +103,7 @@ def test_compare_shows_the_paired_change_in_the_last_year_a_short_run_reaches():
                "--year", "1")
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("2022-23 (year 1): mean [90% interval]")
-    assert "+0.0 [+0.0 to +0.0]" in out.stdout
+    assert "0.0 [0.0 to 0.0]" in out.stdout  # no change, and no sign on nothing
 
 
 def test_compare_says_which_financial_year_each_column_is():

@@ -74,4 +74,5 @@ def test_one_adopter_gap_in_every_output():
     table = comparison.change_table(results, results, ["adopter_gap"], 2).iloc[0]
     assert comparison.format_estimate(table["scenario"], table["scenario_p5"], table["scenario_p95"], "%") == cell
     printed = years_table(results.summary, ["adopter_gap"])
-    assert f"{row['mean']:.0f}" in printed or f"{row['mean']:.1f}" in printed
+    mean, low, high = comparison.estimate_parts(row["mean"], row["p5"], row["p95"], "%")
+    assert mean in printed and f"{low} to {high}" in printed

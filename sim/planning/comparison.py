@@ -237,7 +237,7 @@ def round_to_uncertainty(value: float, width: float) -> float:
     if value is None or not np.isfinite(value):
         return value
     step = uncertainty_step(width)
-    return float(round(value / step) * step) + 0.0
+    return float(round(float(value) / step) * step) + 0.0
 
 
 def _inside(mean: float, p5: float, p95: float) -> bool:
@@ -270,7 +270,10 @@ def metric_delta(text: str | None) -> str | None:
 
 
 def _number(value: float, unit: str, decimals: int, signed: bool = False, step: float = 1.0) -> str:
-    """One figure in its unit, rounded (to ``decimals``, or for £ to ``step``); never '−0'."""
+    """One figure in its unit, rounded (to ``decimals``, or for £ to ``step``); never '−0'.  Rounded as
+    a Python float, whatever type it comes as (NumPy rounds some halves the other way), so a figure
+    reads the same in every output."""
+    value = float(value)
     if unit == "£":
         value = round(value / step) * step
         text = f"£{abs(value):,.0f}"
@@ -294,6 +297,7 @@ def round_estimate(mean: float, p5: float, p95: float, unit: str, change: bool =
     :func:`figure_decimals`; never -0."""
     if any(v is None or not np.isfinite(v) for v in (mean, p5, p95)):
         return mean, p5, p95
+    mean, p5, p95 = float(mean), float(p5), float(p95)
     if unit == "£":
         width = p95 - p5 if _inside(mean, p5, p95) else abs(mean)
         return tuple(round_to_uncertainty(v, width) for v in (mean, p5, p95))

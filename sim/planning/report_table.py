@@ -1,26 +1,17 @@
 """Plain-text tables for the terminal: KPIs by year, and scenarios side by side (with the
-paired change of each against the first)."""
+paired change of each against the first).
+
+Every figure is rounded by the same functions as the app, the spreadsheet and the board paper
+(:func:`sim.planning.comparison.format_estimate`), and a comparison's means come from the
+replications every run shares (:func:`sim.planning.comparison.side_by_side`), so the command line
+agrees with the other outputs figure for figure."""
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
-from sim.model.kpis import KPI_BY_NAME, MONEY, PERCENT
-
-
-def fmt(value: float, kpi: str) -> str:
-    """A figure rounded as a planner would quote it."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    kind = KPI_BY_NAME[kpi].kind
-    if kind == MONEY:
-        return f"£{value / 1000:,.0f}k"
-    if kind == PERCENT or KPI_BY_NAME[kpi].unit == "%":
-        return f"{value:.0f}%"
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}"
-
+from sim.model.kpis import KPI_BY_NAME
+from sim.planning.comparison import estimate_parts, format_change, format_estimate, format_figure, side_by_side
 
 #: Units a printed row names beside its label (counts are plain numbers of what the label says).
 SHOWN_UNITS = ("days", "£", "%")
@@ -33,56 +24,47 @@ def row_label(kpi: str) -> str:
     return f"{k.label} ({k.unit})" if k.unit in SHOWN_UNITS else k.label
 
 
-def years_table(summary: pd.DataFrame, kpis: list[str]) -> str:
-    """Rows of KPIs; for each, a line of means and a line of 90% intervals, by year."""
-    years = list(dict.fromkeys(summary["financial_year"]))
-    label_width = max(len(row_label(k)) for k in kpis) + 2
-    col = max(15, max(len(y) for y in years) + 2)
-    lines = ["".ljust(label_width) + "".join(y.rjust(col) for y in years)]
-    for kpi in kpis:
-        rows = summary[summary["kpi"] == kpi]
-        means = [fmt(v, kpi) for v in rows["mean"]]
-        ranges = [f"{fmt(lo, kpi)}–{fmt(hi, kpi)}" for lo, hi in zip(rows["p5"], rows["p95"])]
-        lines.append(row_label(kpi).ljust(label_width) + "".join(m.rjust(col) for m in means))
-        lines.append("  90% interval".ljust(label_width) + "".join(r.rjust(col) for r in ranges))
+def _mean_and_range(mean: float, p5: float, p95: float, unit: str) -> tuple[str, str]:
+    """The mean and its 90% interval, rounded together as :func:`format_estimate` rounds them."""
+    parts = estimate_parts(mean, p5, p95, unit)
+    if parts is None:  # a mean outside its interval, or no figure: said in words
+        return format_figure(mean, unit), format_estimate(mean, p5, p95, unit)
+    return parts[0], f"{parts[1]} to {parts[2]}"
+
+
+def _lines(rows: list[tuple[str, list[str]]], header: list[str], least: int) -> str:
+    label_width = max(len(label) for label, _ in rows) + 2
+    col = max(least, max(len(h) for h in header) + 2, max((len(c) for _, cells in rows for c in cells), default=0) + 2)
+    lines = ["".ljust(label_width) + "".join(h.rjust(col) for h in header)]
+    lines += [label.ljust(label_width) + "".join(c.rjust(col) for c in cells) for label, cells in rows]
     return "\n".join(lines)
 
 
-def fmt_change(value: float, kpi: str) -> str:
-    """A change as a planner would quote it: '+2.0', '−£35k', '+5 points' (for a percentage)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if KPI_BY_NAME[kpi].kind == PERCENT or KPI_BY_NAME[kpi].unit == "%":
-        text = f"{abs(value):.0f} points"
-    else:
-        text = fmt(abs(value), kpi)
-    zero = not any(ch in "123456789" for ch in text)
-    return ("-" if value < 0 and not zero else "+") + text
+def years_table(summary: pd.DataFrame, kpis: list[str]) -> str:
+    """Rows of KPIs; for each, a line of means and a line of 90% intervals, by year."""
+    years = list(dict.fromkeys(summary["financial_year"]))
+    rows = []
+    for kpi in kpis:
+        unit = KPI_BY_NAME[kpi].unit
+        shown = [_mean_and_range(r.mean, r.p5, r.p95, unit) for r in summary[summary["kpi"] == kpi].itertuples()]
+        rows.append((row_label(kpi), [m for m, _ in shown]))
+        rows.append(("  90% interval", [r for _, r in shown]))
+    return _lines(rows, years, 15)
 
 
 def paired_side_by_side(runs: dict, kpis: list[str], year: int | None) -> str:
     """KPIs in rows, scenarios in columns: mean and 90% interval in ``year`` (None: the average
     over the horizon), and under each KPI the change of each scenario against the first, paired
-    replication by replication (:func:`sim.planning.comparison.change_table`), with its 90% interval."""
-    from sim.planning.comparison import change_table, describe, period_values
-
+    replication by replication, every figure over the replications all the runs share
+    (:func:`sim.planning.comparison.side_by_side`)."""
     names = list(runs)
-    reference = runs[names[0]]
-    changes = {name: change_table(reference, runs[name], kpis, year).set_index("kpi") for name in names[1:]}
+    table = side_by_side(runs, kpis, year).set_index(["kpi", "scenario"])
     rows = []
     for kpi in kpis:
-        cells = []
-        for name in names:
-            d = describe(period_values(runs[name], kpi, year))
-            cells.append(f"{fmt(d['mean'], kpi)} [{fmt(d['p5'], kpi)}–{fmt(d['p95'], kpi)}]")
-        rows.append((row_label(kpi), cells))
-        if changes:
-            cells = [""] + [f"{fmt_change(r['change'], kpi)} [{fmt_change(r['change_p5'], kpi)} to "
-                            f"{fmt_change(r['change_p95'], kpi)}]"
-                            for r in (changes[name].loc[kpi] for name in names[1:])]
-            rows.append(("  change (paired)", cells))
-    label_width = max(len(label) for label, _ in rows) + 2
-    col = max(26, max(len(n) for n in names) + 2, max(len(c) for _, cells in rows for c in cells) + 2)
-    lines = ["".ljust(label_width) + "".join(n.rjust(col) for n in names)]
-    lines += [label.ljust(label_width) + "".join(c.rjust(col) for c in cells) for label, cells in rows]
-    return "\n".join(lines)
+        unit = KPI_BY_NAME[kpi].unit
+        cells = [table.loc[(kpi, n)] for n in names]
+        rows.append((row_label(kpi), [format_estimate(c["mean"], c["p5"], c["p95"], unit) for c in cells]))
+        if len(names) > 1:
+            rows.append(("  change (paired)", [""] + [format_change(c["change"], c["change_p5"], c["change_p95"], unit)
+                                                      for c in cells[1:]]))
+    return _lines(rows, names, 26)
