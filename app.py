@@ -881,7 +881,7 @@ def draw_downloads() -> None:
         return
     reference, cyear = compare_settings(compared)
     period = compared[reference].years[cyear - 1] if cyear else HORIZON.lower()
-    finance_window()  # the window the spreadsheet and the board paper total
+    window = finance_window()  # the window the spreadsheet and the board paper total
     st.markdown(f"**Board paper** for the scenarios chosen in *Compare scenarios*: {', '.join(compared)}; figures "
                 f"for {period}, changes against {reference}; interagency spend over {state['finance_from']} to "
                 f"{state['finance_to']} (the window in *Finance*).")
@@ -889,14 +889,18 @@ def draw_downloads() -> None:
                   placeholder=f"What would {', '.join(n for n in compared if n != reference) or reference} change "
                               f"against {reference}, in {period}?")
 
+    # The paper is made when a download is asked for, outside this run, where the session's state
+    # cannot be read: so what it is made from is taken now, and made papers kept in a dict of the
+    # session's (a paper per comparison, question and window).
+    question = state.get("board_question") or None
+    key = (compare_marker(compared, reference), cyear, question or "", tuple(window))
+    made = state.setdefault("board_papers", {})
+
     def pack() -> board_pack.BoardPack:
-        window = finance_window()
-        key = (compare_marker(compared, reference), cyear, state.get("board_question") or "", tuple(window))
-        if state.get("board_pack:for") != key:
-            state["board_pack"] = board_pack.build(compared, cyear, reference, state.get("board_question") or None,
-                                                   kpis=TABLE_KPIS, window=window)
-            state["board_pack:for"] = key
-        return state["board_pack"]
+        if key not in made:
+            made.clear()
+            made[key] = board_pack.build(compared, cyear, reference, question, kpis=TABLE_KPIS, window=window)
+        return made[key]
 
     c1, c2, _ = st.columns(3)
     c1.download_button("Board pack (PDF)", lambda: board_pack.to_pdf(pack()), "board-pack.pdf", "application/pdf",
@@ -911,7 +915,7 @@ def draw_downloads() -> None:
                        key="dl_csv", on_click="ignore")
     sheets = {"headline changes": export.rounded(headline, (("scenario", "scenario_p5", "scenario_p95"),
                                                             ("change", "change_p5", "change_p95"))),
-              "spend and savings": finance.spend_table(base_res, scen_res, finance_window()),
+              "spend and savings": finance.spend_table(base_res, scen_res, window),
               "fee schedule": finance.schedule_table(scen_res),
               "comparison": export.comparison_frame(compared, TABLE_KPIS, reference)}
     c2.download_button("Results and comparison (Excel)",

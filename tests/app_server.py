@@ -121,7 +121,7 @@ def run_and_wait_for_charts(page, url: str, campaign_pct: float | None = None, m
 
 def choose(page, label: str, option: str, timeout_ms: int = 90_000) -> None:
     """Pick ``option`` in the select box or multiselect labelled ``label``, and wait for the redraw."""
-    page.get_by_role("combobox", name=label).click()
+    page.get_by_role("combobox", name=label, exact=True).click()
     page.get_by_role("option", name=option, exact=True).click()
     page.keyboard.press("Escape")  # close a multiselect's list
     wait_until_idle(page, timeout_ms)
