@@ -815,17 +815,15 @@ def draw_finance() -> None:
     window = finance.window_years(scen_res, state["finance_from"], state["finance_to"])
     table = finance.spend_table(base_res, scen_res, window)
     state["finance_table"] = table
+    names = {"period": "Financial year", "measure": "Measure",
+             "baseline": f"{baseline_label} (£, mean [90% interval])",
+             "scenario": f"{label} (£, mean [90% interval])", "saving": "Saving (£, paired, mean [90% interval])"}
     shown = finance.spend_text(table)
-    config = {"period": st.column_config.TextColumn("Financial year"),
-              "measure": st.column_config.TextColumn("Measure"),
-              "baseline": st.column_config.TextColumn(f"{baseline_label} (£, mean [90% interval])"),
-              "scenario": st.column_config.TextColumn(f"{label} (£, mean [90% interval])"),
-              "saving": st.column_config.TextColumn("Saving (£, paired, mean [90% interval])")}
     columns = ["measure", "baseline"] if same else ["measure", "baseline", "scenario", "saving"]
     totals = shown[shown["period"].str.startswith("total") | (len(window) == 1)]
     st.markdown(f"**{state['finance_from']} to {state['finance_to']}: totals**")
-    st.dataframe(totals[columns], hide_index=True, width="stretch", column_config=config,
-                 height=table_height(len(totals)))
+    # static tables: every column shows, the cells wrapping to fit
+    st.table(totals[columns].rename(columns=names).set_index("Measure"))
     st.caption("Each figure: the mean over the replications both runs share, with its 90% interval (5th to 95th "
                "percentile). Saving: less paid, or more received, than the baseline, from the difference in each "
                "replication (scenario and baseline share their random numbers); a negative saving is a cost. "
@@ -835,8 +833,7 @@ def draw_finance() -> None:
         st.warning("**Baseline against the report.** " + note)
     st.markdown("**By financial year**")
     years_only = shown[~shown["period"].str.startswith("total")]
-    st.dataframe(years_only[["period", *columns]], hide_index=True, width="stretch", column_config=config,
-                 height=table_height(len(years_only)))
+    st.table(years_only[["period", *columns]].rename(columns=names).set_index(["Financial year", "Measure"]))
     c1, c2 = st.columns(2)
     c1.vega_lite_chart(spec=charts.spend_chart(both), width="stretch")
     c2.vega_lite_chart(spec=charts.spend_chart(both, cumulative=True), width="stretch")
