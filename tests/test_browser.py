@@ -90,7 +90,7 @@ def _task_page(years: int, height: int, campaign_pct: float | None = None):
 def test_finance_officer_three_years_of_interagency_spend_with_and_without_a_campaign():
     """A finance officer's task: interagency spend over 2025-26 to 2027-28, with and without a
     +30% recruitment campaign, baseline beside the scenario, totals and the paired saving."""
-    from tests.app_server import choose, open_view, wait_for_drawing
+    from tests.app_server import choose, open_view
 
     with _task_page(years=6, height=1100, campaign_pct=30) as page:
         open_view(page, "Finance", "From financial year")
