@@ -101,7 +101,8 @@ KPIS: tuple[Kpi, ...] = (
     _k("adopter_gap", STOCK, "%", "Adopter gap",
        "(approved adopters waiting - children with an order waiting) / children with an order waiting, as a "
        "percentage at 31 March; positive means more adopters than children, -50% one household for every two "
-       "children (ASGLB working definition); none in a replication with no child waiting."),
+       "children (ASGLB working definition). Over replications it is read as ASGLB reads it from totals: the gap "
+       "of the mean counts; its interval is the spread of each replication's own gap."),
     # --- times ------------------------------------------------------------------------
     _k("a1_days", MEAN_DAYS, "days", "A1: care to moving in",
        "Average days from entering care to moving in with the adoptive family, children adopted in the year."),
@@ -142,3 +143,17 @@ KPI_NAMES: tuple[str, ...] = tuple(KPI_BY_NAME)
 
 #: Scorecard thresholds (DOMAIN primer; DfE adoption scorecard, current thresholds).
 THRESHOLDS_DAYS = {"a1_days": 426, "a10_days": 426, "a2_days": 121}
+
+
+#: The adopter gap's two counts: over replications its mean is the gap of their means (:func:`gap_of_means`).
+GAP_COUNTS = ("adopters_waiting", "children_waiting_with_po")
+
+
+def gap_of_means(adopters_waiting: float, children_waiting: float) -> float:
+    """The adopter gap of two counts (a replication's, or their means over replications, as ASGLB reads
+    it from totals): (adopters - children) / children as a percentage; NaN when no child waits.  The
+    mean of each replication's percentage would be swayed by the replications with few children
+    waiting (a gap of +400% where one child waits), so means are taken of the counts."""
+    if not children_waiting > 0:
+        return float("nan")
+    return 100.0 * (adopters_waiting - children_waiting) / children_waiting

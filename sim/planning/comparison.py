@@ -27,7 +27,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from sim.model.kpis import KPI_BY_NAME, THRESHOLDS_DAYS
+from sim.model.kpis import GAP_COUNTS, KPI_BY_NAME, THRESHOLDS_DAYS, gap_of_means
 from sim.planning.budget_window import window_end_year
 from sim.run.runner import Results
 from sim.scenario.calendar import start_month
@@ -154,23 +154,44 @@ def paired_values(values: dict[str, pd.Series]) -> dict[str, pd.Series]:
     return {name: both[name] for name in values}
 
 
+def paired_figures(runs: dict[str, Results], kpi: str, year: int | None, reference: str) -> dict[str, dict]:
+    """Each run's figure (mean, p5, p95, n) and its paired change against ``reference`` (change,
+    change_p5, change_p95), all over the replications every run shares (:func:`paired_values`):
+    so that scenario - reference = change.  The adopter gap's mean is the gap of the mean counts
+    (:func:`sim.model.kpis.gap_of_means`), its change the difference of those, its intervals the
+    spread of each replication's own."""
+    paired = paired_values({name: period_values(r, kpi, year) for name, r in runs.items()})
+    out = {name: describe(values) for name, values in paired.items()}
+    if kpi == "adopter_gap" and len(paired[reference]):
+        shared = paired[reference].index
+        for name, r in runs.items():
+            counts = [period_values(r, c, year).reindex(shared).mean() for c in GAP_COUNTS]
+            out[name]["mean"] = gap_of_means(*counts)
+    for name in runs:
+        if name == reference:
+            out[name].update(change=0.0, change_p5=0.0, change_p95=0.0)
+            continue
+        d = describe(paired_differences(paired[reference], paired[name]))
+        mean = out[name]["mean"] - out[reference]["mean"] if kpi == "adopter_gap" else d["mean"]
+        out[name].update(change=mean, change_p5=d["p5"], change_p95=d["p95"], change_n=d["n"])
+    return out
+
+
 def change(base: Results, scenario: Results, kpi: str, year: int | None = None) -> dict:
     """One KPI: baseline and scenario figures, and the change with its 90% interval, all over the
-    replications the two runs share (:func:`paired_values`)."""
-    paired = paired_values({"base": period_values(base, kpi, year), "scenario": period_values(scenario, kpi, year)})
-    b, s = paired["base"], paired["scenario"]
-    d = describe(paired_differences(b, s))
+    replications the two runs share (:func:`paired_figures`)."""
+    figures = paired_figures({"base": base, "scenario": scenario}, kpi, year, "base")
+    b, sc = figures["base"], figures["scenario"]
     k = KPI_BY_NAME[kpi]
-    sc = describe(s)
-    row = {
+    return {
         "kpi": kpi, "label": k.label, "unit": k.unit,
-        "baseline": describe(b)["mean"],
+        "baseline": b["mean"],
         "scenario": sc["mean"], "scenario_p5": sc["p5"], "scenario_p95": sc["p95"],
-        "change": d["mean"], "change_p5": d["p5"], "change_p95": d["p95"], "n": d["n"],
+        "change": sc["change"], "change_p5": sc["change_p5"], "change_p95": sc["change_p95"],
+        "n": sc.get("change_n", sc["n"]),
         "paired": is_paired(base, scenario),
         "threshold": THRESHOLDS_DAYS.get(kpi, np.nan),
     }
-    return row
 
 
 def change_table(base: Results, scenario: Results, kpis: list[str], year: int | None = None) -> pd.DataFrame:
@@ -200,22 +221,16 @@ def side_by_side(runs: dict[str, Results], kpis: list[str], year: int | None = N
                  reference: str | None = None) -> pd.DataFrame:
     """Several scenarios in one long table: each KPI's mean and interval, and the paired
     change against the ``reference`` scenario (the first if not given), every figure over the
-    replications all the runs share (:func:`paired_values`)."""
-    names = list(runs)
-    reference = reference or names[0]
+    replications all the runs share (:func:`paired_figures`)."""
+    reference = reference or next(iter(runs))
     rows = []
     for kpi in kpis:
         k = KPI_BY_NAME[kpi]
-        paired = paired_values({name: period_values(runs[name], kpi, year) for name in names})
-        for name in names:
-            values = describe(paired[name])
-            row = {"kpi": kpi, "label": k.label, "unit": k.unit, "scenario": name, **values}
-            if name != reference:
-                d = describe(paired_differences(paired[reference], paired[name]))
-                row.update({"change": d["mean"], "change_p5": d["p5"], "change_p95": d["p95"]})
-            else:
-                row.update({"change": 0.0, "change_p5": 0.0, "change_p95": 0.0})
-            rows.append(row)
+        figures = paired_figures(runs, kpi, year, reference)
+        for name in runs:
+            f = figures[name]
+            rows.append({"kpi": kpi, "label": k.label, "unit": k.unit, "scenario": name,
+                         **{key: f[key] for key in ("mean", "p5", "p95", "n", "change", "change_p5", "change_p95")}})
     return pd.DataFrame(rows)
 
 
@@ -373,9 +388,9 @@ def format_change(mean: float, p5: float, p95: float, unit: str) -> str:
 #: paper) shows the KPI ``adopter_gap`` with this definition, a mean with its interval like any figure.
 GAP_DEFINITION = ("Adopter gap (ASGLB's working definition): approved adopter households waiting, less the "
                   "children with a placement order waiting, as a percentage of the children waiting, at 31 March; "
-                  "−50% is one household for every two children, 0% as many households as children. Worked out in "
-                  "each replication (one with no child waiting has none), then the mean and 90% interval; a change "
-                  "is in percentage points.")
+                  "−50% is one household for every two children, 0% as many households as children. As ASGLB reads "
+                  "it from totals, the figure is the gap of the mean counts over the replications; the interval is "
+                  "the spread of each replication's own gap; a change is in percentage points.")
 
 
 def wide_table(table: pd.DataFrame) -> pd.DataFrame:

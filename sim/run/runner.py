@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 import pandas as pd
 
-from sim.model.kpis import KPI_BY_NAME, KPI_NAMES
+from sim.model.kpis import GAP_COUNTS, KPI_BY_NAME, KPI_NAMES, gap_of_means
 from sim.run.execution import run_replications
 from sim.scenario.calendar import financial_year_label
 from sim.scenario.files import scenario_from_dict
@@ -141,6 +141,11 @@ def summarise(reps: pd.DataFrame) -> pd.DataFrame:
     out = grouped.agg(mean="mean", n="count").reset_index()
     out["p5"] = grouped.quantile(0.05).to_numpy()
     out["p95"] = grouped.quantile(0.95).to_numpy()
+    gap = out["kpi"] == "adopter_gap"
+    if gap.any():  # the gap of the mean counts (kpis.gap_of_means), in the years the counts have
+        means = out.set_index(["kpi", "year"])["mean"]
+        out.loc[gap, "mean"] = [gap_of_means(means.get((GAP_COUNTS[0], y), np.nan), means.get((GAP_COUNTS[1], y), np.nan))
+                                for y in out.loc[gap, "year"]]
     out["unit"] = out["kpi"].map(lambda k: KPI_BY_NAME[k].unit)
     out["label"] = out["kpi"].map(lambda k: KPI_BY_NAME[k].label)
     order = {name: i for i, name in enumerate(KPI_NAMES)}
