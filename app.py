@@ -44,7 +44,7 @@ from sim.planning.levers import (
     lever_values,
     start_index,
 )
-from sim.planning.model_notes import FOR_A_BOARD, calibration_report, plain_text, readme_section
+from sim.planning.model_notes import FOR_A_BOARD, calibration_report, doc_page, plain_text
 from sim.planning.target_finder import MEASURES, SEARCH_MAX, find_recruitment_target
 from sim.run.jobs import JobStore
 from sim.run.replications import DEFAULT_PRECISION, run_to_precision, why
@@ -278,7 +278,7 @@ with st.sidebar:
                  help="The built-in baseline (Cambridgeshire & Peterborough 2022/23, calibrated to its annual "
                       "report), a scenario file in scenarios/, or a scenario you loaded below.")
     st.file_uploader("Load a scenario file (TOML)", type=["toml", "txt"], key="upload", on_change=on_upload,
-                     help="A scenario saved from this app, or written by hand (see the README).")
+                     help="A scenario saved from this app, or written by hand (see docs/reference/scenario-files.md).")
     with st.expander("…or paste a scenario"):
         st.text_area("Scenario TOML", key="paste", height=150,
                      placeholder='[scenario]\nname = "My what-if"\n\n[adopters]\nenquiries_per_month = 33.4')
@@ -389,7 +389,7 @@ with st.sidebar, st.form("levers"):
                         help="Reported years after a warm-up; year 1 is the baseline's first year.")
         st.checkbox("Choose replications for precision", key="reps_auto",
                     help=f"Run replications in batches until {DEFAULT_PRECISION.describe()} (at least "
-                         f"{DEFAULT_PRECISION.minimum}, at most {DEFAULT_PRECISION.maximum}; see the README). "
+                         f"{DEFAULT_PRECISION.minimum}, at most {DEFAULT_PRECISION.maximum}; see docs/background/model.md). "
                          "Untick to give a number of your own.")
         st.number_input("Replications (when not chosen for precision)", min_value=2, max_value=run_limits.MAX_REPLICATIONS, step=10,
                         key="reps", help="More replications narrow the estimate of each interval but take longer.")
@@ -945,8 +945,8 @@ def draw_downloads() -> None:
 def draw_notes() -> None:
     st.markdown("### The model in brief")
     st.markdown(FOR_A_BOARD)
-    with st.expander("Technical notes: how the model works, step by step (from the README, 'The model')"):
-        st.markdown(plain_text(readme_section("The model")))
+    with st.expander("Technical notes: how the model works, step by step (docs: background/model.md)"):
+        st.markdown(plain_text(doc_page("background/model")))
     st.markdown("### Measures")
     st.dataframe(pd.DataFrame([{"measure": k.label, "name": k.name, "unit": k.unit, "definition": k.description}
                                for k in KPIS]), hide_index=True, width="stretch")
@@ -990,7 +990,7 @@ def draw_market() -> None:
 
     st.markdown("Run a region or England as one market: every agency's adopters are open to other agencies' "
                 "children after its in-house search, and every interagency fee is one agency's spend and "
-                "another's income (README, 'Markets').")
+                "another's income (docs/guides/markets.md).")
     names = market_names()
     c1, c2, c3, c4 = st.columns([2, 2, 1, 1])
     titles = {n: market_title(n) for n in names}

@@ -53,7 +53,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--years", type=int, help="financial years to report (default: the scenario's, lengthened to "
                                              "reach the end of the next three financial years, as in the app)")
     p.add_argument("--reps", type=int, help="replications (default: as many as the stated precision needs, "
-                                            "see the README's 'Replications')")
+                                            "see docs/background/model.md, 'Replications')")
     p.add_argument("--seed", type=int, help="root random seed (default: the scenario's)")
     p.add_argument("--workers", type=int, help="processes to use (default: all cores; more than the cores only with "
                                                 "--force)")
@@ -64,7 +64,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                         "else a local cluster)")
     p.add_argument("--kpis", help="comma-separated KPI names to show (default: the headline set; 'all' for all)")
     p.add_argument("--force", action="store_true",
-                   help="run beyond the size limit (see the README) and with more --workers than cores; for run and market, "
+                   help="run beyond the size limit (see docs/background/performance.md) and with more --workers than cores; for run and market, "
                         "also overwrite files that --json or --csv would replace (market: --csv)")
 
 
@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="the scenario files in scenarios/: title, agency and years, calibrated baselines marked")
     params = sub.add_parser("params", help="list every parameter with its value, unit, range and source")
     params.add_argument("scenario", nargs="?", help="scenario (default: the built-in baseline)")
-    params.add_argument("--markdown", action="store_true", help="print a Markdown table (as in the README)")
+    params.add_argument("--markdown", action="store_true", help="print a Markdown table (as in docs/reference/parameters.md)")
     bench = sub.add_parser("bench", help="measure speed, parallel speed-up, memory and scaling on this machine")
     bench.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
     bench.add_argument("--quick", action="store_true", help="a reduced workload (seconds, for tests)")
@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     warm.add_argument("scenario", nargs="?", help="scenario (default: the built-in baseline)")
     warm.add_argument("--reps", type=int, default=100, help="replications (default 100)")
     warm.add_argument("--years", type=int, default=12, help="years to run with no warm-up (default 12)")
-    warm.add_argument("--force", action="store_true", help="run beyond the size limit (see the README)")
+    warm.add_argument("--force", action="store_true", help="run beyond the size limit (see docs/background/performance.md)")
     back = sub.add_parser("backtest", help="fit to a report's earlier years, forecast the last year of each series, "
                                            "and print the errors")
     back.add_argument("targets", nargs="+", help="targets files with series (figures for earlier years)")

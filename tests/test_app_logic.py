@@ -23,7 +23,7 @@ from sim.planning.levers import (
     lever_info,
     lever_values,
 )
-from sim.planning.model_notes import calibration_report, readme_section
+from sim.planning.model_notes import calibration_report, doc_page
 from sim.planning.target_finder import _with_enquiries, find_recruitment_target
 from sim.run.jobs import JobStore
 from sim.run.replications import Precision
@@ -592,8 +592,8 @@ def test_old_finished_jobs_are_dropped():
 
 # --- model notes -------------------------------------------------------------------------------
 def test_model_notes_and_fit_reports(tmp_path):
-    assert "simpy process" in readme_section("The model")
-    assert readme_section("No such section") == ""
+    assert "simpy process" in doc_page("background/model")
+    assert doc_page("no/such-page") == ""
     (tmp_path / "cp.md").write_text("# fit")
     assert calibration_report("cp", tmp_path) == {"md": tmp_path / "cp.md"}
     assert calibration_report("other", tmp_path) == {}

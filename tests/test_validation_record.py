@@ -1,8 +1,8 @@
 """The recorded validation on figures the fit never saw: it covers every targets file, meets the
-aim for intervals, and is what the README shows.
+aim for intervals, and is what the docs (background/validation.md) show.
 
-The record is made by hand (it fits every seed agency several times; see the README's "Leave
-figures out"); this test keeps a model change that makes it worse, or a README that no longer
+The record is made by hand (it fits every seed agency several times; see docs/background/validation.md, "Leave
+figures out"); this test keeps a model change that makes it worse, or a validation page that no longer
 shows it, from passing unnoticed."""
 
 from pathlib import Path
@@ -22,7 +22,7 @@ def record() -> pd.DataFrame:
 def test_every_agency_targets_file_is_in_the_leave_out_record():
     """Every agency's figures are validated by leaving some out.  England's (a national file) are
     not: its fit pools no other agency's evidence to predict with, and it is checked instead by
-    its fit report and by the England market against the national totals (README, "England")."""
+    its fit report and by the England market against the national totals (docs/guides/markets.md)."""
     agencies = set(record()["agency"])
     for path in sorted((ROOT / "calibration" / "targets").glob("*.toml")):
         ts = load_targets(path)
@@ -36,7 +36,7 @@ def test_held_out_figures_fall_inside_their_intervals_as_often_as_the_aim():
     assert inside >= LEAVE_OUT_AIM, f"{inside:.0%} of held-out figures inside their 90% interval, aim {LEAVE_OUT_AIM:.0%}"
 
 
-def test_the_readme_shows_the_record():
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_docs_show_the_record():
+    text = (ROOT / "docs" / "background" / "validation.md").read_text(encoding="utf-8")
     shown = text.split("<!-- leave-out:start -->\n", 1)[1].split("\n<!-- leave-out:end -->", 1)[0]
     assert shown == leave_out_markdown(record())

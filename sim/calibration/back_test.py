@@ -140,7 +140,7 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
 
 
 #: The leave-figures-out record: written by ``python -m sim backtest --leave-out calibration/targets/*.toml
-#: --csv calibration/validation/leave-out.csv``; the README's table is made from it (:func:`leave_out_markdown`).
+#: --csv calibration/validation/leave-out.csv``; the docs' validation page's table is made from it (:func:`leave_out_markdown`).
 LEAVE_OUT_RECORD = PROJECT_DIR / "calibration" / "validation" / "leave-out.csv"
 #: The share of held-out figures inside their 90% interval that the model must keep: the aim (80%), which
 #: the recorded validation meets; a change that brings the recorded share below it fails the tests.
@@ -148,7 +148,7 @@ LEAVE_OUT_AIM = 0.80
 
 
 def leave_out_markdown(table: pd.DataFrame) -> str:
-    """The leave-figures-out table as the README shows it: by agency, the figures fitted to, how many
+    """The leave-figures-out table as the docs' validation page shows it: by agency, the figures fitted to, how many
     predicted, inside their 90% interval and within ±25%, and the misses; then the total."""
     lines = ["| agency | fitted to | figures predicted | inside 90% interval | within ±25% | misses |",
              "|---|---|---:|---:|---:|---|"]

@@ -157,3 +157,15 @@ def gap_of_means(adopters_waiting: float, children_waiting: float) -> float:
     if not children_waiting > 0:
         return float("nan")
     return 100.0 * (adopters_waiting - children_waiting) / children_waiting
+
+
+#: How each kind of KPI is measured, in words (for the reference table).
+KIND_WORDS = {COUNT: "counted in the year", STOCK: "at 31 March", MEAN_DAYS: "average days", PERCENT: "a share",
+              MONEY: "pounds in the year"}
+
+
+def kpis_markdown() -> str:
+    """The catalogue as a Markdown table, for the docs' reference (``docs/reference/kpis.md``)."""
+    rows = ["| name | label | unit | measured | what it means |", "|---|---|---|---|---|"]
+    rows += [f"| `{k.name}` | {k.label} | {k.unit} | {KIND_WORDS[k.kind]} | {k.description} |" for k in KPIS]
+    return "\n".join(rows)

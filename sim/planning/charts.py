@@ -8,7 +8,7 @@ format the browser draws), so the app only places them, the board pack draws the
 to PNG, and the charts can be checked without a browser (the tests check each against the
 Vega-Lite schema).  They are written as data rather than built with a chart library's
 objects because building and checking those took about half a second of every click, and a
-planner waits for it (README, "Speed").
+planner waits for it (docs/background/performance.md).
 """
 
 from __future__ import annotations

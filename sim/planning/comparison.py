@@ -1,7 +1,7 @@
 """Scenario against baseline: changes with their 90% interval, from paired replications.
 
 Replication *r* of every scenario with the same seed uses the same random numbers for every
-activity the scenarios have in common (see the README, "Reproducibility"), so the change a
+activity the scenarios have in common (docs/background/model.md, "Reproducibility"), so the change a
 scenario makes is best measured replication by replication: the difference in replication
 *r*, then the mean and the 5th-95th percentiles of those differences.  Chance that affects
 both runs alike cancels, and the interval is much narrower than comparing two independent

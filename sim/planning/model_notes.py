@@ -1,5 +1,5 @@
-"""What the app says about the model: a summary for a board member, the README's technical
-sections, and the calibration fit report of a baseline where one has been written
+"""What the app says about the model: a summary for a board member, the docs' technical
+pages (``docs/``), and the calibration fit report of a baseline where one has been written
 (``calibration/reports/NAME.md`` and ``NAME.csv``)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / "README.md"
+DOCS = ROOT / "docs"
 REPORTS = ROOT / "calibration" / "reports"
 
 
@@ -43,14 +43,13 @@ as a scenario. A projection with no change continues the agency's own recent tre
 """
 
 
-def readme_section(title: str, readme: Path = README) -> str:
-    """The text of the README section headed ``## title`` (without the heading), or ''."""
+def doc_page(name: str, docs: Path = DOCS) -> str:
+    """The text of the docs page ``name`` ('background/model') without its title, or ''."""
     try:
-        text = readme.read_text(encoding="utf-8")
+        text = (docs / f"{name}.md").read_text(encoding="utf-8")
     except OSError:
         return ""
-    match = re.search(rf"^## {re.escape(title)}\s*$(.*?)(?=^## |\Z)", text, flags=re.M | re.S)
-    return match.group(1).strip() if match else ""
+    return re.sub(r"\A# .*\n", "", text).strip()
 
 
 def calibration_report(name: str | None, folder: Path = REPORTS) -> dict[str, Path]:

@@ -21,7 +21,7 @@ predicts each of the six counts within 3% (5,856 to 31,362 events a replication)
 :func:`measure_events` repeats the measurement.
 
 **Time.** Events at the model's speed measured by ``python -m sim bench`` on the 2-core
-development machine (README, "Speed and scale": 335,696 events a second on one core, 1.92x on
+development machine (docs/background/performance.md: 335,696 events a second on one core, 1.92x on
 two), on the cores used: the time when the machine has no other work, which the limit is
 checked against, so that the same command is refused or not whatever else is running.  Other
 work slows it, and the estimate says by how much when it is busy: the run's k processes share
@@ -53,11 +53,11 @@ from sim.scenario.parameters import Scenario, run_months
 EVENTS_PER_ENQUIRY = 1.46
 EVENTS_PER_CHILD = 10.6
 EVENTS_PER_MONTH = 4.84
-# python -m sim bench on the 2-core development machine (README, "Speed and scale").
+# python -m sim bench on the 2-core development machine (docs/background/performance.md).
 EVENTS_PER_SECOND = 335_696
 PARALLEL_EFFICIENCY = 0.96  # speed-up 1.92 on 2 cores
 START_SECONDS = 1.0  # start-up, imports and worker processes: 2.76 s end to end against 2.19 s for the run
-PROCESS_BYTES = 158 * 2**20  # ru_maxrss of the benchmark's process (README, "Speed and scale")
+PROCESS_BYTES = 158 * 2**20  # ru_maxrss of the benchmark's process (docs/background/performance.md)
 WORKER_BYTES = 143 * 2**20  # ru_maxrss of its largest worker process (pages shared with the parent counted)
 BYTES_PER_REPLICATION_YEAR = 9_100  # peak resident size, 100 against 1,000 replications (see above)
 LOGGED_PER_EVENT = 0.54
@@ -149,7 +149,7 @@ def _cost(replications: int, years: int, warm_up_years: int, events: float, spee
 
 #: A market replication runs its agencies in one environment and matches across them each round: per
 #: simulated event it is this much slower than one agency's (England x 100 replications x 10 years,
-#: about 1,069 s on two cores against the single-agency rate's estimate; README, "Speed and scale").
+#: about 1,069 s on two cores against the single-agency rate's estimate; docs/background/performance.md).
 MARKET_SLOWDOWN = 5.8
 
 

@@ -72,7 +72,7 @@ class RunSettings(Section):
                        "assumption: planning horizon of five financial years (a medium-term plan)",
                        "Number of financial years reported.")
     warm_up_years: int = param(3, 0, 10, "financial years",
-                               "python -m sim warmup on the calibrated baselines (README, 'Start and warm-up'): "
+                               "python -m sim warmup on the calibrated baselines (docs/background/model.md, 'Start and warm-up'): "
                                "from the steady-level start, the measures settle within 10% after three years",
                                "Years simulated before year 1 and not reported.")
     replications: int = param(100, 1, 10000, "runs", "assumption: enough for stable 90% intervals",
@@ -244,7 +244,7 @@ class Matching(Section):
         "(python -m sim market: adopters waiting anywhere per child waiting, on its first year's). The England "
         "market (scenarios/markets/england.toml, 6 replications, 2018-19 to 2022-23) does not yet hold England's "
         "children waiting (4,287 against 2,800) and its index drifts from 1.00 to 1.45 as it settles, so it "
-        "cannot set the default yet (README, 'Markets')",
+        "cannot set the default yet (docs/guides/markets.md)",
         "National sufficiency of interagency families: scales how soon one is found (2: twice as soon; "
         "0.5: half as soon; 0: none is found). In a market run the market itself decides instead.")
     family_finding_days: float = param(60.0, 0, 1095, "days",
@@ -429,7 +429,7 @@ def without_fitted(data: dict[str, Any], keys) -> dict[str, Any]:
 def parameter_table(scenario: Scenario | None = None) -> list[dict[str, Any]]:
     """One row per parameter: section, name, value, default, unit, range, source, meaning.
 
-    Used by the README, the command line (``python -m sim params``) and the app, so that
+    Used by the docs, the command line (``python -m sim params``) and the app, so that
     every lever shows its unit, its baseline value and where that value came from.
     """
     scenario = scenario or Scenario()
@@ -474,7 +474,7 @@ def _declared() -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def parameters_markdown(scenario: Scenario | None = None) -> str:
-    """The parameter table as Markdown, one table per section (for the README).
+    """The parameter table as Markdown, one table per section (for docs/reference/parameters.md).
 
     A parameter set by calibration keeps its note when that names its figures (a direct
     estimate, a stock from the report); one fitted by simulation to many figures says which
