@@ -130,7 +130,7 @@ def choose(page, label: str, option: str, timeout_ms: int = 90_000) -> None:
 def open_view(page, name: str, ready: str, timeout_ms: int = 90_000) -> None:
     """Open one of the app's tabs (Charts, Compare scenarios, Finance, ...) and wait until the
     text ``ready`` shows in it."""
-    page.get_by_role("tab", name=name).click()
+    page.get_by_role("link", name=name, exact=True).first.click()
     page.get_by_text(ready, exact=False).first.wait_for(timeout=timeout_ms)
     wait_until_idle(page, timeout_ms)
 

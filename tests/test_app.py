@@ -38,9 +38,13 @@ def _metrics(at) -> dict:
     return {m.label: m for m in at.metric}
 
 
+PAGE_FILES = {"Charts": "charts", "Compare scenarios": "compare", "Recruitment target": "recruitment_target",
+              "Finance": "finance", "Market": "market", "Downloads": "downloads", "Model notes": "model_notes"}
+
+
 def _open(at, view):
-    """Switch to a tab (the tabs keep their state under the key 'view')."""
-    at.session_state["view"] = view
+    """Open one of the app's pages (a module of app_pages/) by its title."""
+    at.switch_page(f"app_pages/{PAGE_FILES[view]}.py")
     at.run()
     _no_exception(at)
     return at
@@ -268,7 +272,7 @@ def test_recruitment_target_finder(app):
 def test_finance_and_downloads_are_there(app):
     _open(app, "Finance")
     _run(app, campaign_pct=50.0)
-    assert app.session_state["view"] == "Finance"  # a run keeps the tab the user was on
+    assert any(m.value.startswith("**Interagency spend") for m in app.markdown)  # a run keeps the page the user was on
     saved = app.session_state["savings_table"]
     assert set(saved["measure"]) == {"fees paid", "fees received", "net spend"}
     assert "whole horizon" in set(saved["financial_year"])

@@ -274,8 +274,8 @@ def test_run_and_the_app_show_the_same_horizon_reaching_the_next_three_financial
     header = out.stdout.splitlines()[1].split()
     assert len(header) == default_horizon(2022, 5) and header[0] == "2022-23"
     assert header[-1] == financial_year_label(budget_years()[-1])
-    app = (Path(__file__).resolve().parents[1] / "app.py").read_text(encoding="utf-8")
-    assert "budget_window.default_horizon(run.start_year, run.years)" in app
+    sidebar = (Path(__file__).resolve().parents[1] / "sim" / "app" / "sidebar.py").read_text(encoding="utf-8")
+    assert "budget_window.default_horizon(run.start_year, run.years)" in sidebar
 
 
 def test_a_scenario_extending_the_built_in_baseline_runs(tmp_path):

@@ -14,7 +14,9 @@ BENEATH = {
     "run": {"scenario", "model"},
     "calibration": {"scenario", "model", "run"},
     "planning": {"scenario", "model", "run"},
+    "app": {"scenario", "model", "run", "planning"},  # the app's page code (Streamlit), over every layer but calibration
 }
+ROOT = SIM.parent
 
 
 def sim_imports(path: Path) -> set[str]:
@@ -43,3 +45,11 @@ def test_a_layer_imports_only_the_layers_beneath_it(layer):
 def test_every_module_lives_in_a_layer():
     loose = sorted(p.name for p in SIM.glob("*.py"))
     assert loose == ["__init__.py", "__main__.py", "cli.py"], loose
+
+
+def test_the_app_s_pages_are_of_the_app_layer_and_its_shell_only_lays_them_out():
+    for page in sorted((ROOT / "app_pages").glob("*.py")):
+        above = sim_imports(page) - BENEATH["app"] - {"app"}
+        assert not above, f"{page.relative_to(ROOT)} imports {sorted(above)}, above the app layer"
+    assert sim_imports(ROOT / "app.py") == {"app"}, "app.py lays out the pages: it imports sim.app only"
+    assert len((ROOT / "app.py").read_text(encoding="utf-8").splitlines()) <= 60
