@@ -1,4 +1,5 @@
-"""The Charts page: the adopter gap, the scorecard waits, interagency spend and the flows through each stage, by year, with their 90% intervals."""
+"""The Charts page: the adopter gap, the scorecard waits, interagency spend and the flows through each
+stage, by year, with their 90% intervals."""
 
 from __future__ import annotations
 
@@ -9,18 +10,17 @@ from sim.planning import charts
 
 state = st.session_state
 v = current_view()
-both = v.both
 
 
 def draw_charts() -> None:
-    st.vega_lite_chart(spec=charts.gap_chart(both), width="stretch")
+    st.vega_lite_chart(spec=charts.gap_chart(v.both), width="stretch")
     st.caption("The adopter gap: approved adopters waiting against children with a placement order waiting, "
                "at each 31 March. Lines are means, bands the 90% interval.")
-    st.vega_lite_chart(spec=charts.waits_chart(both))
+    st.vega_lite_chart(spec=charts.waits_chart(v.both))
     c1, c2 = st.columns(2)
-    c1.vega_lite_chart(spec=charts.spend_chart(both), width="stretch")
-    c2.vega_lite_chart(spec=charts.spend_chart(both, cumulative=True), width="stretch")
-    st.vega_lite_chart(spec=charts.flows_chart(both))
+    c1.vega_lite_chart(spec=charts.spend_chart(v.both), width="stretch")
+    c2.vega_lite_chart(spec=charts.spend_chart(v.both, cumulative=True), width="stretch")
+    st.vega_lite_chart(spec=charts.flows_chart(v.both))
 
 
 draw_charts()

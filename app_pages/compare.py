@@ -1,4 +1,6 @@
-"""The Compare page: scenarios side by side (the baseline, those run in the session, the files shipped), each figure over the replications all share, and the paired change against a reference; charts with a colour per scenario."""
+"""The Compare page: scenarios side by side (the baseline, those run in the session, the files
+shipped), each figure over the replications all share, and the paired change against a reference;
+charts with a colour per scenario."""
 
 from __future__ import annotations
 
@@ -18,14 +20,12 @@ from sim.planning import board_pack, charts, comparison
 
 state = st.session_state
 v = current_view()
-scenario = v.scenario
-reps = v.reps
-years = v.years
 
 
 def draw_compare() -> None:
+    count = f"{v.reps} replications" if v.reps else "replications chosen for precision"
     st.write("Scenarios run in this session, and the scenario files shipped with the app, side by side "
-             f"({f'{reps} replications' if reps else 'replications chosen for precision'} × {years} years each). Changes are against the reference scenario, paired "
+             f"({count} × {v.years} years each). Changes are against the reference scenario, paired "
              "replication by replication.")
     options = compare_options(v)
     set_choice("compare_choice", compare_choice(v, options))

@@ -1,4 +1,5 @@
-"""The Downloads page: the board paper (PDF or web page) and the spreadsheet of the scenarios chosen in Compare, the results as CSV, the scenario as a file, and the baseline's fit report."""
+"""The Downloads page: the board paper (PDF or web page) and the spreadsheet of the scenarios chosen in
+Compare, the results as CSV, the scenario as a file, and the baseline's fit report."""
 
 from __future__ import annotations
 
@@ -20,19 +21,10 @@ from sim.planning.model_notes import calibration_report, plain_text
 
 state = st.session_state
 v = current_view()
-baseline = v.baseline
-scenario = v.scenario
-label = v.label
-reps = v.reps
-years = v.years
-base_res = v.base_res
-scen_res = v.scen_res
-both = v.both
-headline = v.headline
 
 
 def draw_downloads() -> None:
-    stem = export.file_stem(label)
+    stem = export.file_stem(v.label)
     options = compare_options(v)
     chosen = compare_choice(v, options)
     compared = compared_runs(v, options, chosen)
@@ -70,22 +62,22 @@ def draw_downloads() -> None:
                        key="dl_pack_html", on_click="ignore")
     st.markdown("**Results**")
     c1, c2, c3 = st.columns(3)
-    c1.download_button("Results (CSV)", export.results_csv(scen_res, label), f"{stem}-results.csv", "text/csv",
+    c1.download_button("Results (CSV)", export.results_csv(v.scen_res, v.label), f"{stem}-results.csv", "text/csv",
                        key="dl_csv", on_click="ignore")
-    sheets = {"headline changes": export.rounded(headline, (("scenario", "scenario_p5", "scenario_p95"),
+    sheets = {"headline changes": export.rounded(v.headline, (("scenario", "scenario_p5", "scenario_p95"),
                                                             ("change", "change_p5", "change_p95"))),
-              "spend and savings": finance.spend_table(base_res, scen_res, window),
-              "fee schedule": finance.schedule_table(scen_res),
+              "spend and savings": finance.spend_table(v.base_res, v.scen_res, window),
+              "fee schedule": finance.schedule_table(v.scen_res),
               "comparison": export.comparison_frame(compared, TABLE_KPIS, reference)}
     c2.download_button("Results and comparison (Excel)",
-                       lambda: export.results_excel({**both, **compared}, sheets),
+                       lambda: export.results_excel({**v.both, **compared}, sheets),
                        f"{stem}-results.xlsx", export.EXCEL_MIME, key="dl_xlsx", on_click="ignore",
                        help="A contents sheet; each scenario's summary and parameters; the headline changes; spend, "
                             "fees received, net spend and savings in the finance window, by year and in total; the fee schedule; and the scenarios chosen "
                             "in Compare side by side for every financial year. Values are rounded as on screen.")
-    c3.download_button("Scenario (TOML)", export.scenario_toml(scenario, name=label,
+    c3.download_button("Scenario (TOML)", export.scenario_toml(v.scenario, name=v.label,
                                                                 description=v.description or None,
-                                                                replications=reps, years=years),
+                                                                replications=v.reps, years=v.years),
                        f"{stem}.toml", "application/toml", key="dl_toml", on_click="ignore",
                        help="Load it again with 'Load a scenario file' in the sidebar.")
     st.markdown(f"**Calibration fit report for the baseline ({state['baseline_choice']})**")

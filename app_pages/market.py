@@ -1,4 +1,5 @@
-"""The Market page: a region or England run as one market of agencies, each agency's figures, the fees between them, and a what-if market against its base."""
+"""The Market page: a region or England run as one market of agencies, each agency's figures, the fees
+between them, and a what-if market against its base."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The Model notes page: the model in brief for a board, the technical notes, every measure and every parameter with its unit and source."""
+"""The Model notes page: the model in brief for a board, the technical notes, every measure and every
+parameter with its unit and source."""
 
 from __future__ import annotations
 
@@ -13,8 +14,6 @@ from sim.scenario.parameters import parameter_table
 
 state = st.session_state
 v = current_view()
-scenario = v.scenario
-label = v.label
 
 
 def draw_notes() -> None:
@@ -27,17 +26,17 @@ def draw_notes() -> None:
                                for k in KPIS]), hide_index=True, width="stretch")
     st.caption("Scorecard thresholds: " + ", ".join(f"{KPI_BY_NAME[k].label} {v} days"
                                                     for k, v in THRESHOLDS_DAYS.items()))
-    st.markdown(f"### Parameters of '{label}', with units and sources")
+    st.markdown(f"### Parameters of '{v.label}', with units and sources")
     st.caption("The values of the base year; dated changes, below, move some of them from a date.")
-    params = pd.DataFrame(parameter_table(scenario))
+    params = pd.DataFrame(parameter_table(v.scenario))
     params["value"] = params["value"].map(str)
     params["default"] = params["default"].map(str)
     for column in ("source", "declared_source"):
         params[column] = params[column].map(plain_text)
     st.dataframe(params, hide_index=True, width="stretch")
-    if scenario.change or scenario.trend:
-        st.markdown(f"### Dated changes and trends of '{label}'")
-        st.dataframe(export.changes_frame(scenario), hide_index=True, width="stretch")
+    if v.scenario.change or v.scenario.trend:
+        st.markdown(f"### Dated changes and trends of '{v.label}'")
+        st.dataframe(export.changes_frame(v.scenario), hide_index=True, width="stretch")
 
 
 draw_notes()

@@ -1,4 +1,5 @@
-"""The Recruitment target page: the fewest enquiries a month that keep a measure within a limit, found by simulation; the level found can be taken into the levers and run."""
+"""The Recruitment target page: the fewest enquiries a month that keep a measure within a limit, found
+by simulation; the level found can be taken into the levers and run."""
 
 from __future__ import annotations
 
@@ -27,13 +28,6 @@ from sim.scenario.files import (
 
 state = st.session_state
 v = current_view()
-baseline = v.baseline
-scenario = v.scenario
-label = v.label
-reps = v.reps
-years = v.years
-scen_res = v.scen_res
-same = v.same
 
 
 def on_find(kpi: str, year_labels: list[str]) -> None:
@@ -66,7 +60,7 @@ def on_find(kpi: str, year_labels: list[str]) -> None:
 
 def draw_target() -> None:
     st.write("The fewest enquiries a month (and so approvals a year) that keep a measure within a limit, found by "
-             f"simulation: runs of '{label}' with enquiries set from a date (a dated change; the base year runs on "
+             f"simulation: runs of '{v.label}' with enquiries set from a date (a dated change; the base year runs on "
              "the baseline), all with the same random numbers: a few replications of each level bracket the level "
              "where the measure meets the limit, and full runs confirm the answer.")
     labels = {KPI_BY_NAME[k].label + f" ({KPI_BY_NAME[k].unit})": k for k in MEASURES}
@@ -74,17 +68,17 @@ def draw_target() -> None:
     measure_label = c1.selectbox("Keep", list(labels), key="target_measure", on_change=remember,
                                  args=("target_measure",))
     target_kpi = labels[measure_label]
-    year_labels = list(scen_res.years)
-    start = (state.get("target_from") or "").strip() or default_start(scenario)
+    year_labels = list(v.scen_res.years)
+    start = (state.get("target_from") or "").strip() or default_start(v.scenario)
     try:
-        from_year = start_index(scenario, start) // 12 - scenario.scenario.warm_up_years + 1
+        from_year = start_index(v.scenario, start) // 12 - v.scenario.scenario.warm_up_years + 1
     except ScenarioError:
         from_year = 2
     default_every = year_labels[max(0, min(from_year + 1, len(year_labels)) - 1)]
     if state.get("target_every") not in year_labels:
         set_choice("target_every", default_every)
     if "target_from" not in state:
-        set_choice("target_from", default_start(scenario))
+        set_choice("target_from", default_start(v.scenario))
     with st.form("target"):
         c1, c2, c3 = st.columns(3)
         step = 10_000.0 if KPI_BY_NAME[target_kpi].unit == "£" else 1.0
@@ -103,11 +97,11 @@ def draw_target() -> None:
                           "year after.")
         c1, c2, _ = st.columns(3)
         c1.text_input("Recruitment from (financial year or month)", key="target_from",
-                      placeholder=default_start(scenario),
+                      placeholder=default_start(v.scenario),
                       help=f"When the target's enquiries a month start: 'YYYY-YY' or 'YYYY-MM', "
-                           f"{default_start(scenario)} at the earliest (the base year runs on the baseline).")
+                           f"{default_start(v.scenario)} at the earliest (the base year runs on the baseline).")
         c2.number_input("Search up to (enquiries per month)", min_value=1.0, max_value=SEARCH_MAX,
-                        value=float(min(SEARCH_MAX, max(20.0, 4 * scenario.adopters.enquiries_per_month))),
+                        value=float(min(SEARCH_MAX, max(20.0, 4 * v.scenario.adopters.enquiries_per_month))),
                         step=5.0, key="target_max")
         st.form_submit_button("Find the recruitment target", key="find", on_click=on_find,
                               args=(target_kpi, year_labels))
