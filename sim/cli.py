@@ -37,6 +37,7 @@ from sim.planning.report_table import paired_side_by_side, years_table
 from sim.run.cost import check_cost, check_workers, estimate, estimate_market
 from sim.run.execution import ENGINES, SCHEDULER_ENV, scheduler_problem
 from sim.run.interrupts import Stopped, stop_on_signals
+from sim.run.options import RunOptions
 from sim.run.replications import DEFAULT_PRECISION, run_to_precision, why
 from sim.run.runner import run_scenario
 from sim.scenario import atomic_write
@@ -219,14 +220,14 @@ def _run(scenario, args, progress=True, at_least: int = 0, share_history: bool =
     as many as the stated precision needs (at least ``at_least``, so that a comparison's runs pair up).
     ``share_history``: keep the replications' histories for later scenarios of the same baseline
     (:mod:`sim.run.shared_history`), as a comparison's runs are."""
-    options = dict(engine=_engine(args), workers=args.workers, event_log=getattr(args, "event_log", False),
-                   progress=_progress if progress else None, scheduler=args.scheduler,
-                   share_history=share_history)
+    options = RunOptions(engine=_engine(args), workers=args.workers, event_log=getattr(args, "event_log", False),
+                         progress=_progress if progress else None, scheduler=args.scheduler,
+                         share_history=share_history)
     if args.reps is None:
         rule = replace(DEFAULT_PRECISION, minimum=min(max(DEFAULT_PRECISION.minimum, at_least),
                                                       DEFAULT_PRECISION.maximum))
-        return run_to_precision(scenario, rule, **options)
-    return run_scenario(scenario, **options)
+        return run_to_precision(scenario, rule, options=options)
+    return run_scenario(scenario, options=options)
 
 
 def _progress(done: int, total: int) -> None:

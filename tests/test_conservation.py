@@ -26,7 +26,7 @@ def _replay(log):
 def test_every_entity_in_exactly_one_known_state():
     s = small(years=4, warm_up=0, matching={"split_sibling_groups": True, "split_after_days": 200})
     for rep in range(3):
-        r = run_replication(s, rep, keep_log=True)
+        r = run_replication(s, rep, event_log=True)
         _replay([e for e in r.log if e[2] != -1])  # closed enquiries are counted in batches
         for (kind, state), n in r.census.items():
             assert n >= 0, f"negative count in {kind}/{state}"
@@ -37,7 +37,7 @@ def test_every_entity_in_exactly_one_known_state():
 
 
 def test_log_and_census_agree():
-    r = run_replication(small(years=3, warm_up=0), 0, keep_log=True)
+    r = run_replication(small(years=3, warm_up=0), 0, event_log=True)
     where = _replay([e for e in r.log if e[2] != -1])
     sizes = {(e[1], e[2]): e[3] for e in r.log}
     counts = defaultdict(int)

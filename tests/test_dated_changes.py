@@ -59,7 +59,7 @@ def test_the_first_extra_approval_comes_after_registration_and_both_stages():
                         "return_share": 0.0},
               initial_state={"adopters_waiting": 0, "households_stage1": 0, "households_stage2": 0})
     s = _with(s, change=[{"parameter": "adopters.enquiries_per_month", "start": "2023-24", "value": 40.0}])
-    r = run_replication(s, 0, keep_log=True)
+    r = run_replication(s, 0, event_log=True)
     start = 2 * YEAR_DAYS  # April 2023: one warm-up year, then year 1 (2022-23)
     approved = [t for t, kind, _, _, _, new in r.log if kind == "household" and new == "approved_waiting"]
     assert approved and min(approved) >= start + 30.0 + 70.0 + 120.0

@@ -97,3 +97,24 @@ def test_worker_processes_are_started_once_and_kept():
     pool = process_pool(2)
     run_replications(s, range(4), engine="processes", workers=2)
     assert process_pool(2) is pool
+
+
+def test_one_set_of_run_options_for_every_way_of_running():
+    """The run options are declared once (sim.run.options.RunOptions): as an object or as keywords,
+    the same for a scenario, a precision rule, a market and a batch; a misspelt one is refused with
+    the options there are, never ignored."""
+    import doctest
+
+    from sim.run import options as run_options
+    from sim.run.options import RunOptions
+    from sim.run.runner import run_scenario
+
+    assert doctest.testmod(run_options).failed == 0
+    s = small(years=1, reps=2)
+    as_object = run_scenario(s, options=RunOptions(engine="serial", event_log=True))
+    as_keywords = run_scenario(s, engine="serial", event_log=True)
+    assert as_object.summary.equals(as_keywords.summary) and as_object.events is not None
+    with pytest.raises(TypeError, match="unknown run option keep_log; the options are engine, workers"):
+        run_scenario(s, keep_log=True)
+    with pytest.raises(ValueError, match="unknown engine 'threads'"):
+        RunOptions(engine="threads")

@@ -18,7 +18,7 @@ def fixed_run():
         placement={"order_cv": 0.0, "order_days": 200.0, "challenge_share": 0.0, "disruption_share": 0.0},
         matching={"match_to_placement_days": 21.0, "link_to_panel_days": 42.0},
     )
-    return s, run_replication(s, 0, keep_log=True)
+    return s, run_replication(s, 0, event_log=True)
 
 
 def _times(log, kind):

@@ -548,7 +548,7 @@ def valid_scenarios(draw) -> Scenario:
 def test_random_valid_scenarios_keep_the_invariants(scenario):
     for replication in range(scenario.scenario.replications):
         with time_limit():
-            r = run_replication(scenario, replication, keep_log=True)
+            r = run_replication(scenario, replication, event_log=True)
         for (kind, state), n in r.census.items():
             assert n >= 0, f"negative count in {kind}/{state}"
             assert state in STATES[kind]

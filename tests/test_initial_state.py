@@ -43,7 +43,7 @@ def test_seeded_children_reach_their_plan_and_order_in_what_remains_of_proceedin
     ``proceedings - plan_before_order - elapsed`` days into the run and its order ``plan_before_order`` later."""
     s = small(years=2, warm_up=0, children={"entering_per_year": 200.0, "proceedings_cv": 0.0,
                                             "proceedings_weeks": 30.0, "plan_before_order_days": 60.0})
-    p = start(s, 0, keep_log=True)
+    p = start(s, 0, event_log=True)
     p.env.run(until=400.0)
     times: dict[int, dict[str, float]] = {}
     for t, kind, ident, _size, _old, state in p.census.log:

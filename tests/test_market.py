@@ -37,7 +37,7 @@ def region_market():
 @pytest.fixture(scope="module")
 def replications():
     agencies = region_market()
-    return agencies, [run_market_replication(agencies, 7, r, keep_log=True) for r in range(3)]
+    return agencies, [run_market_replication(agencies, 7, r, event_log=True) for r in range(3)]
 
 
 def test_fees_paid_equal_fees_received_and_every_placement_has_one_payer_and_one_provider(replications):

@@ -38,11 +38,11 @@ class Census:
 
     __slots__ = ("env", "by_kind", "log", "entered")
 
-    def __init__(self, env, keep_log: bool = False):
+    def __init__(self, env, event_log: bool = False):
         self.env = env
         self.by_kind: dict[str, dict[str, int]] = {kind: dict.fromkeys(states, 0) for kind, states in STATES.items()}
         self.entered: Counter = Counter()
-        self.log: list[tuple] | None = [] if keep_log else None
+        self.log: list[tuple] | None = [] if event_log else None
 
     @property
     def counts(self) -> dict[tuple[str, str], int]:

@@ -91,13 +91,13 @@ CLASSES_TAKING = {(s, o, x): _classes_taking(s, o, x) for s in (1, 2, 3, 4) for 
 class Market:
     """The agencies of one replication in one environment, the market's offers, rounds and ledger."""
 
-    def __init__(self, agencies: list[Agency], seed: int, replication: int, keep_log: bool = False,
+    def __init__(self, agencies: list[Agency], seed: int, replication: int, event_log: bool = False,
                  round_days: float = ROUND_DAYS, pooled_regions=()):
         self.pipelines = []
         env = None
         for k, agency in enumerate(agencies):
             scenario = _in_market(replication_scenario(agency.scenario, replication))
-            p = start(scenario, replication, keep_log, env, agency_streams(seed, replication, k))
+            p = start(scenario, replication, event_log, env, agency_streams(seed, replication, k))
             env = p.env
             p.market, p.agency, p.matcher.market = self, k, self
             self.pipelines.append(p)
@@ -273,13 +273,13 @@ def _in_market(scenario: Scenario) -> Scenario:
     return scenario.model_copy(update={"adopters": adopters})
 
 
-def run_market_replication(agencies: list[Agency], seed: int, replication: int, keep_log: bool = False,
+def run_market_replication(agencies: list[Agency], seed: int, replication: int, event_log: bool = False,
                            count_events: bool = False, round_days: float = ROUND_DAYS,
                            pooled_regions=()) -> MarketReplication:
     """Simulate one replication of a market over the warm-up and the reported years (the agencies'
     scenarios share their start year, warm-up and years); ``pooled_regions`` pool their adopters."""
     with collector_paused():
-        market = Market(agencies, seed, replication, keep_log, round_days, pooled_regions)
+        market = Market(agencies, seed, replication, event_log, round_days, pooled_regions)
         env = market.env
         env.run(until=end_time(agencies[0].scenario))
         results = [ReplicationResult(replication=replication, kpis=p.tally.results(), events=0,

@@ -33,7 +33,7 @@ EIGHTEEN_MONTHS_DAYS = children.EIGHTEEN_MONTHS_DAYS
 class Pipeline:
     """Shared state of one replication."""
 
-    def __init__(self, scenario: Scenario, replication: int, keep_log: bool = False, env=None, streams=None):
+    def __init__(self, scenario: Scenario, replication: int, event_log: bool = False, env=None, streams=None):
         run = scenario.scenario
         self.timeline = Timeline(scenario) if scenario.change or scenario.trend else None
         self.scenario = scenario = self.timeline.scenarios[0] if self.timeline else scenario
@@ -43,7 +43,7 @@ class Pipeline:
         self.next_change_from = 0.0  # and the day it was scheduled on
         self.market = None  # the market of agencies this one trades in, if any (sim.model.market)
         self.agency = None  # and its number there
-        self.census = Census(self.env, keep_log)
+        self.census = Census(self.env, event_log)
         self.tally = Tally(run.years, run.warm_up_years)
         self.panel = AdoptionPanel(self.env, **capacity(scenario.panel))
         self.assessors = households.assessors(self.env, scenario.adopters)
@@ -147,7 +147,7 @@ def collector_paused():
             gc.enable()
 
 
-def run_replication(scenario: Scenario, replication: int, keep_log: bool = False,
+def run_replication(scenario: Scenario, replication: int, event_log: bool = False,
                     count_events: bool = False) -> ReplicationResult:
     """Simulate one replication over the warm-up and the reported years.
 
@@ -155,10 +155,10 @@ def run_replication(scenario: Scenario, replication: int, keep_log: bool = False
     """
     scenario = replication_scenario(scenario, replication)  # a plausible parameter set, if asked for
     with collector_paused():  # the simulation's objects are all let go before it resumes
-        return _simulate(scenario, replication, keep_log, count_events)
+        return _simulate(scenario, replication, event_log, count_events)
 
 
-def start(scenario: Scenario, replication: int, keep_log: bool = False, env=None, streams=None,
+def start(scenario: Scenario, replication: int, event_log: bool = False, env=None, streams=None,
           history_to: float | None = None) -> Pipeline:
     """A replication ready to run: its initial state seeded and its driving processes (enquiries,
     children entering, year ends, dated changes) started.  A market passes its shared ``env``
@@ -166,7 +166,7 @@ def start(scenario: Scenario, replication: int, keep_log: bool = False, env=None
     that will stop on that day (:mod:`sim.model.history`): its process of dated changes then
     waits for that day whatever the scenario's own changes, as any scenario continuing it may
     have a change that day."""
-    p = Pipeline(scenario, replication, keep_log, env, streams)
+    p = Pipeline(scenario, replication, event_log, env, streams)
     if history_to is not None:
         p.timeline = (p.timeline or Timeline(p.scenario)).with_start(history_to)
     seed_initial_state(p)
@@ -183,8 +183,8 @@ def end_time(scenario: Scenario) -> float:
     return (run.warm_up_years + run.years) * YEAR_DAYS + 1e-6
 
 
-def _simulate(scenario: Scenario, replication: int, keep_log: bool, count_events: bool) -> ReplicationResult:
-    p = start(scenario, replication, keep_log)
+def _simulate(scenario: Scenario, replication: int, event_log: bool, count_events: bool) -> ReplicationResult:
+    p = start(scenario, replication, event_log)
     p.env.run(until=end_time(scenario))
     return replication_result(p, replication, count_events)
 

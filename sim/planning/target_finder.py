@@ -48,8 +48,7 @@ says so rather than inventing a number.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -58,6 +57,7 @@ from sim.model.kpis import KPI_BY_NAME
 from sim.planning.comparison import describe
 from sim.planning.levers import ENQUIRIES, default_start, in_force, set_from, start_index
 from sim.run.execution import run_replications
+from sim.run.options import RunOptions
 from sim.run.replications import Precision, check, next_count, precision_table, t_quantile
 from sim.scenario.calendar import financial_year_label
 from sim.scenario.files import scenario_from_dict
@@ -183,11 +183,10 @@ def _approvals_from(table: pd.DataFrame, first: int) -> dict:
 def find_recruitment_target(scenario: Scenario, kpi: str, limit: float, year: int | None = None,
                             replications: int | None = None, years: int | None = None,
                             search_max: float | None = None, tolerance: float | None = None,
-                            engine: str = "serial",
-                            progress: Callable[[int, int], None] | None = None,
                             start: str | None = None, every_year_from: int | None = None,
                             today: float | None = None, precision: Precision | None = None,
-                            screen_replications: int = SCREEN_REPLICATIONS) -> TargetResult:
+                            screen_replications: int = SCREEN_REPLICATIONS, options: RunOptions | None = None,
+                            **run_options) -> TargetResult:
     """The smallest enquiries a month from ``start`` in [0, ``search_max``] at which the measure's
     mean (and, separately, its 95th percentile) is at or below ``limit``.
 
@@ -203,8 +202,12 @@ def find_recruitment_target(scenario: Scenario, kpi: str, limit: float, year: in
     Every answer and today's level are judged on ``replications`` (default: the scenario's)
     or, with ``precision`` and no count, on as many as today's level needs for that precision
     (:mod:`sim.run.replications`).  The search itself runs ``screen_replications`` of them
-    (see the module's description); ``progress(done, total)`` counts replications.
+    (see the module's description).  ``options`` (or the same as keywords) as in
+    :class:`sim.run.options.RunOptions`; its ``progress(done, total)`` counts replications, and
+    the levels share their histories (each is the scenario with other enquiries from ``start``).
     """
+    opts = RunOptions.of(options, **run_options)
+    progress = opts.progress
     if kpi not in KPI_BY_NAME:
         raise ValueError(f"unknown measure {kpi!r}")
     start = (start or "").strip() or default_start(scenario)
@@ -241,7 +244,7 @@ def find_recruitment_target(scenario: Scenario, kpi: str, limit: float, year: in
         have = runs.setdefault(level, [])
         if len(have) < n:
             more = run_replications(_with_enquiries(levels, level, start), range(len(have), n),
-                                    engine=engine, progress=lambda k, _t: report(k), share_history=True)
+                                    replace(opts, progress=lambda k, _t: report(k), share_history=True))
             have.extend(more)
             done += len(more)
             report()

@@ -41,10 +41,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from sim.model.pipeline import ReplicationResult, run_replication
+from sim.run.options import ENGINES, RunOptions
 from sim.scenario.messages import short_repr
 from sim.scenario.parameters import Scenario
 
-ENGINES = ("serial", "processes", "dask")
 SCHEDULER_ENV = "SIM_DASK_SCHEDULER"
 CHUNKS_PER_WORKER = 25  # pieces of work per worker: small, so that the workers finish together (each costs ~1 ms)
 
@@ -62,47 +62,39 @@ def default_workers() -> int:
 
 
 def _run_chunk(args: tuple[Scenario, list[int], bool]) -> list[ReplicationResult]:
-    scenario, reps, keep_log = args
-    return [run_replication(scenario, r, keep_log) for r in reps]
+    scenario, reps, event_log = args
+    return [run_replication(scenario, r, event_log) for r in reps]
 
 
-def run_replications(scenario: Scenario, replications: Iterable[int], engine: str = "serial",
-                     workers: int | None = None, keep_log: bool = False, progress: Progress | None = None,
-                     scheduler=None, keep: Keep | None = None, share_history: bool = False) -> list[ReplicationResult]:
-    """Run the given replications on ``engine``; results come back in replication order.
-
-    ``progress(done, total)`` is called as replications finish; ``keep`` and ``share_history``
-    as in :func:`run_many`.
-    """
-    return run_many({0: (scenario, list(replications))}, engine=engine, workers=workers, keep_log=keep_log,
-                    progress=progress, scheduler=scheduler, keep=keep, share_history=share_history)[0]
+def run_replications(scenario: Scenario, replications: Iterable[int], options: RunOptions | None = None,
+                     keep: Keep | None = None, **run_options) -> list[ReplicationResult]:
+    """Run the given replications; results come back in replication order.  ``options`` (or
+    the same as keywords) as in :class:`sim.run.options.RunOptions`; ``keep`` as in :func:`run_many`."""
+    return run_many({0: (scenario, list(replications))}, options, keep, **run_options)[0]
 
 
-def run_many(jobs: Mapping[Hashable, Job] | Sequence[Job], engine: str = "serial", workers: int | None = None,
-             keep_log: bool = False, progress: Progress | None = None,
-             scheduler=None, keep: Keep | None = None,
-             share_history: bool = False) -> dict[Hashable, list[ReplicationResult]]:
-    """Run many jobs, each a (scenario, replications) pair, on ``engine``.
+def run_many(jobs: Mapping[Hashable, Job] | Sequence[Job], options: RunOptions | None = None,
+             keep: Keep | None = None, **run_options) -> dict[Hashable, list[ReplicationResult]]:
+    """Run many jobs, each a (scenario, replications) pair.
 
     ``jobs`` maps a key of your choosing (a scenario name, a parameter value...) to a job, or
     is a list of jobs keyed by position; replications are a count (0 to n - 1) or the
-    replication numbers.  Returns ``{key: results in replication order}``.  ``workers``
-    limits the local processes; ``scheduler`` is the Dask scheduler's address (or a
-    ``distributed.Client``).  ``progress(done, total)`` counts replications as they finish.
-    ``keep(result)``, if given, is what is kept of each result as it arrives (something with
-    the result's ``replication``), so that a long run holds only what its tables need.
-    ``share_history``: on the ``"processes"`` engine, keep each replication's history (the
-    warm-up and year 1) in the workers and continue it for later scenarios that share it, the
-    what-ifs of one baseline (:mod:`sim.run.shared_history`); for a session that runs many
-    what-ifs, as the app does.  The results are the same either way.
+    replication numbers.  Returns ``{key: results in replication order}``.  ``options`` (or the
+    same as keywords: ``engine``, ``workers``, ``scheduler``, ``progress``, ``event_log``,
+    ``share_history``) as in :class:`sim.run.options.RunOptions`.  ``keep(result)``, if given,
+    is what is kept of each result as it arrives (something with the result's ``replication``),
+    so that a long run holds only what its tables need.  With ``share_history`` on the
+    ``"processes"`` engine each replication's history (the warm-up and year 1) stays in the
+    workers and is continued for later scenarios that share it, the what-ifs of one baseline
+    (:mod:`sim.run.shared_history`); the results are the same either way.
     """
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    opts = RunOptions.of(options, **run_options)
+    engine, scheduler, progress, event_log = opts.engine, opts.scheduler, opts.progress, opts.event_log
     items = list(jobs.items() if isinstance(jobs, Mapping) else enumerate(jobs))
     reps = {key: list(range(r)) if isinstance(r, int) else list(r) for key, (_, r) in items}
     scenarios = {key: s for key, (s, _) in items}
     total = sum(len(r) for r in reps.values())
-    workers = workers or default_workers()
+    workers = opts.workers or default_workers()
     results: dict[Hashable, list[ReplicationResult]] = {key: [] for key in reps}
     done = 0
 
@@ -116,13 +108,13 @@ def run_many(jobs: Mapping[Hashable, Job] | Sequence[Job], engine: str = "serial
     if engine == "serial" or (engine == "processes" and (workers <= 1 or total <= 1)):
         for key, numbers in reps.items():
             for r in numbers:
-                collect(key, [run_replication(scenarios[key], r, keep_log)])
+                collect(key, [run_replication(scenarios[key], r, event_log)])
     else:
-        if engine == "processes" and share_history and not keep_log:
+        if engine == "processes" and opts.share_history and not event_log:
             reps = _on_history_workers(scenarios, reps, workers, collect, results)
         if any(reps.values()):
             size = max(1, math.ceil(total / (workers * CHUNKS_PER_WORKER)))
-            tasks = [(key, (scenarios[key], numbers[i:i + size], keep_log))
+            tasks = [(key, (scenarios[key], numbers[i:i + size], event_log))
                      for key, numbers in reps.items() for i in range(0, len(numbers), size)]
             run = _on_processes if engine == "processes" else _on_dask
             run(tasks, workers, scheduler, collect)

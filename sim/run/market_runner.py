@@ -13,7 +13,6 @@ engines of :mod:`sim.run.execution` and returns tidy tables:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +20,7 @@ import pandas as pd
 
 from sim.model.market import MarketReplication, run_market_replication
 from sim.run.execution import CHUNKS_PER_WORKER, default_workers, map_chunks
+from sim.run.options import RunOptions
 from sim.run.runner import replication_table, summarise
 from sim.scenario.calendar import financial_year_label
 from sim.scenario.market_file import MarketSpec
@@ -44,30 +44,29 @@ class MarketResults:
 
 
 def _run_market_chunk(args) -> list[MarketReplication]:
-    market, reps, keep_log = args
-    return [run_market_replication(list(market.agencies), market.seed, r, keep_log,
+    market, reps, event_log = args
+    return [run_market_replication(list(market.agencies), market.seed, r, event_log,
                                    pooled_regions=market.pooled_regions) for r in reps]
 
 
 def run_market(market: MarketSpec, replications: int | None = None, years: int | None = None,
-               seed: int | None = None, engine: str = "serial", workers: int | None = None,
-               keep_log: bool = False, progress: Callable[[int, int], None] | None = None,
-               scheduler: str | None = None) -> MarketResults:
-    """Run ``market`` (optionally over other years, replications or seed) on ``engine``."""
+               seed: int | None = None, options: RunOptions | None = None, **run_options) -> MarketResults:
+    """Run ``market`` (optionally over other years, replications or seed); ``options`` (or the
+    same as keywords) as in :class:`sim.run.options.RunOptions`."""
     if years is not None or replications is not None or seed is not None:
         market = market.with_run(years, replications, seed)
-    results = market_replications(market, range(market.replications), engine, workers, keep_log, progress,
-                                  scheduler)
+    results = market_replications(market, range(market.replications), options, **run_options)
     return tabulate(market, results)
 
 
-def market_replications(market: MarketSpec, replications, engine: str = "serial", workers: int | None = None,
-                        keep_log: bool = False, progress: Callable[[int, int], None] | None = None,
-                        scheduler: str | None = None) -> list[MarketReplication]:
-    """The replications given, in order, run on ``engine`` in chunks spread over its workers."""
+def market_replications(market: MarketSpec, replications, options: RunOptions | None = None,
+                        **run_options) -> list[MarketReplication]:
+    """The replications given, in order, run in chunks spread over the engine's workers."""
+    opts = RunOptions.of(options, **run_options)
+    engine, workers, scheduler, progress = opts.engine, opts.workers, opts.scheduler, opts.progress
     reps = list(replications)
     size = max(1, math.ceil(len(reps) / ((workers or default_workers()) * CHUNKS_PER_WORKER)))
-    tasks = [(i, (market, reps[i:i + size], keep_log)) for i in range(0, len(reps), size)]
+    tasks = [(i, (market, reps[i:i + size], opts.event_log)) for i in range(0, len(reps), size)]
     done: list[MarketReplication] = []
 
     def collect(_key, chunk):

@@ -30,14 +30,14 @@ replications is itself uncertain.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import NormalDist
 
 import numpy as np
 
 from sim.model.kpis import KPI_BY_NAME
 from sim.run.execution import run_replications
+from sim.run.options import RunOptions
 from sim.run.runner import Results, event_table, replication_table, summarise
 from sim.scenario.calendar import financial_year_label
 from sim.scenario.files import scenario_from_dict
@@ -194,16 +194,16 @@ def precision_table(results: list, year_labels: list[str], precision: Precision)
 
 
 def run_to_precision(scenario: Scenario, precision: Precision = DEFAULT_PRECISION, years: int | None = None,
-                     seed: int | None = None, engine: str = "serial", workers: int | None = None,
-                     event_log: bool = False, progress: Callable[[int, int], None] | None = None,
-                     scheduler: str | None = None, share_history: bool = False) -> Results:
+                     seed: int | None = None, options: RunOptions | None = None, **run_options) -> Results:
     """Run ``scenario`` in batches until its headline figures reach ``precision``.
 
     Returns the tables :func:`sim.run.runner.run_scenario` would give for the count chosen
     (``results.scenario.scenario.replications``), with ``results.choice`` saying why.
-    ``progress(done, total)`` counts replications, ``total`` being the count planned so far;
-    ``share_history`` as in :func:`sim.run.execution.run_many`.
+    ``options`` (or the same as keywords) as in :class:`sim.run.options.RunOptions`; its
+    ``progress(done, total)`` counts replications, ``total`` being the count planned so far.
     """
+    opts = RunOptions.of(options, **run_options)
+    progress = opts.progress
     data = scenario.model_dump()
     data["scenario"].update({k: v for k, v in (("years", years), ("seed", seed)) if v is not None})
     scenario = scenario_from_dict(data, "options")
@@ -218,9 +218,7 @@ def run_to_precision(scenario: Scenario, precision: Precision = DEFAULT_PRECISIO
             if progress:
                 progress(done + k, target)
 
-        results += run_replications(scenario, range(done, target), engine=engine, workers=workers,
-                                    keep_log=event_log, progress=step, scheduler=scheduler,
-                                    share_history=share_history)
+        results += run_replications(scenario, range(done, target), replace(opts, progress=step))
         reached = check(*precision_table(results, year_labels, precision), precision)
         target = next_count(reached, precision)
         if target is None:
@@ -228,7 +226,7 @@ def run_to_precision(scenario: Scenario, precision: Precision = DEFAULT_PRECISIO
     data["scenario"]["replications"] = len(results)
     reps = replication_table(results, year_labels)
     return Results(scenario=scenario_from_dict(data, "options"), summary=summarise(reps), replications=reps,
-                   events=event_table(results) if event_log else None,
+                   events=event_table(results) if opts.event_log else None,
                    choice=ReplicationChoice(len(results), precision, reached))
 
 

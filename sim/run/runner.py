@@ -15,7 +15,6 @@ draws its parameters).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -24,6 +23,7 @@ import pandas as pd
 
 from sim.model.kpis import GAP_COUNTS, KPI_BY_NAME, KPI_NAMES, gap_of_means
 from sim.run.execution import run_replications
+from sim.run.options import RunOptions
 from sim.scenario.calendar import financial_year_label
 from sim.scenario.files import scenario_from_dict
 from sim.scenario.parameters import Scenario
@@ -70,14 +70,14 @@ def _json_number(v: float) -> float | None:
 
 
 def run_scenario(scenario: Scenario, replications: int | None = None, years: int | None = None,
-                 seed: int | None = None, engine: str = "serial", workers: int | None = None,
-                 event_log: bool = False, progress: Callable[[int, int], None] | None = None,
-                 scheduler: str | None = None, share_history: bool = False) -> Results:
+                 seed: int | None = None, options: RunOptions | None = None, **run_options) -> Results:
     """Run ``scenario`` (optionally overriding replications, years and seed).
 
-    ``engine`` is "serial", "processes" or "dask" (with the Dask ``scheduler`` address; see
-    :mod:`sim.run.execution`); ``share_history`` as in :func:`sim.run.execution.run_many`.
+    ``options`` (or the same as keywords: ``engine`` "serial", "processes" or "dask",
+    ``workers``, ``scheduler``, ``progress``, ``event_log``, ``share_history``) as in
+    :class:`sim.run.options.RunOptions`.
     """
+    opts = RunOptions.of(options, **run_options)
     overrides = {k: v for k, v in (("replications", replications), ("years", years), ("seed", seed))
                  if v is not None}
     if overrides:
@@ -85,12 +85,10 @@ def run_scenario(scenario: Scenario, replications: int | None = None, years: int
         data["scenario"].update(overrides)
         scenario = scenario_from_dict(data, "options")
     run = scenario.scenario
-    results = run_replications(scenario, range(run.replications), engine=engine, workers=workers,
-                               keep_log=event_log, progress=progress, scheduler=scheduler, keep=Kept.of,
-                               share_history=share_history)
+    results = run_replications(scenario, range(run.replications), opts, keep=Kept.of)
     labels = [financial_year_label(run.start_year + y) for y in range(run.years)]
     reps = replication_table(results, labels)
-    events = event_table(results) if event_log else None
+    events = event_table(results) if opts.event_log else None
     return Results(scenario=scenario, summary=summarise(reps), replications=reps, events=events)
 
 
