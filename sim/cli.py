@@ -35,9 +35,9 @@ from sim.planning.budget_window import default_horizon, window_end_year, window_
 from sim.planning.comparison import comparability_warnings, default_year, is_paired
 from sim.planning.report_table import paired_side_by_side, years_table
 from sim.run.cost import check_cost, check_workers, estimate, estimate_market
-from sim.run.execution import ENGINES, SCHEDULER_ENV, scheduler_problem
+from sim.run.dask_engine import SCHEDULER_ENV, scheduler_problem
 from sim.run.interrupts import Stopped, stop_on_signals
-from sim.run.options import RunOptions
+from sim.run.options import ENGINES, RunOptions
 from sim.run.replications import DEFAULT_PRECISION, run_to_precision, why
 from sim.run.runner import run_scenario
 from sim.scenario import atomic_write

@@ -7,7 +7,8 @@ import sys
 import pandas as pd
 import pytest
 
-from sim.run.execution import SCHEDULER_ENV, close_dask, run_many, run_replications
+from sim.run.dask_engine import SCHEDULER_ENV, close_dask
+from sim.run.execution import run_many, run_replications
 from sim.run.runner import run_scenario
 from tests.conftest import small
 
@@ -90,7 +91,7 @@ def test_command_line_engines_give_the_same_json(scheduler):
 
 
 def test_worker_processes_are_started_once_and_kept():
-    from sim.run.execution import process_pool
+    from sim.run.process_pool import process_pool
 
     s = small(reps=4, seed=2)
     run_replications(s, range(4), engine="processes", workers=2)

@@ -586,7 +586,7 @@ def _is_int(text: str) -> bool:
 
 
 def _not_a_scheduler(text: str) -> bool:
-    from sim.run.execution import scheduler_problem
+    from sim.run.dask_engine import scheduler_problem
 
     return scheduler_problem(text) is not None
 

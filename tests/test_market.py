@@ -114,7 +114,7 @@ def test_runner_tables_agree_with_the_replications_and_processes_give_the_same_l
 
 def test_a_market_on_dask_gives_the_serial_tables(tmp_path):
     distributed = pytest.importorskip("distributed")
-    from sim.run.execution import close_dask
+    from sim.run.dask_engine import close_dask
 
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp://",
                                        dashboard_address=":0")

@@ -54,7 +54,7 @@ from sim.calibration.agency_priors import OPEN_NOTE, CalibratedAgency, PooledPri
 from sim.calibration.targets import Target, TargetSet
 from sim.model.kpis import KPI_NAMES
 from sim.model.pipeline import run_replication
-from sim.run.execution import default_workers
+from sim.run.process_pool import default_workers
 from sim.scenario.calendar import financial_year_label
 from sim.scenario.parameter_sets import PROJECT_DIR, TREND_PREFIX, trend_factor, with_parameters
 from sim.scenario.parameters import SECTIONS, Scenario, field_info

@@ -16,7 +16,8 @@ import signal
 import threading
 from collections.abc import Iterator
 
-from sim.run.execution import close_dask, stop_workers
+from sim.run.dask_engine import close_dask
+from sim.run.process_pool import stop_workers
 
 NAMES = {signal.SIGINT: "interrupted (Ctrl-C)", signal.SIGTERM: "terminated (SIGTERM)"}
 

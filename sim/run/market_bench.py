@@ -33,7 +33,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from sim.model.market import run_market_replication
-from sim.run.execution import default_workers
+from sim.run.process_pool import default_workers
 from sim.scenario import atomic_write
 from sim.scenario.files import load_scenario, scenario_from_dict
 from sim.scenario.market_file import Agency, load_market

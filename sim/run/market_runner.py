@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from sim.model.market import MarketReplication, run_market_replication
-from sim.run.execution import CHUNKS_PER_WORKER, default_workers, map_chunks
+from sim.run.execution import CHUNKS_PER_WORKER, map_chunks
 from sim.run.options import RunOptions
+from sim.run.process_pool import default_workers
 from sim.run.runner import replication_table, summarise
 from sim.scenario.calendar import financial_year_label
 from sim.scenario.market_file import MarketSpec

@@ -33,7 +33,7 @@ from multiprocessing.connection import wait
 
 from sim.model.history import continue_as, history_key, simulate_history
 from sim.model.pipeline import run_replication
-from sim.run.execution import _start_context, _worker_start
+from sim.run.process_pool import _start_context, _worker_start
 
 #: Memory a worker may keep histories in (assumption: 500 MB, so 1 GB on this 2-core machine:
 #: about 450 histories of the built-in baseline, or 20 of England run as one agency; a request
