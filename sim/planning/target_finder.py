@@ -206,8 +206,6 @@ def find_recruitment_target(scenario: Scenario, kpi: str, limit: float, year: in
     :class:`sim.run.options.RunOptions`; its ``progress(done, total)`` counts replications, and
     the levels share their histories (each is the scenario with other enquiries from ``start``).
     """
-    opts = RunOptions.of(options, **run_options)
-    progress = opts.progress
     if kpi not in KPI_BY_NAME:
         raise ValueError(f"unknown measure {kpi!r}")
     start = (start or "").strip() or default_start(scenario)
@@ -216,140 +214,168 @@ def find_recruitment_target(scenario: Scenario, kpi: str, limit: float, year: in
     if every_year_from is not None and not 1 <= every_year_from <= horizon:
         raise ValueError(f"every year from year {every_year_from}: outside the horizon (1 to {horizon})")
     base = float(today if today is not None else in_force(scenario, month).adopters.enquiries_per_month)
-    hi = float(search_max if search_max is not None else min(SEARCH_MAX, max(4.0 * base, 20.0)))
-    tol = float(tolerance if tolerance is not None else max(0.25, 0.02 * base))
     data = scenario.model_dump()
     if years:
         data["scenario"]["years"] = years
-    levels = scenario_from_dict(data, "options")
-    labels = [financial_year_label(levels.scenario.start_year + y) for y in range(horizon)]
-    by_precision = precision is not None and replications is None
-    full = int(replications or (precision.minimum if by_precision else levels.scenario.replications))
-    screen = max(2, min(screen_replications, full))
-    steps = int(np.ceil(np.log2(max(hi / tol, 2.0))))
-    runs: dict[float, list] = {}  # replication results by level, replication 0 on (common random numbers)
-    judged: dict[tuple[float, int], Evaluation] = {}
-    clear: dict[tuple[float, int], bool] = {}  # whether the mean misses the limit beyond doubt
-    done = 0
+    search = TargetSearch(
+        levels=scenario_from_dict(data, "options"), kpi=kpi, limit=float(limit), year=year,
+        every_year_from=every_year_from, start=start, today=base,
+        search_max=float(search_max if search_max is not None else min(SEARCH_MAX, max(4.0 * base, 20.0))),
+        tolerance=float(tolerance if tolerance is not None else max(0.25, 0.02 * base)),
+        replications=replications, precision=precision, screen_replications=screen_replications,
+        options=RunOptions.of(options, **run_options))
+    return search.run()
 
-    def report(running: int = 0) -> None:
+
+class TargetSearch:
+    """One search of :func:`find_recruitment_target`: the runs it has made (by level, on common
+    random numbers), how each level was judged, and the steps that bracket and confirm the answers."""
+
+    def __init__(self, levels: Scenario, kpi: str, limit: float, year: int | None, every_year_from: int | None,
+                 start: str, today: float, search_max: float, tolerance: float, replications: int | None,
+                 precision: Precision | None, screen_replications: int, options: RunOptions):
+        self.levels, self.kpi, self.limit, self.year = levels, kpi, limit, year
+        self.every_year_from, self.start, self.base = every_year_from, start, today
+        self.hi, self.tol, self.precision, self.options = search_max, tolerance, precision, options
+        horizon = levels.scenario.years
+        self.labels = [financial_year_label(levels.scenario.start_year + y) for y in range(horizon)]
+        self.by_precision = precision is not None and replications is None
+        self.full = int(replications or (precision.minimum if self.by_precision else levels.scenario.replications))
+        self.screen_replications = screen_replications
+        self.screen = max(2, min(screen_replications, self.full))
+        self.steps = int(np.ceil(np.log2(max(search_max / tolerance, 2.0))))
+        self.runs: dict[float, list] = {}  # replication results by level, replication 0 on (common random numbers)
+        self.judged: dict[tuple[float, int], Evaluation] = {}
+        self.clear: dict[tuple[float, int], bool] = {}  # whether the mean misses the limit beyond doubt
+        self.done = 0
+
+    def run(self) -> TargetResult:
+        """Today's level (run to the precision asked, if any), then the smallest level at which the
+        mean meets the limit, and from there the smallest at which the 95th percentile does."""
+        self.report()
+        if self.by_precision:  # today's level run to the precision; its count judges every answer
+            while True:
+                table = precision_table(self.replications_at(round(self.base, 6), self.full), self.labels,
+                                        self.precision)
+                following = next_count(check(*table, self.precision), self.precision)
+                if following is None:
+                    break
+                self.full = following
+            self.screen = max(2, min(self.screen_replications, self.full))
+        now = self.evaluate(self.base, self.full)
+        mean_level = self.smallest("mean", 0.0)
+        # the 95th percentile is never below the mean, so its answer is not below the mean's
+        p95_level = self.smallest("p95", mean_level) if mean_level is not None else None
+        if self.options.progress:
+            self.options.progress(self.done, self.done)
+        finals = sorted((e for (_, n), e in self.judged.items() if n == self.full),
+                        key=lambda e: e.enquiries_per_month)
+        return TargetResult(kpi=self.kpi, limit=self.limit, year=None if self.every_year_from is not None else self.year,
+                            tolerance=self.tol, search_max=self.hi, baseline_enquiries=self.base,
+                            mean_level=mean_level, p95_level=p95_level, evaluations=finals, start=self.start,
+                            every_year_from=self.every_year_from, today=now, replications=self.full,
+                            screen_replications=self.screen)
+
+    def report(self, running: int = 0) -> None:
         """Progress in replications: done so far, of about today's level, both searches (ends and
         steps) and two confirming runs each."""
-        if progress:
-            planned = full + 2 * (steps + 2) * screen + 4 * (full - screen)
-            progress(done + running, max(done + running, planned))
+        if self.options.progress:
+            planned = self.full + 2 * (self.steps + 2) * self.screen + 4 * (self.full - self.screen)
+            self.options.progress(self.done + running, max(self.done + running, planned))
 
-    def replications_at(level: float, n: int) -> list:
-        nonlocal done
-        have = runs.setdefault(level, [])
+    def replications_at(self, level: float, n: int) -> list:
+        """The first ``n`` replications at ``level`` (run now where they are not yet), sharing their
+        histories with the other levels'."""
+        have = self.runs.setdefault(level, [])
         if len(have) < n:
-            more = run_replications(_with_enquiries(levels, level, start), range(len(have), n),
-                                    replace(opts, progress=lambda k, _t: report(k), share_history=True))
+            more = run_replications(_with_enquiries(self.levels, level, self.start), range(len(have), n),
+                                    replace(self.options, progress=lambda k, _t: self.report(k), share_history=True))
             have.extend(more)
-            done += len(more)
-            report()
+            self.done += len(more)
+            self.report()
         return have[:n]
 
-    def evaluate(level: float, n: int) -> Evaluation:
+    def evaluate(self, level: float, n: int) -> Evaluation:
+        """The measure and the approvals at ``level`` over ``n`` replications (judged once)."""
         level = round(level, 6)
-        if (level, n) not in judged:
-            reps = replications_at(level, n)
+        if (level, n) not in self.judged:
+            reps = self.replications_at(level, n)
             approvals = _by_year(reps, "approvals")
-            if every_year_from is not None:
-                measure = _every_year(_by_year(reps, kpi), labels, every_year_from)
-                approval = _approvals_from(approvals, every_year_from)
+            table = _by_year(reps, self.kpi)
+            if self.every_year_from is not None:
+                measure = _every_year(table, self.labels, self.every_year_from)
+                approval = _approvals_from(approvals, self.every_year_from)
+                years = [y for y in table.columns if y >= self.every_year_from]
+                self.clear[level, n] = any(_mean_above(table[y].to_numpy(), self.limit) for y in years)
             else:
-                measure = describe(_period(_by_year(reps, kpi), year))
-                approval = describe(_period(approvals, year))
-            judged[level, n] = Evaluation(level, measure, approval, n)
-            table = _by_year(reps, kpi)
-            judged_years = [y for y in table.columns if y >= every_year_from] if every_year_from else [year]
-            clear[level, n] = (any(_mean_above(table[y].to_numpy(), limit) for y in judged_years)
-                               if every_year_from else _mean_above(_period(table, year), limit))
-        return judged[level, n]
+                measure = describe(_period(table, self.year))
+                approval = describe(_period(approvals, self.year))
+                self.clear[level, n] = _mean_above(_period(table, self.year), self.limit)
+            self.judged[level, n] = Evaluation(level, measure, approval, n)
+        return self.judged[level, n]
 
-    def misses_clearly(level: float, stat: str) -> bool:
+    def misses_clearly(self, level: float, stat: str) -> bool:
         """On the bracketing replications the mean misses the limit beyond doubt (its 90%
         confidence interval, in some judged year, lies wholly above it): no full run is needed
         to know that ``level`` is not enough."""
         level = round(level, 6)
-        evaluate(level, screen)
-        return stat == "mean" and clear[level, screen]
+        self.evaluate(level, self.screen)
+        return stat == "mean" and self.clear[level, self.screen]
 
-    def meets(level: float, stat: str, n: int) -> bool:
-        return _within(evaluate(level, n).measure[stat], limit)
+    def meets(self, level: float, stat: str, n: int) -> bool:
+        return _within(self.evaluate(level, n).measure[stat], self.limit)
 
-    report()
-    if by_precision:  # today's level, run to the precision (sim.run.replications); its count judges every answer
-        while True:
-            reached = check(*precision_table(replications_at(round(base, 6), full), labels, precision), precision)
-            following = next_count(reached, precision)
-            if following is None:
-                break
-            full = following
-        screen = max(2, min(screen_replications, full))
-    now = evaluate(base, full)
-
-    def halve(stat: str, lo: float, top: float, n: int) -> tuple[float, float]:
+    def halve(self, stat: str, lo: float, top: float, n: int) -> tuple[float, float]:
         """Bisect between a level that misses the limit (``lo``) and one that meets it (``top``),
         on ``n`` replications, until they are within the tolerance."""
-        while top - lo > tol + 1e-9:
+        while top - lo > self.tol + 1e-9:
             mid = round((lo + top) / 2, 6)
-            if meets(mid, stat, n):
+            if self.meets(mid, stat, n):
                 top = mid
             else:
                 lo = mid
         return lo, round(top, 6)
 
-    def confirmed(stat: str, candidate: float, floor: float, known_top: float | None) -> float | None:
+    def confirmed(self, stat: str, candidate: float, floor: float, known_top: float | None) -> float | None:
         """The bracketed answer checked on the full replications: it stands when it meets the
         limit there and the level one tolerance below does not; otherwise the full runs bisect
         on from there (below it, or up to ``known_top``, a level known to meet in full, else the
         top of the range)."""
-        if meets(candidate, stat, full):
+        full = self.full
+        if self.meets(candidate, stat, full):
             if candidate <= floor:
                 return floor
-            below = max(floor, round(candidate - tol, 6))
-            if not meets(below, stat, full):
+            below = max(floor, round(candidate - self.tol, 6))
+            if not self.meets(below, stat, full):
                 return candidate
-            top, step = below, 2 * tol  # it meets too: step down, doubling, to a level that misses
+            top, step = below, 2 * self.tol  # it meets too: step down, doubling, to a level that misses
             while True:
                 low = max(floor, round(top - step, 6))
-                if low <= floor and meets(floor, stat, full):
+                if low <= floor and self.meets(floor, stat, full):
                     return floor
-                if low <= floor or not meets(low, stat, full):
-                    return halve(stat, low, top, full)[1]
+                if low <= floor or not self.meets(low, stat, full):
+                    return self.halve(stat, low, top, full)[1]
                 top, step = low, 2 * step
-        top = known_top if known_top is not None else hi
-        if candidate >= top or not meets(top, stat, full):
+        top = known_top if known_top is not None else self.hi
+        if candidate >= top or not self.meets(top, stat, full):
             return None
-        return halve(stat, candidate, top, full)[1]
+        return self.halve(stat, candidate, top, full)[1]
 
-    def smallest(stat: str, floor: float) -> float | None:
+    def smallest(self, stat: str, floor: float) -> float | None:
         """The smallest level from ``floor`` up at which ``stat`` meets the limit: today's level
         (run in full) splits the range, the bracketing replications narrow the side the answer
         is on, the full ones confirm it."""
-        lo, top, known_top = floor, hi, None
-        if floor < round(base, 6) < hi:
-            if meets(base, stat, full):
-                top = known_top = round(base, 6)
+        lo, top, known_top = floor, self.hi, None
+        base = round(self.base, 6)
+        if floor < base < self.hi:
+            if self.meets(self.base, stat, self.full):
+                top = known_top = base
             else:
-                lo = round(base, 6)
-        if known_top is None and not meets(hi, stat, screen):
-            if misses_clearly(hi, stat) or not meets(hi, stat, full):
+                lo = base
+        if known_top is None and not self.meets(self.hi, stat, self.screen):
+            if self.misses_clearly(self.hi, stat) or not self.meets(self.hi, stat, self.full):
                 return None
-            known_top = hi
-        if lo == floor and meets(floor, stat, screen):
-            return confirmed(stat, floor, floor, known_top)
-        return confirmed(stat, halve(stat, lo, top, screen)[1], floor, known_top)
-
-    mean_level = smallest("mean", 0.0)
-    # the 95th percentile is never below the mean, so its answer is not below the mean's
-    p95_level = smallest("p95", mean_level) if mean_level is not None else None
-    if progress:
-        progress(done, done)
-    finals = sorted((e for (_, n), e in judged.items() if n == full), key=lambda e: e.enquiries_per_month)
-    return TargetResult(kpi=kpi, limit=float(limit), year=None if every_year_from is not None else year,
-                        tolerance=tol, search_max=hi, baseline_enquiries=base, mean_level=mean_level,
-                        p95_level=p95_level, evaluations=finals, start=start, every_year_from=every_year_from,
-                        today=now, replications=full, screen_replications=screen)
+            known_top = self.hi
+        if lo == floor and self.meets(floor, stat, self.screen):
+            return self.confirmed(stat, floor, floor, known_top)
+        return self.confirmed(stat, self.halve(stat, lo, top, self.screen)[1], floor, known_top)
