@@ -18,11 +18,16 @@ unless the placement disrupts, which returns the child to waiting.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-from sim.model.entities import ChildGroup
+from sim.model.entities import ChildGroup, Household
 from sim.model.interagency_fee import LA, VAA, monthly_fee, placement_fee
 from sim.model.panel import MATCH
 from sim.scenario.calendar import MONTH_DAYS, YEAR_DAYS
+
+if TYPE_CHECKING:  # the pipeline runs these processes; it imports this module
+    from sim.model.pipeline import Pipeline
+    from sim.scenario.parameters import Children, Matching
 
 INHOUSE = "inhouse"
 EIGHTEEN_MONTHS_DAYS = 548
@@ -30,13 +35,13 @@ A1_THRESHOLD_DAYS = 426  # 14 months (DfE scorecard)
 AGE_BANDS = ((0.0, 1.0), (1.0, 2.0), (2.0, 5.0), (5.0, 10.0))  # years: <1, 1, 2-4, 5+
 
 
-def group_rate_per_day(c) -> float:
+def group_rate_per_day(children_params: Children) -> float:
     """Groups (a child or siblings) entering care a day: children a year over the mean group size."""
-    mean_size = sum((i + 1) * q for i, q in enumerate(c.sibling_group_probs))
-    return c.entering_per_year / mean_size / YEAR_DAYS
+    mean_size = sum((i + 1) * q for i, q in enumerate(children_params.sibling_group_probs))
+    return children_params.entering_per_year / mean_size / YEAR_DAYS
 
 
-def arrivals(p):
+def arrivals(pipeline: Pipeline):
     """Groups of children entering care (Poisson), each starting its journey.
 
     Each gap is one exponential draw of unit mean (in expected arrivals) spent at the rate in
@@ -46,15 +51,15 @@ def arrivals(p):
     shared history continued as another scenario (:mod:`sim.model.history`) arrives at that
     scenario's rates; a day on which the rate does not change leaves the arithmetic as it was,
     so the same draws give the same days to the last bit whichever days the timeline marks."""
-    env = p.env
-    gaps = p.streams["child_arrivals"]
-    rate = group_rate_per_day(p.scenario.children)
+    env = pipeline.env
+    gaps = pipeline.streams["child_arrivals"]
+    rate = group_rate_per_day(pipeline.scenario.children)
     t = 0.0
     while True:
         work = gaps.exponential(1.0)
         looked = t  # the gap is spent from t at ``rate``; the timeline has been read up to ``looked``
         while True:
-            change = p.timeline.next_start(looked) if p.timeline is not None else math.inf
+            change = pipeline.timeline.next_start(looked) if pipeline.timeline is not None else math.inf
             if rate > 0 and work <= rate * (change - t):
                 t += work / rate
                 break
@@ -62,245 +67,245 @@ def arrivals(p):
                 return
             if env.now < change:
                 yield env.timeout(change - env.now)
-            new_rate = group_rate_per_day(p.timeline.at(change).children) if p.timeline is not None else rate
+            new_rate = group_rate_per_day(pipeline.timeline.at(change).children) if pipeline.timeline is not None else rate
             if new_rate != rate:
                 work -= rate * (change - t)
                 t, rate = change, new_rate
             looked = change
         yield env.timeout(t - env.now)
-        env.process(child_journey(p, new_group(p, env.now)))
+        env.process(child_journey(pipeline, new_group(pipeline, env.now)))
 
 
-def new_group(p, entry_t: float) -> ChildGroup:
+def new_group(pipeline: Pipeline, entry_t: float) -> ChildGroup:
     """Draw a group's size, age, needs and early permanence consideration."""
-    c, s = p.scenario.children, p.streams["child_profile"]
-    size = 1 + s.choice(c.sibling_group_probs)
-    lo, hi = AGE_BANDS[s.choice(c.age_band_probs)]
+    children_params, s = pipeline.scenario.children, pipeline.streams["child_profile"]
+    size = 1 + s.choice(children_params.sibling_group_probs)
+    lo, hi = AGE_BANDS[s.choice(children_params.age_band_probs)]
     age = lo + (hi - lo) * s.uniform()
-    return ChildGroup(p.new_child_id(), size, age, s.bernoulli(c.complex_needs_share),
-                      s.bernoulli(c.early_permanence_share), entry_t)
+    return ChildGroup(pipeline.new_child_id(), size, age, s.bernoulli(children_params.complex_needs_share),
+                      s.bernoulli(children_params.early_permanence_share), entry_t)
 
 
-def child_journey(p, g: ChildGroup):
+def child_journey(pipeline: Pipeline, group: ChildGroup):
     """From entering care to the adoption order (or a change of plan)."""
-    env, c = p.env, p.scenario.children
-    p.census.enter(g, "in_proceedings")
-    order_t = env.now + p.streams["proceedings"].lognormal(c.proceedings_weeks * 7, c.proceedings_cv)
-    plan_t = max(env.now, order_t - c.plan_before_order_days)
-    window = min(c.early_permanence_window_days, plan_t - env.now)
-    if g.ep_candidate and window > 0:
-        yield from _seek_early_permanence(p, g, window)
-    yield from court_stage(p, g, plan_t, order_t)
+    env, children_params = pipeline.env, pipeline.scenario.children
+    pipeline.census.enter(group, "in_proceedings")
+    order_t = env.now + pipeline.streams["proceedings"].lognormal(children_params.proceedings_weeks * 7, children_params.proceedings_cv)
+    plan_t = max(env.now, order_t - children_params.plan_before_order_days)
+    window = min(children_params.early_permanence_window_days, plan_t - env.now)
+    if group.ep_candidate and window > 0:
+        yield from _seek_early_permanence(pipeline, group, window)
+    yield from court_stage(pipeline, group, plan_t, order_t)
 
 
-def _seek_early_permanence(p, g, window: float):
-    household = yield p.matcher.add_ep_seeker(g, patience=window)
+def _seek_early_permanence(pipeline: Pipeline, group: ChildGroup, window: float):
+    household = yield pipeline.matcher.add_ep_seeker(group, patience=window)
     if household is not None:
-        g.ep_t = p.env.now
-        p.tally.add("early_permanence_placements", p.env.now, g.size)
+        group.ep_t = pipeline.env.now
+        pipeline.tally.add("early_permanence_placements", pipeline.env.now, group.size)
 
 
-def court_stage(p, g, plan_t: float, order_t: float, plan_counted: bool = False):
+def court_stage(pipeline: Pipeline, group: ChildGroup, plan_t: float, order_t: float, plan_counted: bool = False):
     """The plan for adoption, then the court's decision; on an order, family finding."""
-    env, c = p.env, p.scenario.children
+    env, children_params = pipeline.env, pipeline.scenario.children
     if not plan_counted:
         yield env.timeout(max(0.0, plan_t - env.now))
-        p.tally.add("plans_for_adoption", env.now, g.size)
-        if g.state == "in_proceedings":
-            p.census.move(g, "plan")
+        pipeline.tally.add("plans_for_adoption", env.now, group.size)
+        if group.state == "in_proceedings":
+            pipeline.census.move(group, "plan")
     yield env.timeout(max(0.0, order_t - env.now))
-    if not p.streams["court"].bernoulli(c.order_granted_share):
-        p.tally.add("plans_declined", env.now, g.size)
-        p.census.move(g, "plan_declined")
-        if g.household is not None:  # early permanence carers: the child goes home
-            g.household.outcome.succeed("returned")
+    if not pipeline.streams["court"].bernoulli(children_params.order_granted_share):
+        pipeline.tally.add("plans_declined", env.now, group.size)
+        pipeline.census.move(group, "plan_declined")
+        if group.household is not None:  # early permanence carers: the child goes home
+            group.household.outcome.succeed("returned")
         return
-    g.order_t = env.now
-    p.tally.add("placement_orders", env.now, g.size)
-    yield from family_finding(p, g)
+    group.order_t = env.now
+    pipeline.tally.add("placement_orders", env.now, group.size)
+    yield from family_finding(pipeline, group)
 
 
-def family_finding(p, g):
+def family_finding(pipeline: Pipeline, group: ChildGroup):
     """Search, match, placement and order; a disruption starts the search again."""
-    env, m = p.env, p.scenario.matching
-    household, provider = g.household, INHOUSE
+    env, matching_params = pipeline.env, pipeline.scenario.matching
+    household, provider = group.household, INHOUSE
     while True:
         if household is None:
-            household, provider = yield from _search(p, g)
+            household, provider = yield from _search(pipeline, group)
             if provider is None:
                 return
-        if g.ep_t is None:
-            yield env.timeout(m.link_to_panel_days)
-        yield p.panel.hear(MATCH)
-        yield env.timeout(p.scenario.panel.decision_days)
-        g.match_t = env.now
-        p.tally.add("matches", env.now, g.size)
-        p.tally.add("families_matched", env.now)
-        if g.state != "ep_placed":
-            p.census.move(g, "matched")
-            yield env.timeout(m.match_to_placement_days)
+        if group.ep_t is None:
+            yield env.timeout(matching_params.link_to_panel_days)
+        yield pipeline.panel.hear(MATCH)
+        yield env.timeout(pipeline.scenario.panel.decision_days)
+        group.match_t = env.now
+        pipeline.tally.add("matches", env.now, group.size)
+        pipeline.tally.add("families_matched", env.now)
+        if group.state != "ep_placed":
+            pipeline.census.move(group, "matched")
+            yield env.timeout(matching_params.match_to_placement_days)
             if household is not None:
-                (p.census if p.market is None else p.market.census_of(household)).move(household, "placed")
-        p.census.move(g, "placed")
-        _count_placement(p, g, provider)
-        if (yield from order_phase(p, g, household, provider)):
+                (pipeline.census if pipeline.market is None else pipeline.market.census_of(household)).move(household, "placed")
+        pipeline.census.move(group, "placed")
+        _count_placement(pipeline, group, provider)
+        if (yield from order_phase(pipeline, group, household, provider)):
             return
-        household, provider, g.ep_t, g.household = None, INHOUSE, None, None
+        household, provider, group.ep_t, group.household = None, INHOUSE, None, None
 
 
-def _search(p, g):
+def _search(pipeline: Pipeline, group: ChildGroup):
     """Wait for a family: in-house link, interagency family, plan change or split.
 
     Returns (household, provider): (h, "inhouse"), (None, "vaa"/"la"), or (None, None)
     when the plan changed or the group was split.
     """
-    env, m = p.env, p.scenario.matching
+    env, matching_params = pipeline.env, pipeline.scenario.matching
     now = env.now
-    p.census.move(g, "waiting")
-    p.searching[g] = None
-    ia = p.streams["interagency"]
-    if g.no_family is None:
-        g.no_family = _no_family_comes_forward(p, g)
-    if g.no_family:  # set apart: no in-house link and no interagency family, only a plan change or a split
+    pipeline.census.move(group, "waiting")
+    pipeline.searching[group] = None
+    ia = pipeline.streams["interagency"]
+    if group.no_family is None:
+        group.no_family = _no_family_comes_forward(pipeline, group)
+    if group.no_family:  # set apart: no in-house link and no interagency family, only a plan change or a split
         t_interagency = math.inf
-    elif p.market is None:  # the interagency family comes from outside, after a random search
-        search_from = max(now, g.order_t + m.inhouse_search_days)
-        find_mean = interagency_find_mean(m, g.harder_to_place(search_from))
+    elif pipeline.market is None:  # the interagency family comes from outside, after a random search
+        search_from = max(now, group.order_t + matching_params.inhouse_search_days)
+        find_mean = interagency_find_mean(matching_params, group.harder_to_place(search_from))
         t_interagency = search_from + ia.exponential(find_mean)
     else:  # in a market, other agencies' adopters are offered by the market's rounds
         t_interagency = math.inf
-    t_change = _plan_change_time(p, g, now)
-    t_split = (max(now, g.order_t + m.split_after_days)
-               if m.split_sibling_groups and g.size > 1 else math.inf)
+    t_change = _plan_change_time(pipeline, group, now)
+    t_split = (max(now, group.order_t + matching_params.split_after_days)
+               if matching_params.split_sibling_groups and group.size > 1 else math.inf)
     t_next = min(t_interagency, t_change, t_split)
-    ready = math.inf if g.no_family else now + p.streams["family_finding"].exponential(m.family_finding_days)
+    ready = math.inf if group.no_family else now + pipeline.streams["family_finding"].exponential(matching_params.family_finding_days)
     if ready < t_next:
         yield env.timeout(ready - now)
-        household = yield p.matcher.add_child(g, patience=t_next - ready)
+        household = yield pipeline.matcher.add_child(group, patience=t_next - ready)
         if household is not None:
-            del p.searching[g]
-            return household, (INHOUSE if p.market is None else p.market.provider(p, household))
+            del pipeline.searching[group]
+            return household, (INHOUSE if pipeline.market is None else pipeline.market.provider(pipeline, household))
     else:
         yield env.timeout(t_next - now)
-    del p.searching[g]
+    del pipeline.searching[group]
     if t_next == t_change:
-        p.census.move(g, "plan_changed")
-        p.tally.add("plan_changes", env.now, g.size)
+        pipeline.census.move(group, "plan_changed")
+        pipeline.tally.add("plan_changes", env.now, group.size)
         return None, None
     if t_next == t_split:
-        _split(p, g)
+        _split(pipeline, group)
         return None, None
-    p.census.move(g, "linked")
-    return None, (VAA if ia.bernoulli(m.vaa_share) else LA)
+    pipeline.census.move(group, "linked")
+    return None, (VAA if ia.bernoulli(matching_params.vaa_share) else LA)
 
 
-def _no_family_comes_forward(p, g) -> bool:
+def _no_family_comes_forward(pipeline: Pipeline, group: ChildGroup) -> bool:
     """Whether ``g`` is among the harder-to-place children for whom no family comes forward
     (``children.no_family_share``), drawn once, at its first search after the order."""
-    share = p.scenario_at(p.env.now).children.no_family_share
-    return share > 0 and g.harder_to_place(g.order_t) and p.streams["family_prospect"].bernoulli(share)
+    share = pipeline.scenario_at(pipeline.env.now).children.no_family_share
+    return share > 0 and group.harder_to_place(group.order_t) and pipeline.streams["family_prospect"].bernoulli(share)
 
 
-def interagency_find_mean(m, harder_to_place: bool) -> float:
+def interagency_find_mean(matching_params: Matching, harder_to_place: bool) -> float:
     """Mean days to find an interagency family: the calibrated search, longer for a harder-to-place
     child, divided by the national sufficiency of interagency families (none found at 0)."""
-    if m.interagency_sufficiency <= 0:
+    if matching_params.interagency_sufficiency <= 0:
         return math.inf
-    days = m.interagency_find_days * (m.harder_to_place_factor if harder_to_place else 1.0)
-    return days / m.interagency_sufficiency
+    days = matching_params.interagency_find_days * (matching_params.harder_to_place_factor if harder_to_place else 1.0)
+    return days / matching_params.interagency_sufficiency
 
 
-def _plan_change_time(p, g, now: float) -> float:
+def _plan_change_time(pipeline: Pipeline, group: ChildGroup, now: float) -> float:
     """When the plan would change: a hazard that rises once the order is 18 months old."""
-    c, s = p.scenario.children, p.streams["plan_change"]
-    turn = g.order_t + EIGHTEEN_MONTHS_DAYS
+    children_params, s = pipeline.scenario.children, pipeline.streams["plan_change"]
+    turn = group.order_t + EIGHTEEN_MONTHS_DAYS
     if now < turn:
-        early = s.exponential(YEAR_DAYS / c.plan_change_per_year) if c.plan_change_per_year > 0 else math.inf
+        early = s.exponential(YEAR_DAYS / children_params.plan_change_per_year) if children_params.plan_change_per_year > 0 else math.inf
         if now + early < turn:
             return now + early
         now = turn
-    rate = c.plan_change_per_year_after_18_months
+    rate = children_params.plan_change_per_year_after_18_months
     return now + (s.exponential(YEAR_DAYS / rate) if rate > 0 else math.inf)
 
 
-def _split(p, g) -> None:
+def _split(pipeline: Pipeline, group: ChildGroup) -> None:
     """Place a sibling group's children separately: each continues as a group of one."""
-    p.census.retire(g, "split")
-    for _ in range(g.size):
-        single = ChildGroup(p.new_child_id(), 1, g.age_at_entry, g.complex, False, g.entry_t)
-        single.order_t = g.order_t
-        p.census.enter(single, "waiting")
-        p.env.process(family_finding(p, single))
+    pipeline.census.retire(group, "split")
+    for _ in range(group.size):
+        single = ChildGroup(pipeline.new_child_id(), 1, group.age_at_entry, group.complex, False, group.entry_t)
+        single.order_t = group.order_t
+        pipeline.census.enter(single, "waiting")
+        pipeline.env.process(family_finding(pipeline, single))
 
 
-def _count_placement(p, g, provider: str) -> None:
-    env, t, n = p.env, p.env.now, g.size
-    g.placed_t = t
-    p.tally.add("placements", t, n)
+def _count_placement(pipeline: Pipeline, group: ChildGroup, provider: str) -> None:
+    env, t, n = pipeline.env, pipeline.env.now, group.size
+    group.placed_t = t
+    pipeline.tally.add("placements", t, n)
     if n > 1:
-        p.tally.add("sibling_group_placements", t)
+        pipeline.tally.add("sibling_group_placements", t)
     if provider == INHOUSE:
-        p.tally.add("inhouse_placements", t, n)
-        p.tally.observe("inhouse_share_pct", t, 100.0, n)
+        pipeline.tally.add("inhouse_placements", t, n)
+        pipeline.tally.observe("inhouse_share_pct", t, 100.0, n)
     else:
-        p.tally.add("interagency_placements", t, n)
-        p.tally.add("interagency_placements_vaa" if provider == VAA else "interagency_placements_la", t, n)
-        p.tally.observe("inhouse_share_pct", env.now, 0.0, n)
+        pipeline.tally.add("interagency_placements", t, n)
+        pipeline.tally.add("interagency_placements_vaa" if provider == VAA else "interagency_placements_la", t, n)
+        pipeline.tally.observe("inhouse_share_pct", env.now, 0.0, n)
 
 
-def order_phase(p, g, household, provider: str, elapsed: float = 0.0):
+def order_phase(pipeline: Pipeline, group: ChildGroup, household: Household, provider: str, elapsed: float = 0.0):
     """From placement to the adoption order; True if adopted, False if the placement disrupted."""
-    env, pl = p.env, p.scenario.placement
-    s = p.streams["order"]
+    env, pl = pipeline.env, pipeline.scenario.placement
+    s = pipeline.streams["order"]
     days = s.lognormal(pl.order_days, pl.order_cv)
     if s.bernoulli(pl.challenge_share):
         days += pl.challenge_delay_days
-    disrupts = p.streams["disruption"].bernoulli(pl.disruption_share)
+    disrupts = pipeline.streams["disruption"].bernoulli(pl.disruption_share)
     if disrupts:
-        days *= p.streams["disruption"].uniform()
+        days *= pipeline.streams["disruption"].uniform()
     if provider != INHOUSE:
-        _book_fees(p, g, provider, household, g.placed_t, g.placed_t + days)
+        _book_fees(pipeline, group, provider, household, group.placed_t, group.placed_t + days)
     yield env.timeout(max(0.0, days - elapsed))
     if disrupts:
-        p.tally.add("disruptions", env.now)
+        pipeline.tally.add("disruptions", env.now)
         if household is not None:
             household.outcome.succeed("disrupted")
         return False
-    _count_adoption(p, g)
+    _count_adoption(pipeline, group)
     if household is not None:
         household.outcome.succeed("adopted")
-    p.census.move(g, "adopted")
+    pipeline.census.move(group, "adopted")
     return True
 
 
-def _book_fees(p, g, provider: str, household, placed_t: float, end_t: float) -> None:
+def _book_fees(pipeline: Pipeline, group: ChildGroup, provider: str, household: Household, placed_t: float, end_t: float) -> None:
     """The fee at placement, and the monthly fee after 12 months without an order; in a market each
     is also booked to the agency that provided the household."""
-    fees, tally, market = p.scenario.fees, p.tally, p.market
-    fee = placement_fee(fees, provider, g.size, p.financial_year(placed_t))
+    fees, tally, market = pipeline.scenario.fees, pipeline.tally, pipeline.market
+    fee = placement_fee(fees, provider, group.size, pipeline.financial_year(placed_t))
     tally.add("interagency_fees_gbp", placed_t, fee)
     if market is not None:
-        market.book(p, household, placed_t, fee, g.size)
+        market.book(pipeline, household, placed_t, fee, group.size)
     t = placed_t + YEAR_DAYS
     while t < end_t:
-        fee = monthly_fee(p.scenario_at(t).fees, p.financial_year(t))
+        fee = monthly_fee(pipeline.scenario_at(t).fees, pipeline.financial_year(t))
         tally.add("interagency_fees_gbp", t, fee)
         if market is not None:
-            market.book(p, household, t, fee, 0)
+            market.book(pipeline, household, t, fee, 0)
         t += MONTH_DAYS
 
 
-def _count_adoption(p, g) -> None:
+def _count_adoption(pipeline: Pipeline, group: ChildGroup) -> None:
     """Scorecard times for the children adopted (a group counts once per child)."""
-    t, n, tally = p.env.now, g.size, p.tally
+    t, n, tally = pipeline.env.now, group.size, pipeline.tally
     tally.add("adoption_orders", t, n)
-    moved_in = g.placed_t - g.entry_t
-    a10 = (g.ep_t if g.ep_t is not None else g.placed_t) - g.entry_t
+    moved_in = group.placed_t - group.entry_t
+    a10 = (group.ep_t if group.ep_t is not None else group.placed_t) - group.entry_t
     tally.observe("a1_days", t, moved_in, n)
     tally.observe("a10_days", t, a10, n)
-    tally.observe("a2_days", t, g.match_t - g.order_t, n)
-    tally.observe("a20_days", t, g.order_t - g.entry_t, n)
+    tally.observe("a2_days", t, group.match_t - group.order_t, n)
+    tally.observe("a20_days", t, group.order_t - group.entry_t, n)
     tally.observe("a3_pct", t, 100.0 if moved_in < A1_THRESHOLD_DAYS else 0.0, n)
-    tally.observe("orders_within_12_months_pct", t, 100.0 if t - g.placed_t <= 365 else 0.0, n)
-    tally.observe("ep_care_to_order_days" if g.ep_t is not None else "non_ep_care_to_order_days",
-                  t, t - g.entry_t, n)
+    tally.observe("orders_within_12_months_pct", t, 100.0 if t - group.placed_t <= 365 else 0.0, n)
+    tally.observe("ep_care_to_order_days" if group.ep_t is not None else "non_ep_care_to_order_days",
+                  t, t - group.entry_t, n)

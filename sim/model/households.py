@@ -14,45 +14,50 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from typing import TYPE_CHECKING
 
 from sim.model.entities import Household
 from sim.model.interagency_fee import LA, placement_fee
 from sim.model.panel import APPROVAL
 from sim.scenario.calendar import MONTH_DAYS, YEAR_DAYS
 
+if TYPE_CHECKING:  # the pipeline runs these processes; it imports this module
+    from sim.model.pipeline import Pipeline
+    from sim.scenario.parameters import Adopters
+
 STAGE1_TARGET_DAYS = 61  # two months (DOMAIN primer; C&P 2022/23 §4.6 "within 60 days")
 STAGE2_TARGET_DAYS = 122  # four months (DOMAIN primer)
 BREAK_MAX_DAYS = 183  # six months
 
 
-def enquiries(p):
+def enquiries(pipeline: Pipeline):
     """Monthly batches of enquiries; those that register start a household journey."""
-    env = p.env
-    stream, conv = p.streams["enquiries"], p.streams["registration"]
+    env = pipeline.env
+    stream, conv = pipeline.streams["enquiries"], pipeline.streams["registration"]
     month = 0
     while True:
-        a = (p.timeline.in_month(month) if p.timeline else p.scenario).adopters
-        season = 1.0 + a.seasonality * math.cos(2 * math.pi * ((month % 12) + 1 - a.peak_month) / 12)
-        n = stream.poisson(a.enquiries_per_month * season)
-        registering = conv.binomial(n, a.registration_share)
-        p.tally.add("enquiries", env.now, n)
+        adopters_params = (pipeline.timeline.in_month(month) if pipeline.timeline else pipeline.scenario).adopters
+        season = 1.0 + adopters_params.seasonality * math.cos(2 * math.pi * ((month % 12) + 1 - adopters_params.peak_month) / 12)
+        n = stream.poisson(adopters_params.enquiries_per_month * season)
+        registering = conv.binomial(n, adopters_params.registration_share)
+        pipeline.tally.add("enquiries", env.now, n)
         if n > registering:
-            p.census.enter(Household(-1, n - registering), "enquiry_closed")
+            pipeline.census.enter(Household(-1, n - registering), "enquiry_closed")
         for _ in range(registering):
-            h = p.new_household()
-            p.census.enter(h, "enquiry")
-            delay = conv.uniform() * MONTH_DAYS + a.enquiry_to_registration_days
-            env.process(household_journey(p, h, "enquiry", delay))
+            household = pipeline.new_household()
+            pipeline.census.enter(household, "enquiry")
+            delay = conv.uniform() * MONTH_DAYS + adopters_params.enquiry_to_registration_days
+            env.process(household_journey(pipeline, household, "enquiry", delay))
         month += 1
         yield env.timeout(MONTH_DAYS)
 
 
-def household_journey(p, h, start: str, time_in: float = 0.0):
+def household_journey(pipeline: Pipeline, household: Household, start: str, time_in: float = 0.0):
     """One household from ``start`` ("enquiry", "between_adoptions", "stage1", "stage2",
     "approved_waiting" or "placed") onwards.  ``time_in`` is the delay before registering (from
     "enquiry") or before returning for a second adoption (from "between_adoptions"), or the
     time already spent in the starting stage (households in the initial state)."""
-    env = p.env
+    env = pipeline.env
     if start == "enquiry":
         yield env.timeout(time_in)
         start, time_in = "stage1", 0.0
@@ -60,140 +65,140 @@ def household_journey(p, h, start: str, time_in: float = 0.0):
         yield env.timeout(time_in)
         start, time_in = "stage2", 0.0
     if start == "stage1":
-        if not (yield from _stage1(p, h, time_in)):
+        if not (yield from _stage1(pipeline, household, time_in)):
             return
         start, time_in = "stage2", 0.0
     while True:
         if start == "stage2":
-            if not (yield from _stage2_and_decision(p, h, time_in)):
+            if not (yield from _stage2_and_decision(pipeline, household, time_in)):
                 return
             time_in = 0.0
-        result = yield from _wait_and_place(p, h, start == "placed")
+        result = yield from _wait_and_place(pipeline, household, start == "placed")
         if result != "adopted":
             return
-        a = p.scenario.adopters
-        if not p.streams["waiting_adopters"].bernoulli(a.return_share):
-            p.census.move(h, "adopted_left")
+        adopters_params = pipeline.scenario.adopters
+        if not pipeline.streams["waiting_adopters"].bernoulli(adopters_params.return_share):
+            pipeline.census.move(household, "adopted_left")
             return
-        p.census.move(h, "between_adoptions")
-        yield env.timeout(a.return_after_days)
+        pipeline.census.move(household, "between_adoptions")
+        yield env.timeout(adopters_params.return_after_days)
         start = "stage2"
 
 
-def _stage1(p, h, elapsed: float):
+def _stage1(pipeline: Pipeline, household: Household, elapsed: float):
     """Stage 1 and the optional break; False if the household withdraws."""
-    env, a, s = p.env, p.scenario.adopters, p.streams["stage1"]
-    h.registered_t = env.now - elapsed
+    env, adopters_params, s = pipeline.env, pipeline.scenario.adopters, pipeline.streams["stage1"]
+    household.registered_t = env.now - elapsed
     if elapsed == 0.0:
-        p.tally.add("registrations", env.now)
-    p.census.move(h, "stage1")
-    d = s.lognormal(a.stage1_days, a.stage1_cv)
-    if s.bernoulli(a.stage1_withdrawal):
+        pipeline.tally.add("registrations", env.now)
+    pipeline.census.move(household, "stage1")
+    d = s.lognormal(adopters_params.stage1_days, adopters_params.stage1_cv)
+    if s.bernoulli(adopters_params.stage1_withdrawal):
         yield env.timeout(max(0.0, d * s.uniform() - elapsed))
-        p.census.move(h, "withdrawn")
-        p.tally.add("withdrawals", env.now)
+        pipeline.census.move(household, "withdrawn")
+        pipeline.tally.add("withdrawals", env.now)
         return False
     yield env.timeout(max(0.0, d - elapsed))
-    p.tally.observe("stage1_within_2_months_pct", env.now, 100.0 if d <= STAGE1_TARGET_DAYS else 0.0)
-    b = p.streams["break"]
-    if b.bernoulli(a.break_share):
-        p.census.move(h, "break")
-        yield env.timeout(min(b.exponential(a.break_days), BREAK_MAX_DAYS))
+    pipeline.tally.observe("stage1_within_2_months_pct", env.now, 100.0 if d <= STAGE1_TARGET_DAYS else 0.0)
+    b = pipeline.streams["break"]
+    if b.bernoulli(adopters_params.break_share):
+        pipeline.census.move(household, "break")
+        yield env.timeout(min(b.exponential(adopters_params.break_days), BREAK_MAX_DAYS))
     return True
 
 
-def _stage2_and_decision(p, h, elapsed: float):
+def _stage2_and_decision(pipeline: Pipeline, household: Household, elapsed: float):
     """Stage 2 (including any wait for a social worker), panel and decision; True if approved."""
-    env, a, s = p.env, p.scenario.adopters, p.streams["stage2"]
+    env, adopters_params, s = pipeline.env, pipeline.scenario.adopters, pipeline.streams["stage2"]
     started = env.now - elapsed
-    p.census.move(h, "stage2")
+    pipeline.census.move(household, "stage2")
     if elapsed == 0.0:
-        p.tally.add("stage2_starts", env.now)
-    yield p.assessors.take()  # a place on a social worker's caseload
-    d = s.lognormal(a.stage2_days, a.stage2_cv)
-    if s.bernoulli(a.stage2_withdrawal):
+        pipeline.tally.add("stage2_starts", env.now)
+    yield pipeline.assessors.take()  # a place on a social worker's caseload
+    d = s.lognormal(adopters_params.stage2_days, adopters_params.stage2_cv)
+    if s.bernoulli(adopters_params.stage2_withdrawal):
         yield env.timeout(max(0.0, d * s.uniform() - elapsed))
-        p.assessors.hand_over()
-        p.census.move(h, "withdrawn")
-        p.tally.add("withdrawals", env.now)
+        pipeline.assessors.hand_over()
+        pipeline.census.move(household, "withdrawn")
+        pipeline.tally.add("withdrawals", env.now)
         return False
     yield env.timeout(max(0.0, d - elapsed))
-    p.assessors.hand_over()
+    pipeline.assessors.hand_over()
     days = env.now - started
-    p.tally.observe("stage2_mean_days", env.now, days)
-    p.tally.observe("stage2_within_4_months_pct", env.now, 100.0 if days <= STAGE2_TARGET_DAYS else 0.0)
-    p.census.move(h, "awaiting_decision")
-    yield p.panel.hear(APPROVAL)
-    yield env.timeout(p.scenario.panel.decision_days)
-    if p.streams["approval"].bernoulli(a.not_approved_share):
-        p.census.move(h, "not_approved")
-        p.tally.add("withdrawals", env.now)
+    pipeline.tally.observe("stage2_mean_days", env.now, days)
+    pipeline.tally.observe("stage2_within_4_months_pct", env.now, 100.0 if days <= STAGE2_TARGET_DAYS else 0.0)
+    pipeline.census.move(household, "awaiting_decision")
+    yield pipeline.panel.hear(APPROVAL)
+    yield env.timeout(pipeline.scenario.panel.decision_days)
+    if pipeline.streams["approval"].bernoulli(adopters_params.not_approved_share):
+        pipeline.census.move(household, "not_approved")
+        pipeline.tally.add("withdrawals", env.now)
         return False
-    p.tally.add("approvals", env.now)
-    if h.registered_t is not None:
-        p.tally.observe("roi_to_approval_days", env.now, env.now - h.registered_t)
-        h.registered_t = None  # a second-time adopter's return is not a new registration
-    draw_offer(p, h)
+    pipeline.tally.add("approvals", env.now)
+    if household.registered_t is not None:
+        pipeline.tally.observe("roi_to_approval_days", env.now, env.now - household.registered_t)
+        household.registered_t = None  # a second-time adopter's return is not a new registration
+    draw_offer(pipeline, household)
     return True
 
 
-def draw_offer(p, h) -> None:
+def draw_offer(pipeline: Pipeline, household: Household) -> None:
     """What an approved household can offer: group size, older children, complex needs, EP."""
-    a, s = p.scenario.adopters, p.streams["offer"]
-    if s.bernoulli(a.open_to_siblings_share):
-        h.max_group = 3 if s.bernoulli(a.open_to_three_siblings_share) else 2
+    adopters_params, s = pipeline.scenario.adopters, pipeline.streams["offer"]
+    if s.bernoulli(adopters_params.open_to_siblings_share):
+        household.max_group = 3 if s.bernoulli(adopters_params.open_to_three_siblings_share) else 2
     else:
-        h.max_group = 1
-    h.older = s.bernoulli(a.open_to_older_share)
-    h.complex = s.bernoulli(a.open_to_complex_share)
-    h.dual = s.bernoulli(a.dual_approved_share)
+        household.max_group = 1
+    household.older = s.bernoulli(adopters_params.open_to_older_share)
+    household.complex = s.bernoulli(adopters_params.open_to_complex_share)
+    household.dual = s.bernoulli(adopters_params.dual_approved_share)
 
 
-def _wait_and_place(p, h, already_placed: bool):
+def _wait_and_place(pipeline: Pipeline, household: Household, already_placed: bool):
     """Wait in the pool until linked, then until the placement ends.
 
     Returns "adopted", "disrupted", or "left" (de-registered or taken by another agency).
     A placement whose child goes home before the order (early permanence) sends the
     household back to the pool.
     """
-    env, a, s = p.env, p.scenario.adopters, p.streams["waiting_adopters"]
-    leave_rate = a.deregistration_per_year + a.external_placement_per_year
+    env, adopters_params, s = pipeline.env, pipeline.scenario.adopters, pipeline.streams["waiting_adopters"]
+    leave_rate = adopters_params.deregistration_per_year + adopters_params.external_placement_per_year
     while True:
-        h.outcome = env.event()
+        household.outcome = env.event()
         if not already_placed:
-            p.census.move(h, "approved_waiting")
+            pipeline.census.move(household, "approved_waiting")
             stay = s.exponential(YEAR_DAYS / leave_rate) if leave_rate > 0 else math.inf
-            ready = s.exponential(p.scenario.matching.adopter_ready_days)
+            ready = s.exponential(pipeline.scenario.matching.adopter_ready_days)
             child = None
             if ready < stay:
                 yield env.timeout(ready)
-                child = yield p.matcher.add_household(h, patience=stay - ready)
+                child = yield pipeline.matcher.add_household(household, patience=stay - ready)
             else:
                 yield env.timeout(stay)
             if child is None:
-                if s.uniform() * leave_rate < a.external_placement_per_year:
-                    _placed_by_another_agency(p, h)
+                if s.uniform() * leave_rate < adopters_params.external_placement_per_year:
+                    _placed_by_another_agency(pipeline, household)
                 else:
-                    p.census.move(h, "deregistered")
-                    p.tally.add("deregistrations", env.now)
+                    pipeline.census.move(household, "deregistered")
+                    pipeline.tally.add("deregistrations", env.now)
                 return "left"
         already_placed = False
-        result = yield h.outcome
+        result = yield household.outcome
         if result == "returned":
             continue
         if result == "disrupted":
-            p.census.move(h, "disrupted_left")
+            pipeline.census.move(household, "disrupted_left")
         return result
 
 
-def _placed_by_another_agency(p, h) -> None:
+def _placed_by_another_agency(pipeline: Pipeline, household: Household) -> None:
     """Another agency's child is placed with this household: the agency receives the LA fee."""
-    size = 1 + p.streams["external"].choice(p.scenario.children.sibling_group_probs)
-    size = min(size, h.max_group)
-    p.census.move(h, "placed_elsewhere")
-    p.tally.add("external_placements", p.env.now)
-    fee = placement_fee(p.scenario.fees, LA, size, p.financial_year(p.env.now))
-    p.tally.add("interagency_income_gbp", p.env.now, fee)
+    size = 1 + pipeline.streams["external"].choice(pipeline.scenario.children.sibling_group_probs)
+    size = min(size, household.max_group)
+    pipeline.census.move(household, "placed_elsewhere")
+    pipeline.tally.add("external_placements", pipeline.env.now)
+    fee = placement_fee(pipeline.scenario.fees, LA, size, pipeline.financial_year(pipeline.env.now))
+    pipeline.tally.add("interagency_income_gbp", pipeline.env.now, fee)
 
 
 class Caseload:
@@ -230,9 +235,9 @@ class Caseload:
         else:
             self.free += 1
 
-    def resize(self, a) -> None:
+    def resize(self, adopters_params: Adopters) -> None:
         """Places from the ``[adopters]`` section given (social workers x cases each)."""
-        places = caseload_places(a)
+        places = caseload_places(adopters_params)
         self.free += places - self.places
         self.places = places
         while self.free > 0 and self.queue:
@@ -240,11 +245,11 @@ class Caseload:
             self.queue.popleft().succeed()
 
 
-def caseload_places(a) -> int:
+def caseload_places(adopters_params: Adopters) -> int:
     """Stage 2 places: social workers x cases each, to the nearest whole place."""
-    return int(round(a.assessing_social_workers * a.cases_per_social_worker))
+    return int(round(adopters_params.assessing_social_workers * adopters_params.cases_per_social_worker))
 
 
-def assessors(env, a) -> Caseload:
+def assessors(env, adopters_params: Adopters) -> Caseload:
     """The stage 2 caseload of the ``[adopters]`` section given."""
-    return Caseload(env, caseload_places(a))
+    return Caseload(env, caseload_places(adopters_params))
