@@ -48,8 +48,15 @@ from itertools import count
 from sim.model.children import INHOUSE
 from sim.model.entities import OLDER_AGE
 from sim.model.interagency_fee import LA, VAA
-from sim.model.matching import _link
-from sim.model.pipeline import ReplicationResult, collector_paused, end_time, processed_events, start
+from sim.model.matching import link
+from sim.model.pipeline import (
+    ReplicationResult,
+    collector_paused,
+    end_time,
+    processed_events,
+    replication_result,
+    start,
+)
 from sim.model.streams import agency_streams
 from sim.scenario.market_file import Agency
 from sim.scenario.parameter_sets import replication_scenario
@@ -233,13 +240,11 @@ class Market:
     def _take(self, c, k: int, h) -> None:
         """Link child ``c`` of agency ``k`` with household ``h`` of another agency."""
         placing, providing = self.pipelines[k], self.pipelines[h.agency]
-        placing.matcher.waiting.remove(c)
-        placing.matcher.newcomers.discard(c)
-        providing.matcher.pool.remove(h)
-        providing.matcher.newcomers.discard(h)
+        placing.matcher.withdraw_child(c)
+        providing.matcher.withdraw_household(h)
         placing.census.move(c, "linked")
         providing.census.move(h, "linked")
-        _link(c, h)
+        link(c, h)
 
     # --- what the placing agency's children ask of the market --------------------------------
 
@@ -282,8 +287,6 @@ def run_market_replication(agencies: list[Agency], seed: int, replication: int, 
         market = Market(agencies, seed, replication, event_log, round_days, pooled_regions)
         env = market.env
         env.run(until=end_time(agencies[0].scenario))
-        results = [ReplicationResult(replication=replication, kpis=p.tally.results(), events=0,
-                                     census=dict(p.census.counts), entered=dict(p.census.entered),
-                                     log=p.census.log) for p in market.pipelines]
+        results = [replication_result(p, replication) for p in market.pipelines]
         return MarketReplication(replication, results, market.ledger,
                                  processed_events(env) if count_events else 0)

@@ -43,7 +43,7 @@ def first_compatible(households, group, t: float, dual_only: bool = False):
     return None
 
 
-def _link(child, household) -> None:
+def link(child, household) -> None:
     """Tell both sides who their partner is (each ``linked`` event is then let go, so the two
     entities do not refer to each other through it)."""
     child_linked, household_linked = child.linked, household.linked
@@ -95,6 +95,16 @@ class Matcher:
         self.newcomers.add(c)
         return self._link_or_give_up(c, self.ep_seekers, patience)
 
+    def withdraw_child(self, c) -> None:
+        """Take a waiting child out of this agency's matching (linked elsewhere, by the market)."""
+        self.waiting.remove(c)
+        self.newcomers.discard(c)
+
+    def withdraw_household(self, h) -> None:
+        """Take an approved household out of this agency's pool (linked elsewhere, by the market)."""
+        self.pool.remove(h)
+        self.newcomers.discard(h)
+
     def _link_or_give_up(self, entity, where: list, patience: float):
         entity.linked = linked = self.env.event()
         if patience < inf:
@@ -134,7 +144,7 @@ class Matcher:
                 census.move(c, "ep_placed")
                 census.move(h, "placed")
                 c.household = h
-                _link(c, h)
+                link(c, h)
         if not pool or not self.waiting:
             return
         self.waiting.sort(key=BY_ORDER_DATE)
@@ -146,7 +156,7 @@ class Matcher:
                 self._leave_pool(h, joined)
                 census.move(c, "linked")
                 census.move(h, "linked")
-                _link(c, h)
+                link(c, h)
                 if not pool:
                     return
 
