@@ -105,7 +105,8 @@ def _tooltip(name: str, kind: str, title: str | None = None, fmt: str | None = N
 def legend() -> dict:
     """A legend under the chart, one entry a line and none cut short, so that every scenario's
     full title shows however many are compared and however narrow the chart."""
-    return {"orient": "bottom", "direction": "vertical", "columns": 1, "labelLimit": 0, "title": None}
+    return {"orient": "bottom", "direction": "vertical", "columns": 1, "labelLimit": 0, "title": None,
+            "symbolOpacity": 1}  # each scenario's colour in full, not its band's pale shade
 
 
 def _top(spec: dict) -> dict:
@@ -177,7 +178,7 @@ def _layers(frame: pd.DataFrame, y_title: str) -> tuple[dict, dict]:
     x = _field("financial_year", "O", title="Financial year", sort=None, axis={"labelAngle": 0})
     color, dash = _encodings(frame)
     band = {"data": data, "mark": {"type": "area", "opacity": 0.15},
-            "encoding": {"x": x, "y": _field("p5", "Q"), "y2": {"field": "p95"}, "color": {**color, "legend": None},
+            "encoding": {"x": x, "y": _field("p5", "Q"), "y2": {"field": "p95"}, "color": color,
                          "detail": _field("series", "N")}}
     line_enc = {"x": x, "y": _field("mean", "Q", title=y_title, axis={"format": fmt}), "color": color,
                 "tooltip": [_tooltip("scenario", "N"), _tooltip("label", "N"), _tooltip("financial_year", "O"),
@@ -214,9 +215,8 @@ def facet_chart(frame: pd.DataFrame, title: str, columns: int = 4, height: int =
     x = _field("financial_year", "O", title=None, sort=None)
     color = _field("scenario", "N", title=None, legend=legend(), scale={"scheme": SCHEME},
                    sort=list(dict.fromkeys(frame["scenario"])))
-    band = {"mark": {"type": "area", "opacity": 0.18},  # the legend is the lines' (solid colours), not the bands'
-            "encoding": {"x": x, "y": _field("p5", "Q", title=None), "y2": {"field": "p95"},
-                         "color": {**color, "legend": None}}}
+    band = {"mark": {"type": "area", "opacity": 0.18},
+            "encoding": {"x": x, "y": _field("p5", "Q", title=None), "y2": {"field": "p95"}, "color": color}}
     line = {"mark": {"type": "line", "point": True},
             "encoding": {"x": x, "y": _field("mean", "Q", title=None), "color": color,
                          "tooltip": [_tooltip("scenario", "N"), _tooltip("financial_year", "O"),
