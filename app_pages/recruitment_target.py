@@ -13,7 +13,7 @@ from sim.app.settings import EVERY_YEAR, FINAL_YEAR, HORIZON, engine
 from sim.app.sidebar import chosen_baseline, on_use_level
 from sim.app.view import current_view, remember, set_choice
 from sim.model.kpis import KPI_BY_NAME, THRESHOLDS_DAYS
-from sim.planning import charts, comparison
+from sim.planning import charts, target_reading
 from sim.planning.levers import (
     default_start,
     in_force,
@@ -126,69 +126,24 @@ def draw_target() -> None:
             found = job.result
             state["target_result"] = found
             k = KPI_BY_NAME[found.kpi]
-            fy = request["year_labels"]
-            if found.every_year_from is not None:
-                period = f"in every year from {fy[found.every_year_from - 1]}"
-            elif found.year:
-                period = f"in the final year ({fy[found.year - 1]})"
-            else:
-                period = "on average over the horizon"
-            st.markdown(f"**{k.label} at or below {comparison.format_figure(found.limit, k.unit)} {period}**, with "
-                        f"enquiries set from {found.start} (scenario '{request['label']}'; today "
-                        f"{found.baseline_enquiries:g} enquiries a month, the baseline's).")
-            today = found.today
-            worst = f" (worst year {today.measure['worst_year']})" if "worst_year" in today.measure else ""
-            if found.today_meets_mean:
-                both_ways = found.today_meets_p95
-                st.info(f"**Today's level already meets the limit**"
-                        f"{', on average and at the 95th percentile' if both_ways else ' on average'}: "
-                        f"{found.baseline_enquiries:.1f} enquiries a month give {k.label} "
-                        f"{comparison.format_figure(today.measure['mean'], k.unit)} on average{worst} (90%: "
-                        f"{comparison.format_figure(today.measure['p5'], k.unit)} to "
-                        f"{comparison.format_figure(today.measure['p95'], k.unit)}): no extra recruitment is needed"
-                        + ("." if both_ways else " on average; allowing for uncertainty, see the 95th percentile "
-                                                 "below."))
-            else:
-                st.write(f"Today's level, {found.baseline_enquiries:.1f} enquiries a month, gives {k.label} "
-                         f"{comparison.format_figure(today.measure['mean'], k.unit)} on average{worst} (90%: "
-                         f"{comparison.format_figure(today.measure['p5'], k.unit)} to "
-                         f"{comparison.format_figure(today.measure['p95'], k.unit)}): above the limit.")
-            for what, level, note in (
-                    ("mean", found.mean_level, "on average the service is within the limit"),
-                    ("95th percentile", found.p95_level, "in 95 of 100 simulated futures it is within the limit")):
-                ev = found.at(level)
-                if level is None:
-                    st.warning(f"Where the {what} meets the limit: not reached with up to {found.search_max:g} "
-                               "enquiries a month. Recruitment alone does not get there; look at the other levers "
-                               "(assessing social workers and panels limit approvals; family finding and "
-                               "proceedings limit waits), or at a later year: enquiries take a year or more to "
-                               "show.")
-                else:
-                    in_worst = f" in its worst year ({ev.measure['worst_year']})" if "worst_year" in ev.measure else ""
-                    st.success(
-                        f"Where the **{what}** meets the limit ({note}): **{level:.1f} enquiries a month** from "
-                        f"{found.start} ({level * 12:.0f} a year; ±{found.tolerance:.2f} a month; today "
-                        f"{found.baseline_enquiries:.1f}), giving "
-                        f"**{ev.approvals['mean']:.0f} approvals a year** (90%: {ev.approvals['p5']:.0f} to "
-                        f"{ev.approvals['p95']:.0f}); there {k.label} is "
-                        f"{comparison.format_figure(ev.measure['mean'], k.unit)} on average{in_worst} (90%: "
-                        f"{comparison.format_figure(ev.measure['p5'], k.unit)} to "
-                        f"{comparison.format_figure(ev.measure['p95'], k.unit)}).")
-                    st.button(f"Use this level: {level:.1f} enquiries a month from {found.start}",
-                              key=f"use_level:{what}", on_click=on_use_level, args=(level, found.start, what),
-                              help="Sets the enquiries lever to this level from this date (the campaign to none) "
-                                   "and runs it, so its figures show in every view and it can be compared.")
+            st.markdown(target_reading.question(found, list(request["year_labels"]), request["label"]))
+            kind, text = target_reading.today(found)
+            (st.info if kind == "info" else st.write)(text)
+            for answer in target_reading.answers(found):
+                if answer.level is None:
+                    st.warning(answer.text)
+                    continue
+                st.success(answer.text)
+                st.button(f"Use this level: {answer.level:.1f} enquiries a month from {found.start}",
+                          key=f"use_level:{answer.what}", on_click=on_use_level,
+                          args=(answer.level, found.start, answer.what),
+                          help="Sets the enquiries lever to this level from this date (the campaign to none) "
+                               "and runs it, so its figures show in every view and it can be compared.")
             st.vega_lite_chart(spec=charts.target_chart(found.table(), found.limit, k.label,
                                                 {"mean meets the limit": found.mean_level,
                                                  "95th percentile meets it": found.p95_level},
                                                 today=found.baseline_enquiries), width="stretch")
-            st.caption("The answer is where the mean over replications meets the limit; the second answer allows "
-                       "for uncertainty. The dotted line is today's level. The search assumes the measure falls as "
-                       "recruitment rises; with finite replications the curve is not perfectly smooth, so read the "
-                       f"answer as a level to within the stated tolerance. Levels were bracketed on "
-                       f"{found.screen_replications} replications each; today's level and the answers are judged on "
-                       f"{found.replications}" + (" (as many as the stated precision needs at today's level)."
-                                                  if not request["reps"] else "."))
+            st.caption(target_reading.method(found, not request["reps"]))
 
 
 draw_target()
