@@ -6,14 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from sim import HORIZON_YEARS, ScenarioError
 from sim.app.runs import run_market_file
 from sim.app.settings import engine, fixed_years
 from sim.app.view import current_view
 from sim.planning import charts, comparison, run_limits
-from sim.scenario.files import (
-    ScenarioError,
-)
-from sim.scenario.parameters import HORIZON_YEARS
 
 state = st.session_state
 v = current_view()

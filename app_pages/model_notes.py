@@ -6,11 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from sim import KPI_BY_NAME, KPIS, THRESHOLDS_DAYS, parameter_table
 from sim.app.view import current_view
-from sim.model.kpis import KPI_BY_NAME, KPIS, THRESHOLDS_DAYS
 from sim.planning import export
 from sim.planning.model_notes import FOR_A_BOARD, doc_page, plain_text
-from sim.scenario.parameters import parameter_table
 
 state = st.session_state
 v = current_view()

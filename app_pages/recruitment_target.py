@@ -8,11 +8,11 @@ import time
 
 import streamlit as st
 
+from sim import DEFAULT_PRECISION, KPI_BY_NAME, THRESHOLDS_DAYS, ScenarioError, parse_scenario
 from sim.app.runs import job_store, run_text
 from sim.app.settings import EVERY_YEAR, FINAL_YEAR, HORIZON, engine
 from sim.app.sidebar import chosen_baseline, on_use_level
 from sim.app.view import current_view, remember, set_choice
-from sim.model.kpis import KPI_BY_NAME, THRESHOLDS_DAYS
 from sim.planning import charts, target_reading
 from sim.planning.levers import (
     default_start,
@@ -20,11 +20,6 @@ from sim.planning.levers import (
     start_index,
 )
 from sim.planning.target_finder import MEASURES, SEARCH_MAX, find_recruitment_target
-from sim.run.replications import DEFAULT_PRECISION
-from sim.scenario.files import (
-    ScenarioError,
-    parse_scenario,
-)
 
 state = st.session_state
 v = current_view()

@@ -5,8 +5,13 @@ adoption order) meet at matching; the model projects adopter gaps, children's wa
 interagency fees by financial year, with intervals over replications.
 """
 
+from sim.model.kpis import KPI_BY_NAME, KPIS, THRESHOLDS_DAYS
+from sim.run.options import RunOptions
+from sim.run.replications import DEFAULT_PRECISION, run_to_precision
 from sim.run.runner import Results, run_scenario
-from sim.scenario.files import ScenarioError, load_scenario, save_scenario
-from sim.scenario.parameters import Scenario
+from sim.scenario.files import ScenarioError, load_scenario, parse_scenario, save_scenario
+from sim.scenario.parameters import HORIZON_YEARS, Scenario, parameter_table
 
-__all__ = ["Scenario", "Results", "run_scenario", "load_scenario", "save_scenario", "ScenarioError"]
+__all__ = ["Scenario", "Results", "RunOptions", "run_scenario", "run_to_precision", "DEFAULT_PRECISION",
+           "load_scenario", "parse_scenario", "save_scenario", "ScenarioError", "parameter_table", "HORIZON_YEARS",
+           "KPIS", "KPI_BY_NAME", "THRESHOLDS_DAYS"]
