@@ -22,6 +22,7 @@ def draw_market() -> None:
     the market's totals charted as one agency's are, its money by year, and a what-if market against
     its base.  The last run's choice is kept in the session (its results in the cache), so that
     moving a widget does not take the tables away."""
+    from sim import market_names, market_title
     from sim.planning.market_tables import (
         AGENCY_KPIS,
         agency_display,
@@ -29,7 +30,6 @@ def draw_market() -> None:
         market_finance_by_year,
         sufficiency_by_year,
     )
-    from sim.scenario.market_file import market_names, market_title
 
     st.markdown("Run a region or England as one market: every agency's adopters are open to other agencies' "
                 "children after its in-house search, and every interagency fee is one agency's spend and "
