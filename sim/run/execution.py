@@ -89,10 +89,7 @@ def run_many(jobs: Mapping[Hashable, Job] | Sequence[Job], options: RunOptions |
             size = max(1, math.ceil(total / (workers * CHUNKS_PER_WORKER)))
             tasks = [(key, (scenarios[key], numbers[i:i + size], event_log))
                      for key, numbers in reps.items() for i in range(0, len(numbers), size)]
-            if engine == "processes":
-                on_processes(tasks, workers, collect, _run_chunk)
-            else:
-                on_dask(tasks, workers, scheduler, collect, _run_chunk)
+            ENGINE_RUNNERS[engine](tasks, workers, scheduler, collect, _run_chunk)
     return {key: sorted(rs, key=lambda r: r.replication) for key, rs in results.items()}
 
 
@@ -106,6 +103,18 @@ def _on_history_workers(scenarios: dict, reps: dict, workers: int, collect, resu
     return {key: [r for r in numbers if r not in have[key]] for key, numbers in reps.items()}
 
 
+def run_serial(tasks, workers: int, scheduler, collect, function) -> None:
+    """The "serial" engine: each task in turn, in this process."""
+    for key, args in tasks:
+        collect(key, function(args))
+
+
+#: Every engine behind one interface: ``run(tasks, workers, scheduler, collect, function)`` runs
+#: ``function(args)`` for each ``(key, args)`` of ``tasks`` and passes each result, a list, to
+#: ``collect(key, result)`` as it finishes.
+ENGINE_RUNNERS: dict[str, Callable] = {"serial": run_serial, "processes": on_processes, "dask": on_dask}
+
+
 def map_chunks(function: Callable, tasks: list[tuple[Hashable, tuple]], engine: str, workers: int | None = None,
                scheduler=None, collect: Callable[[Hashable, list], None] | None = None) -> None:
     """Run ``function(args)`` for each ``(key, args)`` of ``tasks`` on ``engine`` and pass each
@@ -114,15 +123,6 @@ def map_chunks(function: Callable, tasks: list[tuple[Hashable, tuple]], engine: 
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     workers = workers or default_workers()
-    if engine == "serial" or (engine == "processes" and (workers <= 1 or len(tasks) <= 1)):
-        for key, args in tasks:
-            collect(key, function(args))
-    else:
-        if engine == "processes":
-            on_processes(tasks, workers, collect, function)
-        else:
-            on_dask(tasks, workers, scheduler, collect, function)
-
-
-# --- local processes -------------------------------------------------------------------
-
+    if engine == "processes" and (workers <= 1 or len(tasks) <= 1):
+        engine = "serial"  # one worker, or one task: no pool is worth starting
+    ENGINE_RUNNERS[engine](tasks, workers, scheduler, collect, function)

@@ -105,10 +105,11 @@ def shutdown_pool(workers: int | None = None, wait: bool = True) -> None:
                 pool.shutdown(wait=wait)
 
 
-def on_processes(tasks, workers: int, collect, function) -> None:
+def on_processes(tasks, workers: int, scheduler, collect, function) -> None:
     """Run ``function(args)`` for each ``(key, args)`` of ``tasks`` on the pool of ``workers``,
     passing each result to ``collect(key, result)`` as it finishes; a pool whose worker died is
-    started afresh once and its unfinished work run again."""
+    started afresh once and its unfinished work run again.  (``scheduler`` is the Dask engine's;
+    every engine takes the same arguments, :data:`sim.run.execution.ENGINE_RUNNERS`.)"""
     remaining = dict(enumerate(tasks))
     for attempt in (1, 2):
         pool = process_pool(workers)
