@@ -730,79 +730,105 @@ def fit(targets: Sequence[Target], start: Scenario, parameters: Sequence[FitPara
     :func:`columns`) says where each target's figure lies when the targets go back ``before``
     years before year 1; by default every target is for year 1.
     """
-    parameters = list(parameters)
-    targets = list(targets)
-    if not targets:
-        raise CalibrationError("no used targets to fit")
-    baseline = Scenario()
-    prior_means = prior_means or {}
-    theta0 = np.array([p.to_theta(prior_means.get(p.key, p.value_of(baseline))) for p in parameters])
-    sigma = np.array([p.prior_sd for p in parameters])
-    lo = np.array([p.to_theta(p.lo) for p in parameters])
-    hi = np.array([p.to_theta(p.hi) for p in parameters])
-    start_theta = np.clip([p.to_theta(p.value_of(start)) for p in parameters], lo + 1e-9, hi - 1e-9)
-    columns = columns or KPI_INDEX
-    cols = [columns[t.key] for t in targets]
-    observed = np.array([t.value for t in targets])
-    sds = np.array([t.sd for t in targets])
-    h = np.array([p.step for p in parameters])
-    mask = np.array([[not p.informs or t.figure in p.informs for p in parameters] for t in targets])
-
+    problem = LeastSquaresFit(targets, start, parameters, replications=replications, prior_means=prior_means,
+                              max_simulations=max_simulations, columns=columns, before=before, progress=progress)
     own = simulator is None
     sim = simulator or Simulator(workers)
-    cache: dict[tuple, np.ndarray] = {}
-    history: list[tuple[int, float]] = []
-    t0 = time.perf_counter()
+    try:
+        return problem.solve(sim, max_iterations, restarts)
+    finally:
+        if own:
+            sim.close()
 
-    def scenario_at(theta: np.ndarray) -> Scenario:
-        return with_parameters(start, {p.key: _round(p.from_theta(x)) for p, x in zip(parameters, theta)})
 
-    def data_residuals(thetas: list[np.ndarray]) -> list[np.ndarray]:
-        todo = [th for th in thetas if _key(th) not in cache]
+class LeastSquaresFit:
+    """One least-squares fit (:func:`fit`), step by step: the residuals of a parameter point (each
+    figure's simulated mean less its value, in sd, and each parameter's distance from its prior),
+    their Jacobian by finite differences on common random numbers, the trust-region solve with
+    restarts, and the Laplace approximation of the posterior at the answer."""
+
+    def __init__(self, targets: Sequence[Target], start: Scenario, parameters: Sequence[FitParameter], *,
+                 replications: int, prior_means: dict[str, float] | None, max_simulations: float,
+                 columns: dict[str, int] | None, before: int, progress: Callable[[int, float], None] | None):
+        self.parameters, self.targets = list(parameters), list(targets)
+        if not self.targets:
+            raise CalibrationError("no used targets to fit")
+        baseline = Scenario()
+        prior_means = prior_means or {}
+        self.start, self.replications, self.before, self.progress = start, replications, before, progress
+        self.max_simulations = max_simulations
+        self.theta0 = np.array([p.to_theta(prior_means.get(p.key, p.value_of(baseline))) for p in self.parameters])
+        self.sigma = np.array([p.prior_sd for p in self.parameters])
+        self.lo = np.array([p.to_theta(p.lo) for p in self.parameters])
+        self.hi = np.array([p.to_theta(p.hi) for p in self.parameters])
+        self.start_theta = np.clip([p.to_theta(p.value_of(start)) for p in self.parameters], self.lo + 1e-9,
+                                   self.hi - 1e-9)
+        columns = columns or KPI_INDEX
+        self.cols = [columns[t.key] for t in self.targets]
+        self.observed = np.array([t.value for t in self.targets])
+        self.sds = np.array([t.sd for t in self.targets])
+        self.h = np.array([p.step for p in self.parameters])
+        self.mask = np.array([[not p.informs or t.figure in p.informs for p in self.parameters] for t in self.targets])
+        self.cache: dict[tuple, np.ndarray] = {}
+        self.history: list[tuple[int, float]] = []
+        self.best_seen: list = [math.inf, self.start_theta]
+        self.sim: Simulator | None = None
+
+    def scenario_at(self, theta: np.ndarray) -> Scenario:
+        """The scenario with the parameters at ``theta`` (their transformed scale)."""
+        return with_parameters(self.start, {p.key: _round(p.from_theta(x)) for p, x in zip(self.parameters, theta)})
+
+    def data_residuals(self, thetas: list[np.ndarray]) -> list[np.ndarray]:
+        """Each point's figures less their values, in sd (simulated once a point, together)."""
+        todo = [th for th in thetas if _key(th) not in self.cache]
         if todo:
-            runs = sim.window([scenario_at(th) for th in todo], replications, before)
+            runs = self.sim.window([self.scenario_at(th) for th in todo], self.replications, self.before)
             for th, values in zip(todo, runs):
-                cache[_key(th)] = (simulated_means(values, cols) - observed) / sds
-        return [cache[_key(th)] for th in thetas]
+                self.cache[_key(th)] = (simulated_means(values, self.cols) - self.observed) / self.sds
+        return [self.cache[_key(th)] for th in thetas]
 
-    best_seen: list = [math.inf, start_theta]
-
-    def residuals(theta: np.ndarray) -> np.ndarray:
-        if len(cache) >= max_simulations:
+    def residuals(self, theta: np.ndarray) -> np.ndarray:
+        """The figures' residuals and the priors', at ``theta``; the best point seen is kept."""
+        if len(self.cache) >= self.max_simulations:
             raise _Budget
-        r = np.concatenate([data_residuals([theta])[0], (theta - theta0) / sigma])
+        r = np.concatenate([self.data_residuals([theta])[0], (theta - self.theta0) / self.sigma])
         objective = loss(r)
-        history.append((len(cache), objective))
-        if objective < best_seen[0]:
-            best_seen[:] = [objective, theta.copy()]
-        if progress and (len(history) == 1 or len(cache) > history[-2][0]):
-            progress(len(cache), objective)
+        self.history.append((len(self.cache), objective))
+        if objective < self.best_seen[0]:
+            self.best_seen[:] = [objective, theta.copy()]
+        if self.progress and (len(self.history) == 1 or len(self.cache) > self.history[-2][0]):
+            self.progress(len(self.cache), objective)
         return r
 
-    def jacobian(theta: np.ndarray) -> np.ndarray:
-        if not parameters:
-            return np.zeros((len(targets), 0))
-        steps = np.where(theta + h <= hi, h, -h)
-        points = [theta.copy() for _ in parameters]
+    def jacobian(self, theta: np.ndarray) -> np.ndarray:
+        """Finite differences of the figures' residuals (only where a parameter informs a figure),
+        and the priors' own."""
+        if not self.parameters:
+            return np.zeros((len(self.targets), 0))
+        steps = np.where(theta + self.h <= self.hi, self.h, -self.h)
+        points = [theta.copy() for _ in self.parameters]
         for j, pt in enumerate(points):
             pt[j] += steps[j]
-        base, *moved = data_residuals([theta, *points])
-        jd = np.column_stack([(m - base) / s for m, s in zip(moved, steps)]) * mask
-        return np.vstack([jd, np.diag(1.0 / sigma)])
+        base, *moved = self.data_residuals([theta, *points])
+        jd = np.column_stack([(m - base) / s for m, s in zip(moved, steps)]) * self.mask
+        return np.vstack([jd, np.diag(1.0 / self.sigma)])
 
-    try:
-        r_start = residuals(start_theta)
-        theta, best, message, budget = start_theta, loss(r_start), "", max_iterations
-        if not parameters:  # everything was set directly: nothing to fit
+    def solve(self, sim: Simulator, max_iterations: int, restarts: int) -> FitResult:
+        """The fit on ``sim``: a trust-region solve from the start, restarted from the best point
+        while that still gains more than 2% (the objective is smooth only up to the simulation's
+        granularity, so a trust region can shrink on noise)."""
+        self.sim, t0 = sim, time.perf_counter()
+        r_start = self.residuals(self.start_theta)
+        theta, best, message, budget = self.start_theta, loss(r_start), "", max_iterations
+        if not self.parameters:  # everything was set directly: nothing to fit
             restarts, message = -1, "nothing to fit: every parameter the figures inform was set directly"
-        # The objective is smooth only up to the simulation's granularity, so a trust region can
-        # shrink on noise; restart from the best point while that still gains more than 2%.
         for _ in range(restarts + 1):
             try:
-                result = least_squares(residuals, theta, jac=jacobian, bounds=(lo, hi), method="trf", loss=LOSS,
-                                       f_scale=1.0, x_scale=1.0, ftol=5e-3, xtol=1e-4, gtol=1e-6, max_nfev=budget)
+                result = least_squares(self.residuals, theta, jac=self.jacobian, bounds=(self.lo, self.hi),
+                                       method="trf", loss=LOSS, f_scale=1.0, x_scale=1.0, ftol=5e-3, xtol=1e-4,
+                                       gtol=1e-6, max_nfev=budget)
             except _Budget:
-                theta, message = best_seen[1], f"stopped after {len(cache)} simulations (the limit)"
+                theta, message = self.best_seen[1], f"stopped after {len(self.cache)} simulations (the limit)"
                 break
             budget -= result.nfev
             gain = best - 2 * result.cost
@@ -810,26 +836,28 @@ def fit(targets: Sequence[Target], start: Scenario, parameters: Sequence[FitPara
                 theta, best, message = result.x, 2 * result.cost, str(result.message)
             if gain < 0.02 * best or budget <= 0:
                 break
-        max_simulations = math.inf  # the final Jacobian and residuals are always computed
-        jac = jacobian(theta)
-        r_end = residuals(theta)
-    finally:
-        if own:
-            sim.close()
-    n_data = len(targets)
-    # Laplace approximation: each figure's residual weighted as the robust loss weighs it at the
-    # fit; the priors are Gaussian.
-    weights = np.ones(len(r_end))
-    weights[:len(targets)] = 1.0 / np.sqrt(np.sqrt(1.0 + r_end[:len(targets)] ** 2))
-    cov = np.linalg.pinv((jac * weights[:, None]).T @ (jac * weights[:, None])) if parameters else np.zeros((0, 0))
-    return FitResult(
-        parameters=parameters, targets=targets, theta0=theta0, theta_start=start_theta, theta=theta,
-        values={p.key: _round(p.from_theta(x)) for p, x in zip(parameters, theta)},
-        residuals=r_end[:n_data], jac_data=jac[:n_data], jac=jac, cov=cov,
-        objective=loss(r_end), objective_start=loss(r_start), evaluations=len(cache),
-        seconds=time.perf_counter() - t0, message=message, replications=replications,
-        history=history,
-    )
+        self.max_simulations = math.inf  # the final Jacobian and residuals are always computed
+        jac = self.jacobian(theta)
+        r_end = self.residuals(theta)
+        n_data = len(self.targets)
+        return FitResult(
+            parameters=self.parameters, targets=self.targets, theta0=self.theta0, theta_start=self.start_theta,
+            theta=theta, values={p.key: _round(p.from_theta(x)) for p, x in zip(self.parameters, theta)},
+            residuals=r_end[:n_data], jac_data=jac[:n_data], jac=jac, cov=self.laplace_covariance(jac, r_end),
+            objective=loss(r_end), objective_start=loss(r_start), evaluations=len(self.cache),
+            seconds=time.perf_counter() - t0, message=message, replications=self.replications,
+            history=self.history,
+        )
+
+    def laplace_covariance(self, jac: np.ndarray, r_end: np.ndarray) -> np.ndarray:
+        """The Laplace approximation at the fit: each figure's residual weighted as the robust loss
+        weighs it there; the priors are Gaussian."""
+        if not self.parameters:
+            return np.zeros((0, 0))
+        n_data = len(self.targets)
+        weights = np.ones(len(r_end))
+        weights[:n_data] = 1.0 / np.sqrt(np.sqrt(1.0 + r_end[:n_data] ** 2))
+        return np.linalg.pinv((jac * weights[:, None]).T @ (jac * weights[:, None]))
 
 
 def loss(residuals: np.ndarray) -> float:
