@@ -8,8 +8,8 @@ import time
 
 import streamlit as st
 
-from sim import DEFAULT_PRECISION, KPI_BY_NAME, THRESHOLDS_DAYS, ScenarioError, parse_scenario
-from sim.app.runs import job_store, run_text
+from sim import DEFAULT_PRECISION, KPI_BY_NAME, THRESHOLDS_DAYS, ScenarioError, parse_scenario, run_text
+from sim.app.runs import job_store
 from sim.app.settings import EVERY_YEAR, FINAL_YEAR, HORIZON, engine
 from sim.app.sidebar import chosen_baseline, on_use_level
 from sim.app.view import current_view, remember, set_choice

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from sim.app.runs import obtain, run_text
+from sim.app.runs import obtain
 from sim.app.settings import HORIZON
 from sim.app.view import View, set_choice
 from sim.planning import budget_window, comparison, finance
 from sim.run.runner import Results
-from sim.scenario.files import SCENARIO_DIR, ScenarioError, load_scenario, scenario_names
+from sim.scenario.files import SCENARIO_DIR, ScenarioError, load_scenario, run_text, scenario_names
 from sim.scenario.parameters import Scenario
 
 state = st.session_state

@@ -15,8 +15,7 @@ from sim.app.settings import SESSION_RESULTS, engine
 from sim.run.jobs import JobStore
 from sim.run.replications import DEFAULT_PRECISION, run_to_precision
 from sim.run.runner import Results, run_scenario
-from sim.scenario.files import parse_scenario, to_toml
-from sim.scenario.parameters import Scenario
+from sim.scenario.files import parse_scenario
 
 state = st.session_state
 
@@ -25,14 +24,6 @@ state = st.session_state
 def job_store() -> JobStore:
     """Background runs shared by every session of this server."""
     return JobStore()
-
-
-def run_text(scenario: Scenario) -> str:
-    """What a run depends on: the scenario as TOML, less its name and description."""
-    data = scenario.model_dump()
-    data["scenario"]["name"] = ""
-    data["scenario"]["description"] = ""
-    return to_toml(Scenario.model_validate(data))
 
 
 def run_key(text: str, reps: int | None, years: int, at_least: int = 0) -> str:

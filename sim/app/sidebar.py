@@ -8,7 +8,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from sim.app.runs import run_text
 from sim.app.settings import BUILT_IN, auto_reps, default_reps, engine, fixed_years
 from sim.planning import budget_window, run_limits
 from sim.planning.levers import (
@@ -29,6 +28,7 @@ from sim.scenario.files import (
     built_in_baseline,
     load_scenario,
     parse_scenario,
+    run_text,
     scenario_names,
     to_toml,
 )

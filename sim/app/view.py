@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from sim.app.runs import obtain, run_key, run_text
+from sim.app.runs import obtain, run_key
 from sim.app.sidebar import chosen_reps
 from sim.run.runner import Results
+from sim.scenario.files import run_text
 from sim.scenario.parameters import Scenario
 
 state = st.session_state

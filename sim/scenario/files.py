@@ -428,3 +428,12 @@ def save_scenario(scenario: Scenario, path: str | Path, overwrite: bool = False)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write.write_text(path, to_toml(scenario))
     return path
+
+
+def run_text(scenario: Scenario) -> str:
+    """What a run depends on: the scenario as TOML, less its name and description (two scenarios that
+    differ only in those run alike)."""
+    data = scenario.model_dump()
+    data["scenario"]["name"] = ""
+    data["scenario"]["description"] = ""
+    return to_toml(Scenario.model_validate(data))
