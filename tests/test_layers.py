@@ -14,7 +14,8 @@ BENEATH = {
     "run": {"scenario", "model"},
     "calibration": {"scenario", "model", "run"},
     "planning": {"scenario", "model", "run"},
-    "app": {"scenario", "model", "run", "planning"},  # the app's page code (Streamlit), over every layer but calibration
+    "library": {"scenario", "model", "run"},  # what planners save: scenarios, results, comparisons
+    "app": {"scenario", "model", "run", "planning", "library"},  # the app's page code (Streamlit), over every layer but calibration
 }
 ROOT = SIM.parent
 

@@ -11,6 +11,8 @@ saving at once both succeed, one after the other."""
 from __future__ import annotations
 
 import os
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from alembic import command
@@ -56,7 +58,9 @@ def open_engine(url: str | None = None) -> Engine:
         raise LibraryError(f"{LIBRARY_ENV}: {url!r} is not a database URL; give one like sqlite:///path/library.sqlite3 "
                            "or postgresql+psycopg://user@host/dbname") from None
     sqlite = parsed.get_backend_name() == "sqlite"
+    where = parsed.render_as_string(hide_password=True)
     if sqlite and parsed.database:
+        _check_sqlite_file(Path(parsed.database), where)  # read only: a file that is not ours is never touched
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S} if sqlite else {})
     if sqlite:
@@ -66,7 +70,6 @@ def open_engine(url: str | None = None) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
-    where = parsed.render_as_string(hide_password=True)
     try:
         with engine.begin() as connection:
             _check_whose(connection, where)
@@ -87,6 +90,26 @@ def open_engine(url: str | None = None) -> Engine:
         engine.dispose()
         raise
     return engine
+
+
+def _check_sqlite_file(path: Path, where: str) -> None:
+    """Refuse, reading it only, an SQLite file that is not a database or not this project's library."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            names = {row[0] for row in db.execute("select name from sqlite_master where type = 'table'")}
+            mark = (db.execute("select value from library_info where key = 'application'").fetchone()
+                    if "library_info" in names else None)
+    except sqlite3.DatabaseError as exc:
+        raise LibraryError(f"{where}: not a database this program can open ({exc}); it was left as it was — "
+                           f"choose another file with {LIBRARY_ENV}") from None
+    if names and "library_info" not in names:
+        raise LibraryError(f"{where}: holds other tables ({', '.join(sorted(names)[:5])}), not a library of this "
+                           f"program; it was left as it was — choose another file with {LIBRARY_ENV}")
+    if names and (mark is None or mark[0] != APPLICATION):
+        raise LibraryError(f"{where}: another program's library ({mark[0] if mark else None!r}); it was left as it "
+                           f"was — choose another file with {LIBRARY_ENV}")
 
 
 def _known(config: Config, revision: str) -> bool:

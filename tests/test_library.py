@@ -1,0 +1,127 @@
+"""The scenario library: what one planner saves the next one finds, with the same figures; a
+database that is not this project's is refused and left as it was; concurrent saves all land.
+
+Run on SQLite always; on PostgreSQL too where ``ADOPTION_TEST_POSTGRES`` gives a server's URL."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+
+import pytest
+
+from sim.library.database import LibraryError, open_engine
+from sim.library.store import Library, content_of
+from sim.run.runner import run_scenario
+from sim.scenario.files import load_scenario
+from tests.conftest import small
+
+URLS = ["sqlite"] + (["postgres"] if os.environ.get("ADOPTION_TEST_POSTGRES") else [])
+
+
+@pytest.fixture(params=URLS)
+def library(request, tmp_path):
+    if request.param == "sqlite":
+        return Library(f"sqlite:///{tmp_path}/library.sqlite3")
+    return Library(os.environ["ADOPTION_TEST_POSTGRES"])  # pragma: no cover - where a server is given
+
+
+def test_a_saved_scenario_comes_back_as_it_was_saved(library):
+    scenario = load_scenario("raise-recruitment-65")
+    sid = library.save_scenario(scenario, "Recruit 65 a year", author="A. Planner", note="Board, May",
+                                base="Cambridgeshire & Peterborough Adoption 2022-23 (calibrated)")
+    saved = library.scenario(sid)
+    assert (saved.title, saved.author, saved.note) == ("Recruit 65 a year", "A. Planner", "Board, May")
+    assert saved.scenario() == scenario and saved.content == content_of(scenario)
+    library.rename(sid, "Recruit 65 a year (revised)")
+    assert library.scenario(sid).scenario() == scenario  # renaming never touches the scenario
+    assert [s.title for s in library.scenarios()] == ["Recruit 65 a year (revised)"]
+
+
+def test_a_run_s_results_come_back_figure_for_figure(library):
+    s = small(years=2, reps=3, seed=9)
+    run = run_scenario(s)
+    first = library.save_results(run)
+    assert library.save_results(run) == first  # kept once
+    found, made_by = library.results_for(s, 3, 2)
+    assert made_by and found.summary[["mean", "p5", "p95"]].round(9).equals(run.summary[["mean", "p5", "p95"]].round(9))
+    assert library.results_for(s, 4, 2) is None  # another count: not this run
+
+
+def test_a_comparison_keeps_its_scenarios_in_order_and_protects_them(library):
+    a = library.save_scenario(load_scenario(), "Baseline")
+    b = library.save_scenario(load_scenario("sibling-campaign"), "Siblings")
+    cid = library.save_comparison("Options for May", [b, a], reference_id=a, years=5, year=5,
+                                  window="2027-28 to 2029-30", question="Which should we fund?")
+    saved = library.comparison(cid)
+    assert saved.scenario_ids == (b, a) and saved.reference_id == a and saved.question == "Which should we fund?"
+    with pytest.raises(LibraryError, match="used by a saved comparison"):
+        library.delete_scenario(a)
+    library.delete_comparison(cid)
+    library.delete_scenario(a)
+    with pytest.raises(LibraryError, match="no saved scenario"):
+        library.scenario(a)
+
+
+def test_bad_requests_are_refused_saying_what_is_allowed(library):
+    with pytest.raises(LibraryError, match="a title is needed"):
+        library.save_scenario(load_scenario(), "   ")
+    with pytest.raises(LibraryError, match="at most 300"):
+        library.save_scenario(load_scenario(), "x" * 301)
+    with pytest.raises(LibraryError, match="no saved scenario 99; nothing of that kind is saved yet"):
+        library.scenario(99)
+    with pytest.raises(LibraryError, match="save the scenarios first"):
+        library.save_comparison("x", [1, 2], reference_id=1, years=5)
+
+
+def test_a_database_that_is_not_this_library_is_refused_and_left_as_it_was(tmp_path):
+    other = tmp_path / "other.sqlite3"
+    with sqlite3.connect(other) as db:
+        db.execute("create table accounts(id integer)")
+    before = other.read_bytes()
+    with pytest.raises(LibraryError, match="not a library of this program; it was left as it was"):
+        open_engine(f"sqlite:///{other}")
+    assert other.read_bytes() == before
+    junk = tmp_path / "junk.sqlite3"
+    junk.write_bytes(b"not a database at all " * 100)
+    with pytest.raises(LibraryError, match="not a database this program can open"):
+        open_engine(f"sqlite:///{junk}")
+    assert junk.read_bytes() == b"not a database at all " * 100
+    with pytest.raises(LibraryError, match="is not a database URL"):
+        open_engine("no such thing")
+
+
+def test_two_sessions_saving_and_deleting_at_once_lose_nothing(tmp_path):
+    url = f"sqlite:///{tmp_path}/shared.sqlite3"
+    Library(url)  # made once, as the server does
+    errors = []
+
+    def planner(k: int) -> None:
+        try:
+            mine = Library(url)
+            for i in range(8):
+                sid = mine.save_scenario(load_scenario(), f"Planner {k} option {i}")
+                if i % 2:
+                    mine.delete_scenario(sid)
+        except Exception as exc:  # pragma: no cover - a failure is the test's finding
+            errors.append(exc)
+
+    threads = [threading.Thread(target=planner, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    titles = sorted(s.title for s in Library(url).scenarios())
+    assert titles == sorted(f"Planner {k} option {i}" for k in range(2) for i in range(0, 8, 2))
+
+
+def test_the_schema_is_versioned_and_reopening_upgrades_nothing_it_should_not(tmp_path):
+    url = f"sqlite:///{tmp_path}/library.sqlite3"
+    first = Library(url)
+    sid = first.save_scenario(load_scenario(), "Kept")
+    again = Library(url)  # a second start of the app: the same library, nothing lost
+    assert again.scenario(sid).title == "Kept"
+    with sqlite3.connect(tmp_path / "library.sqlite3") as db:
+        assert db.execute("select version_num from alembic_version").fetchone() == ("0001",)
