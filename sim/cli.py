@@ -30,6 +30,9 @@ import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from sim.library.command import add_parser as add_library_parser
+from sim.library.command import cmd_library
+from sim.library.database import LibraryError
 from sim.model.kpis import KPI_BY_NAME, KPI_NAMES
 from sim.planning.budget_window import default_horizon, window_end_year, window_reached
 from sim.planning.comparison import comparability_warnings, default_year, is_paired
@@ -89,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                "year 2, the first forecast year)")
     when.add_argument("--horizon", action="store_true", help="compare each replication's average over the years")
     sub.add_parser("list", help="the scenario files in scenarios/: title, agency and years, calibrated baselines marked")
+    add_library_parser(sub)
     params = sub.add_parser("params", help="list every parameter with its value, unit, range and source")
     params.add_argument("scenario", nargs="?", help="scenario (default: the built-in baseline)")
     params.add_argument("--markdown", action="store_true", help="print a Markdown table (as in docs/reference/parameters.md)")
@@ -512,7 +516,8 @@ def _print_market_changes(base, results, args, engine: str) -> None:
 
 
 COMMANDS = {"run": cmd_run, "compare": cmd_compare, "list": cmd_list, "params": cmd_params, "bench": cmd_bench,
-            "calibrate": cmd_calibrate, "warmup": cmd_warmup, "backtest": cmd_backtest, "market": cmd_market}
+            "calibrate": cmd_calibrate, "warmup": cmd_warmup, "backtest": cmd_backtest, "market": cmd_market,
+            "library": cmd_library}
 
 
 class OneLineErrors(argparse.ArgumentParser):
@@ -539,7 +544,7 @@ def main(argv: list[str] | None = None) -> int:
             except BrokenPipeError:  # the reader went away (python -m sim params | head): nothing more to say
                 _quiet_stdout()
                 return 0
-            except (ScenarioError, ConnectionError) as exc:
+            except (ScenarioError, ConnectionError, LibraryError) as exc:
                 print(f"error: {_one_line(str(exc))}", file=sys.stderr)
                 return 2
             except OSError as exc:

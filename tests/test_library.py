@@ -125,3 +125,22 @@ def test_the_schema_is_versioned_and_reopening_upgrades_nothing_it_should_not(tm
     assert again.scenario(sid).title == "Kept"
     with sqlite3.connect(tmp_path / "library.sqlite3") as db:
         assert db.execute("select version_num from alembic_version").fetchone() == ("0001",)
+
+
+def test_the_command_line_saves_lists_exports_and_imports(tmp_path, capsys, monkeypatch):
+    from sim.cli import main
+
+    monkeypatch.setenv("ADOPTION_LIBRARY", f"sqlite:///{tmp_path}/cli.sqlite3")
+    assert main(["library", "save", "raise-recruitment-65", "--author", "A. Planner", "--note", "for May"]) == 0
+    assert main(["library", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "saved as scenario 1" in out and "Raise recruitment by 30%" in out and "A. Planner" in out
+    exported = tmp_path / "recruit.toml"
+    assert main(["library", "export", "1", "--out", str(exported)]) == 0
+    assert main(["library", "export", "1", "--out", str(exported)]) == 2  # never overwritten unasked
+    assert "the file exists" in capsys.readouterr().err
+    assert main(["library", "import", str(exported), "--title", "Recruit 65 (copy)"]) == 0
+    copy = Library(f"sqlite:///{tmp_path}/cli.sqlite3").scenario(2)
+    assert copy.scenario() == load_scenario("raise-recruitment-65") and copy.title == "Recruit 65 (copy)"
+    assert main(["library", "show", "7"]) == 2
+    assert "no saved scenario 7; the saved ids are 1, 2" in capsys.readouterr().err
