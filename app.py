@@ -21,6 +21,7 @@ from __future__ import annotations
 import streamlit as st
 
 from sim.app.headline import draw_headline
+from sim.app.library import open_linked_comparison
 from sim.app.sidebar import draw_sidebar
 from sim.app.view import give_back_choices, keep_choices, make_view
 
@@ -32,6 +33,7 @@ PAGES = [st.Page("app_pages/charts.py", title="Charts", default=True),
          st.Page("app_pages/finance.py", title="Finance"),
          st.Page("app_pages/market.py", title="Market"),
          st.Page("app_pages/downloads.py", title="Downloads"),
+         st.Page("app_pages/library.py", title="Library"),
          st.Page("app_pages/model_notes.py", title="Model notes")]
 page = st.navigation(PAGES, position="top")
 
@@ -40,6 +42,7 @@ st.caption("A discrete-event model of the adoption pipeline, from adopter enquir
            "Every figure is a mean over replications with its 90% interval (5th to 95th percentile); "
            "changes against the baseline are paired, replication by replication, on common random numbers.")
 view = make_view(*draw_sidebar())
+open_linked_comparison()
 draw_headline(view)
 give_back_choices()
 page.run()

@@ -39,7 +39,8 @@ def _metrics(at) -> dict:
 
 
 PAGE_FILES = {"Charts": "charts", "Compare scenarios": "compare", "Recruitment target": "recruitment_target",
-              "Finance": "finance", "Market": "market", "Downloads": "downloads", "Model notes": "model_notes"}
+              "Finance": "finance", "Market": "market", "Downloads": "downloads", "Library": "library",
+              "Model notes": "model_notes"}
 
 
 def _open(at, view):

@@ -83,7 +83,9 @@ def on_baseline_change() -> None:
         state["load_error"] = str(exc)
 
 
-def _add_uploaded(text: str, source: str) -> None:
+def add_scenario_text(text: str, source: str, kind: str = "Uploaded", title: str | None = None) -> None:
+    """Check a scenario's text (an upload, a paste, a saved scenario) and make it the baseline,
+    listed as '``kind``: its title'; what is wrong with it is said in the sidebar."""
     try:
         scenario = read_scenario_text(text, source, uploads=state.get("upload_names", {}))
     except ScenarioError as exc:
@@ -96,8 +98,8 @@ def _add_uploaded(text: str, source: str) -> None:
     if too_large:
         state["load_error"] = f"{source}: not loaded, its run is too large: {too_large}"
         return
-    name = scenario.scenario.name if scenario.scenario.name != Scenario().scenario.name else source
-    label = f"Uploaded: {name}"
+    name = title or (scenario.scenario.name if scenario.scenario.name != Scenario().scenario.name else source)
+    label = f"{kind}: {name}"
     state.setdefault("uploaded", {})[label] = to_toml(scenario)
     state.setdefault("upload_names", {})[Path(source).stem] = state["uploaded"][label]  # for a later 'extends'
 
@@ -114,11 +116,11 @@ def _add_uploaded(text: str, source: str) -> None:
 def on_upload() -> None:
     upload = state.get("upload")
     if upload is not None:
-        _add_uploaded(upload.getvalue(), upload.name)
+        add_scenario_text(upload.getvalue(), upload.name)
 
 
 def on_paste() -> None:
-    _add_uploaded(state.get("paste", ""), "pasted scenario")
+    add_scenario_text(state.get("paste", ""), "pasted scenario")
 
 
 def chosen_baseline() -> tuple[Scenario, str, str]:
