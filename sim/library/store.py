@@ -49,8 +49,11 @@ def model_version() -> str:
 
 
 def content_of(scenario: Scenario) -> str:
-    """What a run of ``scenario`` depends on, as a hash of its file less its name and description."""
-    return hashlib.sha256(run_text(scenario).encode("utf-8")).hexdigest()
+    """What a run of ``scenario`` depends on, as a hash of its file less its name and description and
+    less the run's seed, replications and horizon (kept beside it, as a result's own key)."""
+    data = scenario.model_dump()
+    data["scenario"].update(seed=0, replications=2, years=1)
+    return hashlib.sha256(run_text(Scenario.model_validate(data)).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
