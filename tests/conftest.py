@@ -25,3 +25,31 @@ def small(years: int = 3, reps: int = 8, warm_up: int = 1, seed: int = 7, **sect
 @pytest.fixture
 def small_scenario() -> Scenario:
     return small()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server for the session (tests/postgres_server.py): its URL and, when the tests
+    started it, the server itself; skipped with the reason where none can be had."""
+    import os
+
+    from tests.postgres_server import REQUIRED_ENV, NoPostgres, postgres_server
+
+    try:
+        with postgres_server() as found:
+            yield found
+    except NoPostgres as exc:
+        if os.environ.get(REQUIRED_ENV):
+            pytest.fail(f"PostgreSQL is required here ({REQUIRED_ENV} is set) but cannot be started: {exc}")
+        pytest.skip(f"no PostgreSQL server: {exc}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def library_url(request, tmp_path) -> str:
+    """A new, empty library's URL: a SQLite file, and a database on a PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/library.sqlite3"
+    from tests.postgres_server import new_database
+
+    server_url, _ = request.getfixturevalue("postgres")
+    return new_database(server_url)

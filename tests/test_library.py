@@ -1,11 +1,11 @@
 """The scenario library: what one planner saves the next one finds, with the same figures; a
 database that is not this project's is refused and left as it was; concurrent saves all land.
 
-Run on SQLite always; on PostgreSQL too where ``ADOPTION_TEST_POSTGRES`` gives a server's URL."""
+Run on SQLite always and on PostgreSQL (a server the tests start, or ``ADOPTION_TEST_POSTGRES``):
+the same tests, on both (tests/postgres_server.py)."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 
@@ -17,14 +17,10 @@ from sim.run.runner import run_scenario
 from sim.scenario.files import load_scenario
 from tests.conftest import small
 
-URLS = ["sqlite"] + (["postgres"] if os.environ.get("ADOPTION_TEST_POSTGRES") else [])
 
-
-@pytest.fixture(params=URLS)
-def library(request, tmp_path):
-    if request.param == "sqlite":
-        return Library(f"sqlite:///{tmp_path}/library.sqlite3")
-    return Library(os.environ["ADOPTION_TEST_POSTGRES"])  # pragma: no cover - where a server is given
+@pytest.fixture
+def library(library_url):
+    return Library(library_url)
 
 
 def test_a_saved_scenario_comes_back_as_it_was_saved(library):
@@ -92,8 +88,8 @@ def test_a_database_that_is_not_this_library_is_refused_and_left_as_it_was(tmp_p
         open_engine("no such thing")
 
 
-def test_two_sessions_saving_and_deleting_at_once_lose_nothing(tmp_path):
-    url = f"sqlite:///{tmp_path}/shared.sqlite3"
+def test_two_sessions_saving_and_deleting_at_once_lose_nothing(library_url):
+    url = library_url
     Library(url)  # made once, as the server does
     errors = []
 
