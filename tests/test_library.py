@@ -40,8 +40,9 @@ def test_a_run_s_results_come_back_figure_for_figure(library):
     run = run_scenario(s)
     first = library.save_results(run)
     assert library.save_results(run) == first  # kept once
-    found, made_by = library.results_for(s, 3, 2)
-    assert made_by and found.summary[["mean", "p5", "p95"]].round(9).equals(run.summary[["mean", "p5", "p95"]].round(9))
+    found = library.results_for(s, 3, 2)
+    assert found.current and found.id == first and found.run.summary[["mean", "p5", "p95"]].round(9).equals(run.summary[["mean", "p5", "p95"]].round(9))
+    assert library.result(first).run.replications.equals(found.run.replications)
     assert library.results_for(s, 4, 2) is None  # another count: not this run
 
 
@@ -113,14 +114,27 @@ def test_two_sessions_saving_and_deleting_at_once_lose_nothing(library_url):
     assert titles == sorted(f"Planner {k} option {i}" for k in range(2) for i in range(0, 8, 2))
 
 
-def test_the_schema_is_versioned_and_reopening_upgrades_nothing_it_should_not(tmp_path):
-    url = f"sqlite:///{tmp_path}/library.sqlite3"
-    first = Library(url)
-    sid = first.save_scenario(load_scenario(), "Kept")
-    again = Library(url)  # a second start of the app: the same library, nothing lost
-    assert again.scenario(sid).title == "Kept"
-    with sqlite3.connect(tmp_path / "library.sqlite3") as db:
-        assert db.execute("select version_num from alembic_version").fetchone() == ("0001",)
+def test_a_comparison_keeps_the_figures_it_showed_and_says_when_an_older_model_made_them(library, monkeypatch):
+    import sim.library.store as store
+
+    a = library.save_scenario(load_scenario(), "Baseline")
+    runs = [run_scenario(small(years=2, reps=3, seed=s)) for s in (1, 2)]
+    monkeypatch.setattr(store, "model_version", lambda: "0.2.0")  # made by an older model
+    old = [library.save_results(r) for r in runs]
+    monkeypatch.undo()
+    b = library.save_scenario(load_scenario("sibling-campaign"), "Siblings")
+    cid = library.save_comparison("Options", [a, b], reference_id=a, years=2, result_ids=old)
+    kept = library.comparison_results(cid)
+    assert [k.id for k in kept] == old and not any(k.current for k in kept)
+    assert kept[1].run.replications.equals(library.result(old[1]).run.replications)
+    assert library.results_for(runs[0].scenario, 3, 2) is None  # not by this model...
+    assert library.results_for(runs[0].scenario, 3, 2, any_version=True).model_version == "0.2.0"  # ...but kept
+    new = [library.save_results(r) for r in runs]  # rerun with this model
+    library.renew_results(cid, new)
+    assert [k.current for k in library.comparison_results(cid)] == [True, True]
+    assert library.result(old[0]).model_version == "0.2.0"  # the older run is kept
+    with pytest.raises(LibraryError, match="2 scenarios; 1 results were given"):
+        library.renew_results(cid, new[:1])
 
 
 def test_the_command_line_saves_lists_exports_and_imports(tmp_path, capsys, monkeypatch):

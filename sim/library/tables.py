@@ -75,4 +75,7 @@ comparison_scenarios = Table(
     Column("comparison_id", Integer, ForeignKey("comparisons.id", ondelete="CASCADE"), primary_key=True),
     Column("position", Integer, primary_key=True),
     Column("scenario_id", Integer, ForeignKey("scenarios.id", ondelete="RESTRICT"), nullable=False),
+    # the run whose figures the comparison showed (None: found by the scenario's key)
+    Column("result_id", Integer, ForeignKey("results.id", ondelete="SET NULL", name="comparison_result"),
+           nullable=True),
 )
