@@ -55,7 +55,7 @@ def _saved_two(url: str) -> Library:
 
 
 def test_a_save_cut_off_by_the_process_stopping_leaves_the_library_as_it_was(library_url):
-    library = _saved_two(library_url)
+    _saved_two(library_url)
     child = _start_half_save(library_url, 60)
     child.send_signal(signal.SIGKILL)  # the app's server stopped mid-save
     child.wait(30)
