@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from sim.app.access import draw_user, require_login
 from sim.app.headline import draw_headline
 from sim.app.library import open_linked_comparison
 from sim.app.sidebar import draw_sidebar
@@ -35,6 +36,7 @@ PAGES = [st.Page("app_pages/charts.py", title="Charts", default=True),
          st.Page("app_pages/downloads.py", title="Downloads"),
          st.Page("app_pages/library.py", title="Library"),
          st.Page("app_pages/model_notes.py", title="Model notes")]
+require_login()  # on a shared server, nothing shows until the person has logged in
 page = st.navigation(PAGES, position="top")
 
 st.title("Adoption pipeline planner")
@@ -42,6 +44,7 @@ st.caption("A discrete-event model of the adoption pipeline, from adopter enquir
            "Every figure is a mean over replications with its 90% interval (5th to 95th percentile); "
            "changes against the baseline are paired, replication by replication, on common random numbers.")
 view = make_view(*draw_sidebar())
+draw_user()
 open_linked_comparison()
 draw_headline(view)
 give_back_choices()

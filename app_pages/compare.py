@@ -14,6 +14,7 @@ from sim.app.choices import (
     compared_runs,
 )
 from sim.app.headline import period_choice
+from sim.app.library import flag_older_figures, renew_comparison
 from sim.app.settings import TABLE_KPIS
 from sim.app.view import current_view, remember, set_choice
 from sim.planning import board_pack, charts, comparison
@@ -36,6 +37,8 @@ def draw_compare() -> None:
     compared = compared_runs(v, options, chosen)
     if not compared:
         return
+    flag_older_figures({name: options[name] for name in chosen}, v.reps, v.years)
+    renew_comparison(compared)
     c1, c2 = st.columns(2)
     if state.get("compare_reference") not in compared:
         set_choice("compare_reference", chosen[0])

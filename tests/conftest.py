@@ -22,6 +22,22 @@ def small(years: int = 3, reps: int = 8, warm_up: int = 1, seed: int = 7, **sect
     return scenario(scenario=run, **sections)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_library(tmp_path_factory):
+    """Every test's app and command line use a library of the test session's own (a test that
+    needs another sets ``ADOPTION_LIBRARY`` itself), never the project's file."""
+    import os
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('library')}/library.sqlite3"
+    before = os.environ.get("ADOPTION_LIBRARY")
+    os.environ["ADOPTION_LIBRARY"] = url
+    yield url
+    if before is None:
+        os.environ.pop("ADOPTION_LIBRARY", None)
+    else:
+        os.environ["ADOPTION_LIBRARY"] = before
+
+
 @pytest.fixture
 def small_scenario() -> Scenario:
     return small()

@@ -72,7 +72,12 @@ def compare_default_year(compared: dict[str, Results], reference: str) -> int:
 
 
 def compare_marker(v: View, compared: dict[str, Results], reference: str) -> str:
-    return "|".join([reference, *compared, str(v.reps), str(v.years)])
+    """What a comparison shows, as a key: its year opens on its default when this changes."""
+    return marker_of(reference, list(compared), v.reps, v.years)
+
+
+def marker_of(reference: str, names: list[str], reps: int | None, years: int) -> str:
+    return "|".join([reference, *names, str(reps), str(years)])
 
 
 def compare_settings(v: View, compared: dict[str, Results]) -> tuple[str, int | None]:
@@ -98,6 +103,11 @@ def finance_window(v: View) -> list[int]:
     new run the next three financial years (:mod:`sim.planning.budget_window`).  The finance page,
     the spreadsheet and the board paper total the same window."""
     year_labels = list(v.scen_res.years)
+    asked = state.pop("library:window", None)  # a saved comparison's window, where this run reaches it
+    if asked and set(asked) <= set(year_labels):
+        set_choice("finance_from", asked[0])
+        set_choice("finance_to", asked[1])
+        state["finance_window:for"] = v.marker
     if state.get("finance_window:for") != v.marker or \
             not {state.get("finance_from"), state.get("finance_to")} <= set(year_labels):
         first, last = budget_window.default_window(year_labels)

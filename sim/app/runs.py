@@ -11,6 +11,7 @@ import time
 import numpy as np
 import streamlit as st
 
+from sim.app.kept_runs import library_run, pinned_run
 from sim.app.settings import SESSION_RESULTS, engine
 from sim.run.jobs import JobStore
 from sim.run.replications import DEFAULT_PRECISION, run_to_precision
@@ -70,7 +71,13 @@ def obtain(texts: dict[str, str], reps: int | None, years: int, what: str = "Run
 def _obtain(texts: dict[str, str], reps: int | None, years: int, what: str, at_least: int = 0):
     store = state.setdefault("results", {})
     keys = {label: run_key(text, reps, years, at_least) for label, text in texts.items()}
-    missing = {label: text for label, text in texts.items() if keys[label] not in store}
+    pinned = {label: pinned_run(text, reps, years) for label, text in texts.items()}
+    for label, text in texts.items():  # kept in the library already: read back, not rerun
+        if pinned[label] is None and keys[label] not in store:
+            found = library_run(text, reps, years)
+            if found is not None:
+                store[keys[label]] = found
+    missing = {label: text for label, text in texts.items() if pinned[label] is None and keys[label] not in store}
     if missing:
         jobs = [job_store().submit(keys[label], lambda p, t=text: _compute(t, reps, years, p, at_least))
                 for label, text in missing.items()]
@@ -89,7 +96,7 @@ def _obtain(texts: dict[str, str], reps: int | None, years: int, what: str, at_l
             except RuntimeError as exc:
                 st.error(f"The run of '{label}' failed: {exc}")
                 return None
-    out = {label: store[keys[label]] for label in texts}
+    out = {label: store[keys[label]] if pinned[label] is None else pinned[label] for label in texts}
     for key in list(store)[:-SESSION_RESULTS]:  # keep the session's most recent results
         if key not in keys.values():
             del store[key]
