@@ -40,15 +40,18 @@ def app_server(reps: int = 10, years: int = 3, engine: str = "processes", timeou
 
 
 @contextlib.contextmanager
-def app_server_process(reps: int = 10, years: int = 3, engine: str = "processes", timeout: float = 60.0):
-    """As :func:`app_server`, yielding the URL and the server's process (the leader of its group)."""
-    port = free_port()
+def app_server_process(reps: int = 10, years: int = 3, engine: str = "processes", timeout: float = 60.0,
+                       port: int | None = None, env: dict[str, str] | None = None, options: tuple[str, ...] = ()):
+    """As :func:`app_server`, yielding the URL and the server's process (the leader of its group);
+    ``env`` adds to the environment and ``options`` to Streamlit's command line (a secrets file)."""
+    port = port or free_port()
     env = dict(os.environ, ADOPTION_APP_REPS=str(reps), ADOPTION_APP_YEARS=str(years),
-               ADOPTION_APP_ENGINE=engine)  # usage statistics are off in .streamlit/config.toml (cwd is ROOT)
+               ADOPTION_APP_ENGINE=engine, **(env or {}))  # usage statistics are off in .streamlit/config.toml
     log = open(os.devnull, "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+         *options],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:

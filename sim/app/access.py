@@ -39,7 +39,7 @@ class User:
     @property
     def signature(self) -> str:
         """How their saves are signed in the library."""
-        return self.name if not self.email or self.name == self.email else f"{self.name} <{self.email}>"
+        return self.name if not self.email or self.name == self.email else f"{self.name} ({self.email})"
 
 
 def login_configured() -> bool:
