@@ -14,7 +14,7 @@ BENEATH = {
     "run": {"scenario", "model"},
     "calibration": {"scenario", "model", "run"},
     "planning": {"scenario", "model", "run"},
-    "library": {"scenario", "model", "run"},  # what planners save: scenarios, results, comparisons
+    "library": {"scenario", "model", "run", "planning"},  # what planners save (scenarios, results, comparisons) and papers made from it
     "app": {"scenario", "model", "run", "planning", "library"},  # the app's page code (Streamlit), over every layer but calibration
 }
 ROOT = SIM.parent

@@ -154,3 +154,37 @@ def test_the_command_line_saves_lists_exports_and_imports(tmp_path, capsys, monk
     assert copy.scenario() == load_scenario("raise-recruitment-65") and copy.title == "Recruit 65 (copy)"
     assert main(["library", "show", "7"]) == 2
     assert "no saved scenario 7; the saved ids are 1, 2" in capsys.readouterr().err
+
+
+def test_a_saved_comparison_s_board_paper_from_the_command_line_shows_the_saved_figures(tmp_path, capsys, monkeypatch):
+    import sim.library.store as store
+    from sim.cli import main
+    from sim.planning import board_pack
+    from sim.planning.report_table import TABLE_KPIS
+
+    url = f"sqlite:///{tmp_path}/cli.sqlite3"
+    monkeypatch.setenv("ADOPTION_LIBRARY", url)
+    library = Library(url)
+    runs = {"Baseline": run_scenario(small(years=3, reps=4, seed=5)),
+            "Sooner": run_scenario(small(years=3, reps=4, seed=5, adopters={"stage1_days": 40}))}
+    ids = [library.save_scenario(r.scenario, name) for name, r in runs.items()]
+    monkeypatch.setattr(store, "model_version", lambda: "0.2.0")
+    kept = [library.save_results(r) for r in runs.values()]
+    monkeypatch.undo()
+    monkeypatch.setenv("ADOPTION_LIBRARY", url)
+    cid = library.save_comparison("Options", ids, ids[0], years=3, year=3, replications=4, result_ids=kept,
+                                  question="Sooner or not?", window="2023-24 to 2024-25")
+    paper = tmp_path / "paper.html"
+    assert main(["library", "paper", str(cid), "--out", str(paper)]) == 0
+    said = capsys.readouterr().out
+    assert "'Sooner': figures as saved, made by model 0.2.0" in said and f"wrote {paper}" in said
+    expected = board_pack.to_html(board_pack.build(runs, 3, "Baseline", "Sooner or not?", kpis=TABLE_KPIS,
+                                                   window=[2, 3]))
+    assert paper.read_bytes() == expected  # the saved figures, as the app's paper shows them
+    assert main(["library", "paper", str(cid), "--out", str(paper)]) == 2  # never overwritten unasked
+    assert main(["library", "paper", str(cid), "--out", str(tmp_path / "paper.docx")]) == 2
+    assert "a board paper is written as .pdf or .html" in capsys.readouterr().err
+    assert main(["library", "paper", str(cid), "--out", str(paper), "--force", "--rerun"]) == 0
+    assert "run afresh with model" in capsys.readouterr().out
+    assert all(r.current for r in library.comparison_results(cid))
+    assert paper.read_bytes() == expected  # this model, the same seed and count: the same figures

@@ -13,6 +13,12 @@ import pandas as pd
 from sim.model.kpis import KPI_BY_NAME
 from sim.planning.comparison import estimate_parts, format_change, format_estimate, format_figure, side_by_side
 
+#: The measures of a full table and of the board paper, wherever it is made (app or command line).
+TABLE_KPIS = ["enquiries", "approvals", "adopters_waiting", "children_waiting_with_po",
+              "children_waiting_over_18_months", "adopter_gap", "placements", "early_permanence_placements",
+              "interagency_placements", "adoption_orders", "a1_days", "a10_days", "a2_days", "a20_days",
+              "interagency_fees_gbp", "interagency_income_gbp", "interagency_net_gbp"]
+
 #: Units a printed row names beside its label (counts are plain numbers of what the label says).
 SHOWN_UNITS = ("days", "£", "%")
 
