@@ -101,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="a reduced workload (seconds, for tests)")
     bench.add_argument("--force", action="store_true", help="overwrite the --json file if it exists")
     bench.add_argument("--market", action="store_true", help="instead, time markets of 5 to 40 agencies and England")
+    bench.add_argument("--scheduler", metavar="ADDRESS", help="with --market: time England's replications on the Dask "
+                                                              "cluster at ADDRESS (tcp://host:8786): replication-years "
+                                                              "per second per worker, peak memory, and the workers "
+                                                              "England x 100 x 10 needs for 60 s")
     warm = sub.add_parser("warmup", help="how many warm-up years a scenario needs to settle (Welch's method on "
                                          "yearly means)")
     warm.add_argument("scenario", nargs="?", help="scenario (default: the built-in baseline)")
@@ -370,9 +374,16 @@ def cmd_bench(args) -> int:
         raise ScenarioError(problem)
     if args.json and Path(args.json).is_file() and not args.force:
         raise ScenarioError(f"{args.json}: already exists; choose another --json path, or add --force to overwrite")
+    if args.scheduler is not None and not args.market:
+        raise ScenarioError("--scheduler: times a market on a cluster; use it with --market")
+    if args.scheduler is not None and (problem := scheduler_problem(args.scheduler)):
+        raise ScenarioError(problem)
     if args.market:
+        from sim.run.market_bench import cluster
         from sim.run.market_bench import main as market_bench
 
+        if args.scheduler:
+            return cluster(args.scheduler, args.quick, args.json)
         return market_bench(args.quick, args.json)
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     figures = run_benchmark(QUICK if args.quick else STANDARD, say=say)

@@ -20,6 +20,14 @@
 
 ``--quick`` runs markets of 2 and 4 agencies over one year (after one warm-up year), one replication
 each, and leaves England out (for the tests).
+
+    python -m sim bench --market --scheduler tcp://scheduler-host:8786 [--quick]
+
+* **A cluster**: England's replications (two for each worker, over the warm-up and two years) run
+  on the Dask cluster at that address; the replication-years each worker completes a second, each
+  worker's peak memory, and from them the workers England x 100 replications x 10 years needs to
+  finish in 60 seconds.  ``--quick`` runs the East of England market for one year instead (a
+  check that the cluster answers, for the tests).
 """
 
 from __future__ import annotations
@@ -102,6 +110,51 @@ def main(quick: bool = False, json_path: str | None = None) -> int:
     if json_path:
         atomic_write.write_text(json_path, json.dumps(figures, indent=1))
     return 0
+
+
+def cluster(scheduler: str, quick: bool = False, json_path: str | None = None) -> int:
+    """Print what the Dask cluster at ``scheduler`` does with a market's replications."""
+    from sim.run.dask_engine import dask_client
+    from sim.run.market_runner import run_market
+
+    client = dask_client(scheduler)
+    workers = len(client.scheduler_info()["workers"])
+    if workers == 0:
+        raise ConnectionError(f"the Dask scheduler at {scheduler} has no workers; start some with "
+                              f"`dask worker {scheduler} --nthreads 1`")
+    name, years = ("east-of-england", 1) if quick else ("england", 2)
+    market = load_market(name).with_run(years=years, replications=2 * workers)
+    simulated = market.years + market.warm_up_years
+    print(f"Cluster benchmark: {scheduler}, {workers} workers; {name}, {market.replications} replications x "
+          f"{simulated} simulated years ({market.warm_up_years} warm-up)")
+    t0 = time.perf_counter()
+    run_market(market, engine="dask", scheduler=scheduler)
+    seconds = time.perf_counter() - t0
+    rate = market.replications * simulated / seconds / workers
+    memory = client.run(_peak_memory_mb)
+    print(f"  {seconds:.1f} s: {market.replications / seconds:.2f} replications/s, {rate:.3f} replication-years/s "
+          f"per worker; peak memory per worker {min(memory.values()):.0f} to {max(memory.values()):.0f} MB")
+    figures = {"scheduler": scheduler, "workers": workers, "market": name, "seconds": seconds,
+               "replication_years_per_second_per_worker": rate, "peak_memory_mb": sorted(memory.values())}
+    if not quick:
+        national = NATIONAL_REPLICATIONS * (NATIONAL_YEARS + market.warm_up_years)
+        needed = national / rate / NATIONAL_TARGET_S
+        print(f"  England x {NATIONAL_REPLICATIONS} replications x {NATIONAL_YEARS} years (+{market.warm_up_years} "
+              f"warm-up): about {national / rate / workers:,.0f} s on these {workers} workers; {needed:,.0f} workers "
+              f"like these finish it in {NATIONAL_TARGET_S:.0f} s")
+        figures["workers_for_national_in_60_s"] = needed
+    if json_path:
+        atomic_write.write_text(json_path, json.dumps(figures, indent=1))
+    return 0
+
+
+def _peak_memory_mb() -> float:
+    """This process's peak resident memory (MB), on the worker that runs it."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
 def profile_by_module(agencies: list[Agency], seed: int, top: int = 10) -> list[tuple[str, float]]:
