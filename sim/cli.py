@@ -101,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="a reduced workload (seconds, for tests)")
     bench.add_argument("--force", action="store_true", help="overwrite the --json file if it exists")
     bench.add_argument("--market", action="store_true", help="instead, time markets of 5 to 40 agencies and England")
+    bench.add_argument("--against", metavar="FILE", help="also print this run's figures beside an earlier run's "
+                                                         "--json file (e.g. benchmarks/0.3.0.json), with the ratios")
     bench.add_argument("--scheduler", metavar="ADDRESS", help="with --market: time England's replications on the Dask "
                                                               "cluster at ADDRESS (tcp://host:8786): replication-years "
                                                               "per second per worker, peak memory, and the workers "
@@ -378,6 +380,13 @@ def cmd_bench(args) -> int:
         raise ScenarioError("--scheduler: times a market on a cluster; use it with --market")
     if args.scheduler is not None and (problem := scheduler_problem(args.scheduler)):
         raise ScenarioError(problem)
+    if args.against is not None and args.market:
+        raise ScenarioError("--against: compares the standard benchmark's figures; leave out --market")
+    earlier = None
+    if args.against is not None:
+        from sim.run.bench_against import load_figures
+
+        earlier = load_figures(args.against)  # read before the run: a bad file costs no wait
     if args.market:
         from sim.run.market_bench import cluster
         from sim.run.market_bench import main as market_bench
@@ -393,6 +402,10 @@ def cmd_bench(args) -> int:
     else:
         waits = waiting_time.measure(say=say)
     print(report(figures) + waiting_time.report(waits))
+    if earlier is not None:
+        from sim.run.bench_against import against
+
+        print(against(asdict(figures), earlier, args.against))
     if args.json:
         text = json.dumps({**asdict(figures), **waits.as_dict()}, indent=1)
         atomic_write.write_files({Path(args.json): lambda path: path.write_text(text, encoding="utf-8")})

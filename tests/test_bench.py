@@ -29,6 +29,29 @@ def test_quick_benchmark_prints_and_writes_the_figures(tmp_path):
     assert all(row["events_per_replication"] > 0 and row["peak_kib"] > 0
                for row in figures["horizon_growth"] + figures["size_growth"])
 
+    from sim.run.bench_against import against, load_figures
+
+    slower = dict(figures, model_events_per_s=figures["model_events_per_s"] / 2)
+    side = against(slower, load_figures(str(out_json)), "then.json")
+    assert "Against then.json" in side
+    line = next(x for x in side.splitlines() if "model events/s" in x)
+    assert line.rstrip().endswith("0.50x  worse")
+    assert next(x for x in side.splitlines() if "events a replication" in x).rstrip().endswith("1.00x")
+
+
+def test_against_refuses_a_file_that_is_not_benchmark_figures_before_running(tmp_path, capsys):
+    from sim.cli import main
+
+    (tmp_path / "other.json").write_text('{"scenario": "x"}')
+    (tmp_path / "broken.json").write_text("{not json")
+    assert main(["bench", "--against", str(tmp_path / "other.json")]) == 2
+    assert main(["bench", "--against", str(tmp_path / "broken.json")]) == 2
+    assert main(["bench", "--against", str(tmp_path / "missing.json")]) == 2
+    assert main(["bench", "--market", "--against", str(tmp_path / "other.json")]) == 2
+    err = capsys.readouterr().err
+    assert "not the figures of `python -m sim bench --json`" in err and "not a JSON file" in err
+    assert "missing.json" in err and "leave out --market" in err
+
 
 def test_event_count_is_every_event_simpy_processes(monkeypatch):
     """``count_events`` gives the same number as counting each call of ``Environment.step``."""

@@ -17,7 +17,7 @@ from pathlib import Path
 #: The largest input file of each kind, in bytes: scenario and market files are a few kilobytes,
 #: targets files tens, a parameter-sets file of 100 sets about 30 kB.
 LIMITS = {"scenario file": 200_000, "market file": 200_000, "targets file": 1_000_000,
-          "parameter sets file": 5_000_000}
+          "parameter sets file": 5_000_000, "benchmark figures file": 1_000_000}
 
 
 class InputFileError(ValueError):
