@@ -50,11 +50,16 @@ def arrivals(pipeline: Pipeline):
     day the scenario changes and reads the pipeline's timeline then, not before, so that a
     shared history continued as another scenario (:mod:`sim.model.history`) arrives at that
     scenario's rates; a day on which the rate does not change leaves the arithmetic as it was,
-    so the same draws give the same days to the last bit whichever days the timeline marks."""
+    so the same draws give the same days to the last bit whichever days the timeline marks.
+
+    Groups arriving within a month of the process's last wake are started at once, each booked
+    to enter care on its own day (no event of its own): the month never reaches past a day the
+    scenario changes, on which the process wakes anyway, so each is drawn from the parameters in
+    force on the day it enters."""
     env = pipeline.env
     gaps = pipeline.streams["child_arrivals"]
     rate = group_rate_per_day(pipeline.scenario.children)
-    t = 0.0
+    t, ahead = 0.0, MONTH_DAYS
     while True:
         work = gaps.exponential(1.0)
         looked = t  # the gap is spent from t at ``rate``; the timeline has been read up to ``looked``
@@ -72,13 +77,15 @@ def arrivals(pipeline: Pipeline):
                 work -= rate * (change - t)
                 t, rate = change, new_rate
             looked = change
-        yield env.timeout(t - env.now)
-        env.process(child_journey(pipeline, new_group(pipeline, env.now)))
+        if t > ahead:  # beyond the month drawn ahead: wait for it, and draw the month from it
+            yield env.timeout(t - env.now)
+            ahead = env.now + MONTH_DAYS
+        env.process(child_journey(pipeline, new_group(pipeline, t)))
 
 
 def new_group(pipeline: Pipeline, entry_t: float) -> ChildGroup:
-    """Draw a group's size, age, needs and early permanence consideration."""
-    children_params, s = pipeline.scenario.children, pipeline.streams["child_profile"]
+    """Draw a group's size, age, needs and early permanence consideration (as on day ``entry_t``)."""
+    children_params, s = pipeline.scenario_at(entry_t).children, pipeline.streams["child_profile"]
     size = 1 + s.choice(children_params.sibling_group_probs)
     lo, hi = AGE_BANDS[s.choice(children_params.age_band_probs)]
     age = lo + (hi - lo) * s.uniform()
@@ -87,15 +94,19 @@ def new_group(pipeline: Pipeline, entry_t: float) -> ChildGroup:
 
 
 def child_journey(pipeline: Pipeline, group: ChildGroup):
-    """From entering care to the adoption order (or a change of plan)."""
-    env, children_params = pipeline.env, pipeline.scenario.children
-    pipeline.census.enter(group, "in_proceedings")
-    order_t = env.now + pipeline.streams["proceedings"].lognormal(children_params.proceedings_weeks * 7, children_params.proceedings_cv)
-    plan_t = max(env.now, order_t - children_params.plan_before_order_days)
-    window = min(children_params.early_permanence_window_days, plan_t - env.now)
+    """From entering care (on ``group.entry_t``, now or booked ahead) to the adoption order (or a
+    change of plan): the proceedings drawn on entry, and one wait to the court's decision (two for
+    a child who first looks for early permanence carers)."""
+    env, entry = pipeline.env, group.entry_t
+    children_params = pipeline.scenario_at(entry).children
+    pipeline.census.enter_at(group, "in_proceedings", entry)
+    order_t = entry + pipeline.streams["proceedings"].lognormal(children_params.proceedings_weeks * 7, children_params.proceedings_cv)
+    plan_t = max(entry, order_t - children_params.plan_before_order_days)
+    window = min(children_params.early_permanence_window_days, plan_t - entry)
     if group.ep_candidate and window > 0:
+        yield env.timeout(max(0.0, entry - env.now))
         yield from _seek_early_permanence(pipeline, group, window)
-    yield from court_stage(pipeline, group, plan_t, order_t)
+    yield from court_stage(pipeline, group, plan_t, order_t, in_proceedings=group.state != "ep_placed")
 
 
 def _seek_early_permanence(pipeline: Pipeline, group: ChildGroup, window: float):
@@ -105,14 +116,17 @@ def _seek_early_permanence(pipeline: Pipeline, group: ChildGroup, window: float)
         pipeline.tally.add("early_permanence_placements", pipeline.env.now, group.size)
 
 
-def court_stage(pipeline: Pipeline, group: ChildGroup, plan_t: float, order_t: float, plan_counted: bool = False):
-    """The plan for adoption, then the court's decision; on an order, family finding."""
+def court_stage(pipeline: Pipeline, group: ChildGroup, plan_t: float, order_t: float, plan_counted: bool = False,
+                in_proceedings: bool = True):
+    """The plan for adoption, then the court's decision; on an order, family finding.  The plan is
+    booked on its day, so this is one wait, to the court's decision; a child living with early
+    permanence carers (``in_proceedings`` false) stays counted as placed with them."""
     env, children_params = pipeline.env, pipeline.scenario.children
     if not plan_counted:
-        yield env.timeout(max(0.0, plan_t - env.now))
-        pipeline.tally.add("plans_for_adoption", env.now, group.size)
-        if group.state == "in_proceedings":
-            pipeline.census.move(group, "plan")
+        plan_t = max(env.now, plan_t)
+        pipeline.tally.add("plans_for_adoption", plan_t, group.size)
+        if in_proceedings:
+            pipeline.census.move_at(group, "plan", plan_t)
     yield env.timeout(max(0.0, order_t - env.now))
     if not pipeline.streams["court"].bernoulli(children_params.order_granted_share):
         pipeline.tally.add("plans_declined", env.now, group.size)
@@ -137,13 +151,15 @@ def family_finding(pipeline: Pipeline, group: ChildGroup):
         if group.ep_t is None:
             yield env.timeout(matching_params.link_to_panel_days)
         yield pipeline.panel.hear(MATCH)
-        yield env.timeout(pipeline.scenario.panel.decision_days)
-        group.match_t = env.now
-        pipeline.tally.add("matches", env.now, group.size)
-        pipeline.tally.add("families_matched", env.now)
-        if group.state != "ep_placed":
-            pipeline.census.move(group, "matched")
-            yield env.timeout(matching_params.match_to_placement_days)
+        # the decision, and the move to the family: one wait, the match booked on its day
+        group.match_t = env.now + pipeline.scenario.panel.decision_days
+        pipeline.tally.add("matches", group.match_t, group.size)
+        pipeline.tally.add("families_matched", group.match_t)
+        if group.state == "ep_placed":
+            yield env.timeout(group.match_t - env.now)
+        else:
+            pipeline.census.move_at(group, "matched", group.match_t)
+            yield env.timeout(group.match_t + matching_params.match_to_placement_days - env.now)
             if household is not None:
                 (pipeline.census if pipeline.market is None else pipeline.market.census_of(household)).move(household, "placed")
         pipeline.census.move(group, "placed")

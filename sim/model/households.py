@@ -47,33 +47,42 @@ def enquiries(pipeline: Pipeline):
             household = pipeline.new_household()
             pipeline.census.enter(household, "enquiry")
             delay = conv.uniform() * MONTH_DAYS + adopters_params.enquiry_to_registration_days
-            env.process(household_journey(pipeline, household, "enquiry", delay))
+            stage2_t = registration_to_stage2(pipeline, household, delay, 0.0)
+            if stage2_t is not None:  # a household that withdraws in stage 1 needs no process: it is booked
+                env.process(household_journey(pipeline, household, "registered", stage2_t - env.now))
         month += 1
         yield env.timeout(MONTH_DAYS)
 
 
 def household_journey(pipeline: Pipeline, household: Household, start: str, time_in: float = 0.0):
-    """One household from ``start`` ("enquiry", "between_adoptions", "stage1", "stage2",
-    "approved_waiting" or "placed") onwards.  ``time_in`` is the delay before registering (from
-    "enquiry") or before returning for a second adoption (from "between_adoptions"), or the
-    time already spent in the starting stage (households in the initial state)."""
+    """One household from ``start`` ("enquiry", "registered", "between_adoptions", "stage1",
+    "stage2", "approved_waiting" or "placed") onwards.  ``time_in`` is the delay before
+    registering (from "enquiry"), before stage 2 (from "registered": stage 1 and the break already
+    booked) or before returning for a second adoption (from "between_adoptions"), or the time
+    already spent in the starting stage (households in the initial state).
+
+    Each stretch that nothing else can change is one wait: registration, stage 1 and the break
+    (no queue, resource or decision another process touches) up to stage 2; the decision after
+    panel and the time until an approved household is ready to be linked.  Everything a stretch
+    needs is drawn at its start, from the parameters in force then, and its changes of state are
+    booked at their own times (:meth:`sim.model.census.Census.move_at`)."""
     env = pipeline.env
-    if start == "enquiry":
-        yield env.timeout(time_in)
-        start, time_in = "stage1", 0.0
-    elif start == "between_adoptions":
-        yield env.timeout(time_in)
-        start, time_in = "stage2", 0.0
-    if start == "stage1":
-        if not (yield from _stage1(pipeline, household, time_in)):
+    if start in ("enquiry", "stage1"):
+        stage2_t = registration_to_stage2(pipeline, household, *((time_in, 0.0) if start == "enquiry" else (0.0, time_in)))
+        if stage2_t is None:
             return
+        start, time_in = "registered", stage2_t - env.now
+    if start in ("registered", "between_adoptions"):
+        yield env.timeout(time_in)
         start, time_in = "stage2", 0.0
     while True:
+        approved_t = None
         if start == "stage2":
-            if not (yield from _stage2_and_decision(pipeline, household, time_in)):
+            approved_t = yield from _stage2_and_panel(pipeline, household, time_in)
+            if approved_t is None:
                 return
             time_in = 0.0
-        result = yield from _wait_and_place(pipeline, household, start == "placed")
+        result = yield from _wait_and_place(pipeline, household, start == "placed", approved_t)
         if result != "adopted":
             return
         adopters_params = pipeline.scenario.adopters
@@ -85,43 +94,50 @@ def household_journey(pipeline: Pipeline, household: Household, start: str, time
         start = "stage2"
 
 
-def _stage1(pipeline: Pipeline, household: Household, elapsed: float):
-    """Stage 1 and the optional break; False if the household withdraws."""
-    env, adopters_params, s = pipeline.env, pipeline.scenario.adopters, pipeline.streams["stage1"]
-    household.registered_t = env.now - elapsed
+def registration_to_stage2(pipeline: Pipeline, household: Household, registers_in: float, elapsed: float) -> float | None:
+    """Registration (in ``registers_in`` days), stage 1 (``elapsed`` days of it already spent) and
+    the optional break, drawn now and booked at their times: the day stage 2 is asked for, or None
+    if the household withdraws in stage 1."""
+    now, adopters_params, s = pipeline.env.now, pipeline.scenario.adopters, pipeline.streams["stage1"]
+    census, tally = pipeline.census, pipeline.tally
+    registered = now + registers_in
+    household.registered_t = registered - elapsed
     if elapsed == 0.0:
-        pipeline.tally.add("registrations", env.now)
-    pipeline.census.move(household, "stage1")
+        tally.add("registrations", registered)
+    census.move_at(household, "stage1", registered)
     d = s.lognormal(adopters_params.stage1_days, adopters_params.stage1_cv)
     if s.bernoulli(adopters_params.stage1_withdrawal):
-        yield env.timeout(max(0.0, d * s.uniform() - elapsed))
-        pipeline.census.move(household, "withdrawn")
-        pipeline.tally.add("withdrawals", env.now)
-        return False
-    yield env.timeout(max(0.0, d - elapsed))
-    pipeline.tally.observe("stage1_within_2_months_pct", env.now, 100.0 if d <= STAGE1_TARGET_DAYS else 0.0)
+        left = registered + max(0.0, d * s.uniform() - elapsed)
+        census.move_at(household, "withdrawn", left)
+        tally.add("withdrawals", left)
+        return None
+    stage1_end = registered + max(0.0, d - elapsed)
+    tally.observe("stage1_within_2_months_pct", stage1_end, 100.0 if d <= STAGE1_TARGET_DAYS else 0.0)
     b = pipeline.streams["break"]
     if b.bernoulli(adopters_params.break_share):
-        pipeline.census.move(household, "break")
-        yield env.timeout(min(b.exponential(adopters_params.break_days), BREAK_MAX_DAYS))
-    return True
+        census.move_at(household, "break", stage1_end)
+        return stage1_end + min(b.exponential(adopters_params.break_days), BREAK_MAX_DAYS)
+    return stage1_end
 
 
-def _stage2_and_decision(pipeline: Pipeline, household: Household, elapsed: float):
-    """Stage 2 (including any wait for a social worker), panel and decision; True if approved."""
+def _stage2_and_panel(pipeline: Pipeline, household: Household, elapsed: float):
+    """Stage 2 (including any wait for a social worker) and panel; the day of the decision to
+    approve (booked then), or None if the household withdraws or is not approved."""
     env, adopters_params, s = pipeline.env, pipeline.scenario.adopters, pipeline.streams["stage2"]
     started = env.now - elapsed
     pipeline.census.move(household, "stage2")
     if elapsed == 0.0:
         pipeline.tally.add("stage2_starts", env.now)
-    yield pipeline.assessors.take()  # a place on a social worker's caseload
+    place = pipeline.assessors.take()  # a place on a social worker's caseload: None if one is free now
+    if place is not None:
+        yield place
     d = s.lognormal(adopters_params.stage2_days, adopters_params.stage2_cv)
     if s.bernoulli(adopters_params.stage2_withdrawal):
         yield env.timeout(max(0.0, d * s.uniform() - elapsed))
         pipeline.assessors.hand_over()
         pipeline.census.move(household, "withdrawn")
         pipeline.tally.add("withdrawals", env.now)
-        return False
+        return None
     yield env.timeout(max(0.0, d - elapsed))
     pipeline.assessors.hand_over()
     days = env.now - started
@@ -129,17 +145,17 @@ def _stage2_and_decision(pipeline: Pipeline, household: Household, elapsed: floa
     pipeline.tally.observe("stage2_within_4_months_pct", env.now, 100.0 if days <= STAGE2_TARGET_DAYS else 0.0)
     pipeline.census.move(household, "awaiting_decision")
     yield pipeline.panel.hear(APPROVAL)
-    yield env.timeout(pipeline.scenario.panel.decision_days)
+    decided = env.now + pipeline.scenario.panel.decision_days
     if pipeline.streams["approval"].bernoulli(adopters_params.not_approved_share):
-        pipeline.census.move(household, "not_approved")
-        pipeline.tally.add("withdrawals", env.now)
-        return False
-    pipeline.tally.add("approvals", env.now)
+        pipeline.census.move_at(household, "not_approved", decided)
+        pipeline.tally.add("withdrawals", decided)
+        return None
+    pipeline.tally.add("approvals", decided)
     if household.registered_t is not None:
-        pipeline.tally.observe("roi_to_approval_days", env.now, env.now - household.registered_t)
+        pipeline.tally.observe("roi_to_approval_days", decided, decided - household.registered_t)
         household.registered_t = None  # a second-time adopter's return is not a new registration
     draw_offer(pipeline, household)
-    return True
+    return decided
 
 
 def draw_offer(pipeline: Pipeline, household: Household) -> None:
@@ -154,36 +170,41 @@ def draw_offer(pipeline: Pipeline, household: Household) -> None:
     household.dual = s.bernoulli(adopters_params.dual_approved_share)
 
 
-def _wait_and_place(pipeline: Pipeline, household: Household, already_placed: bool):
-    """Wait in the pool until linked, then until the placement ends.
+def _wait_and_place(pipeline: Pipeline, household: Household, already_placed: bool, approved_t: float | None = None):
+    """Wait in the pool (from ``approved_t``, the day of approval, or now) until linked, then until
+    the placement ends.
 
     Returns "adopted", "disrupted", or "left" (de-registered or taken by another agency).
     A placement whose child goes home before the order (early permanence) sends the
-    household back to the pool.
+    household back to the pool.  The household waits on one event, ``household.outcome``: the
+    pool lets it go with None when it leaves unlinked, and the child's side with how the
+    placement ended (a link itself wakes nothing on the household's side).
     """
     env, adopters_params, s = pipeline.env, pipeline.scenario.adopters, pipeline.streams["waiting_adopters"]
     leave_rate = adopters_params.deregistration_per_year + adopters_params.external_placement_per_year
     while True:
         household.outcome = env.event()
         if not already_placed:
-            pipeline.census.move(household, "approved_waiting")
+            joined = env.now if approved_t is None else approved_t
+            pipeline.census.move_at(household, "approved_waiting", joined)
             stay = s.exponential(YEAR_DAYS / leave_rate) if leave_rate > 0 else math.inf
             ready = s.exponential(pipeline.scenario.matching.adopter_ready_days)
-            child = None
+            result = None
             if ready < stay:
-                yield env.timeout(ready)
-                child = yield pipeline.matcher.add_household(household, patience=stay - ready)
+                yield env.timeout(joined + ready - env.now)
+                result = yield pipeline.matcher.add_household(household, patience=stay - ready)
             else:
-                yield env.timeout(stay)
-            if child is None:
+                yield env.timeout(joined + stay - env.now)
+            if result is None:
                 if s.uniform() * leave_rate < adopters_params.external_placement_per_year:
                     _placed_by_another_agency(pipeline, household)
                 else:
                     pipeline.census.move(household, "deregistered")
                     pipeline.tally.add("deregistrations", env.now)
                 return "left"
-        already_placed = False
-        result = yield household.outcome
+        else:
+            result = yield household.outcome
+        already_placed, approved_t = False, None
         if result == "returned":
             continue
         if result == "disrupted":
@@ -204,9 +225,8 @@ def _placed_by_another_agency(pipeline: Pipeline, household: Household) -> None:
 class Caseload:
     """Stage 2 places on the assessing social workers' caseloads, first come, first served.
 
-    ``take()`` returns an event that fires when the household has a place: at once if one
-    is free, else when a finished household's place is handed over (``hand_over()``), in
-    order of asking.  This is a simpy ``Resource`` without its release events.  With no
+    ``take()`` takes a free place at once (and returns None), or returns an event that fires when
+    a finished household's place is handed over (``hand_over()``), in order of asking.  This is a simpy ``Resource`` without its release events.  With no
     places (no social workers) an assessment never starts.  ``resize()`` follows a change in
     staffing: new places go at once to households waiting; places taken away disappear as the
     households holding them finish.
@@ -221,12 +241,12 @@ class Caseload:
         self.queue: deque = deque()
 
     def take(self):
-        event = self.env.event()
+        """None if a place is free now (it is taken), else an event that fires when one is handed over."""
         if self.free > 0:
             self.free -= 1
-            event.succeed()
-        else:
-            self.queue.append(event)
+            return None
+        event = self.env.event()
+        self.queue.append(event)
         return event
 
     def hand_over(self) -> None:

@@ -19,6 +19,8 @@ of every household and child joining its lists.
 
 from __future__ import annotations
 
+import itertools
+from heapq import heappop, heappush
 from math import inf
 from operator import attrgetter
 
@@ -44,11 +46,11 @@ def first_compatible(households, group, t: float, dual_only: bool = False):
 
 
 def link(child, household) -> None:
-    """Tell both sides who their partner is (each ``linked`` event is then let go, so the two
-    entities do not refer to each other through it)."""
-    child_linked, household_linked = child.linked, household.linked
+    """Tell the child's side who its family is; the household, waiting on its outcome, is woken
+    only when the placement ends.  Both ``linked`` tokens are let go, which takes the two off every
+    list (the market's included) that holds them."""
+    child_linked = child.linked
     child.linked = household.linked = None
-    household_linked.succeed(child)
     child_linked.succeed(household)
 
 
@@ -64,18 +66,23 @@ class Matcher:
         self.newcomers: set = set()  # entities added since the last round (a round is held only if any)
         self.interval = interval_days
         self.market = None  # in a market of agencies, the market this agency's lists are offered to
+        self.deadlines: list[tuple] = []  # (day, order, entity, its token, its list): who gives up when
+        self._order = itertools.count()
+        self.alarms: list[float] = []  # the days alarms are set for (a heap)
         env.process(self._rounds())
 
-    # Each ``add_*`` puts an entity on a list and returns the event it waits on: the event
-    # fires with the partner when a round links the entity, or with None once ``patience``
-    # days have passed, when the entity comes off the list unlinked.  (One event and a
-    # timeout callback, instead of a simpy condition ``linked | timeout``.)
+    # Each ``add_*`` puts an entity on a list and returns the event it waits on: a child's fires
+    # with its family when a round links it; a household's is its ``outcome``, which fires when
+    # the placement ends; each fires with None once ``patience`` days have passed, when the
+    # entity comes off the list unlinked.  The days entities give up are kept in one heap, with
+    # one alarm for the soonest that is still waiting: an entity linked before its day costs no
+    # event.
 
     def add_household(self, h, patience: float = inf):
-        """An approved household joins the pool."""
+        """An approved household joins the pool; it waits on its ``outcome``."""
         self.pool.append(h)
         self.newcomers.add(h)
-        linked = self._link_or_give_up(h, self.pool, patience)
+        linked = self._link_or_give_up(h, self.pool, patience, h.outcome)
         if self.market is not None:
             self.market.household_waiting(self, h)
         return linked
@@ -105,16 +112,31 @@ class Matcher:
         self.pool.remove(h)
         self.newcomers.discard(h)
 
-    def _link_or_give_up(self, entity, where: list, patience: float):
-        entity.linked = linked = self.env.event()
+    def _link_or_give_up(self, entity, where: list, patience: float, event=None):
+        entity.linked = linked = self.env.event() if event is None else event
         if patience < inf:
-            def give_up(_):
-                if not linked.triggered:
-                    where.remove(entity)
-                    linked.succeed(None)
-
-            self.env.timeout(patience).callbacks.append(give_up)
+            day = self.env.now + patience
+            heappush(self.deadlines, (day, next(self._order), entity, linked, where))
+            if not self.alarms or day < self.alarms[0]:
+                self._set_alarm(day)
         return linked
+
+    def _set_alarm(self, day: float) -> None:
+        heappush(self.alarms, day)
+        self.env.timeout(day - self.env.now).callbacks.append(self._ring)
+
+    def _ring(self, _event) -> None:
+        """Let go, unlinked, everyone whose day has come; set the alarm for the next still waiting.
+        (An alarm set for an entity linked meanwhile, or overtaken by an earlier one, finds no one.)"""
+        now, deadlines = self.env.now, self.deadlines
+        heappop(self.alarms)  # this alarm: alarms ring in the order of their days
+        while deadlines and (deadlines[0][0] <= now + 1e-9 or deadlines[0][2].linked is not deadlines[0][3]):
+            _, _, entity, linked, where = heappop(deadlines)
+            if entity.linked is linked and not linked.triggered:  # still on its list
+                where.remove(entity)
+                linked.succeed(None)
+        if deadlines and (not self.alarms or deadlines[0][0] < self.alarms[0]):
+            self._set_alarm(deadlines[0][0])
 
     def _rounds(self):
         env = self.env

@@ -59,7 +59,7 @@ class Timeline:
 
     def at(self, t: float) -> Scenario:
         """The scenario in force on day ``t``."""
-        return self.scenarios[bisect_right(self.starts, t) - 1]
+        return self.scenarios[max(0, bisect_right(self.starts, t) - 1)]  # before the start: the first
 
     def in_month(self, m: int) -> Scenario:
         """The scenario in force in month ``m`` (0 = the first month of the run)."""
