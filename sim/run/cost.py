@@ -17,12 +17,14 @@ changes and trends.  The three constants were fitted by least squares to the eve
 by ``run_replication(..., count_events=True)`` (the count ``python -m sim bench`` reports) in
 three replications each of the calibrated Cambridgeshire & Peterborough scenario at 2 and 10
 years (+ 3 warm-up), as it is, with enquiries x3, and with children entering x3: the fit
-predicts each of the six counts within 3% (5,856 to 31,362 events a replication).
+predicts each of the six counts within 4% (4,182 to 22,485 events a replication).  (Most of a
+household's stretches are booked rather than simulated event by event, so an enquiry costs few
+events; the months carry the panels' sittings, the matching rounds and the alarms.)
 :func:`measure_events` repeats the measurement.
 
 **Time.** Events at the model's speed measured by ``python -m sim bench`` on the 2-core
-development machine (docs/background/performance.md: 335,696 events a second on one core, 1.92x on
-two), on the cores used: the time when the machine has no other work, which the limit is
+development machine (docs/background/performance.md: 257,040 events a second on one core, 1.92x on
+two when idle), on the cores used: the time when the machine has no other work, which the limit is
 checked against, so that the same command is refused or not whatever else is running.  Other
 work slows it, and the estimate says by how much when it is busy: the run's k processes share
 the C cores with the load average's L others, about C / (L + k) of a core each once L + k > C.
@@ -50,11 +52,11 @@ from sim.scenario.files import ScenarioError
 from sim.scenario.parameters import Scenario, run_months
 
 # Fitted to counted events (see the module docstring and measure_events).
-EVENTS_PER_ENQUIRY = 1.46
-EVENTS_PER_CHILD = 10.6
-EVENTS_PER_MONTH = 4.84
+EVENTS_PER_ENQUIRY = 0.485
+EVENTS_PER_CHILD = 7.64
+EVENTS_PER_MONTH = 17.4
 # python -m sim bench on the 2-core development machine (docs/background/performance.md).
-EVENTS_PER_SECOND = 335_696
+EVENTS_PER_SECOND = 257_040
 PARALLEL_EFFICIENCY = 0.96  # speed-up 1.92 on 2 cores
 START_SECONDS = 1.0  # start-up, imports and worker processes: 2.76 s end to end against 2.19 s for the run
 PROCESS_BYTES = 158 * 2**20  # ru_maxrss of the benchmark's process (docs/background/performance.md)
@@ -148,9 +150,10 @@ def _cost(replications: int, years: int, warm_up_years: int, events: float, spee
 
 
 #: A market replication runs its agencies in one environment and matches across them each round: per
-#: simulated event it is this much slower than one agency's (England x 100 replications x 10 years,
-#: about 1,069 s on two cores against the single-agency rate's estimate; docs/background/performance.md).
-MARKET_SLOWDOWN = 5.8
+#: simulated event it is this much slower than one agency's (England x 100 replications x 10 years took
+#: 461 s on two cores, measured 2026-12-07, against the single-agency rate's estimate;
+#: docs/background/performance.md).
+MARKET_SLOWDOWN = 2.9
 
 
 def estimate_market(market, workers: int | None = None, engine: str = "processes") -> Cost:
