@@ -68,10 +68,7 @@ class Census:
 
     def enter_at(self, entity, state: str, t: float) -> None:
         """A new entity joins in ``state`` on day ``t`` (now or later), without an event of its own."""
-        if t <= self.env.now:
-            self.enter(entity, state)
-        else:
-            heappush(self.booked, (t, next(self._order), entity, state, True))
+        self._book(entity, state, t, True)
 
     def _enter(self, entity, state: str, t: float) -> None:
         entity.state = state
@@ -88,10 +85,13 @@ class Census:
 
     def move_at(self, entity, state: str, t: float) -> None:
         """Move an entity to ``state`` on day ``t`` (now or later), without an event of its own."""
+        self._book(entity, state, t, False)
+
+    def _book(self, entity, state: str, t: float, enters: bool) -> None:
         if t <= self.env.now:
-            self.move(entity, state)
+            (self.enter if enters else self.move)(entity, state)
         else:
-            heappush(self.booked, (t, next(self._order), entity, state, False))
+            heappush(self.booked, (t, next(self._order), entity, state, enters))
 
     def catch_up(self) -> None:
         """Make the moves booked for now or earlier, in the order of their times."""
