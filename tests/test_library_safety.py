@@ -131,3 +131,16 @@ def test_an_upgrade_keeps_every_saved_scenario_and_comparison(tmp_path):
     assert (saved.title, saved.question, saved.scenario_ids, saved.result_ids) == ("May", "Which?", (1,), (None,))
     with sqlite3.connect(tmp_path / "library.sqlite3") as db:
         assert db.execute("select version_num from alembic_version").fetchone() == ("0002",)
+
+
+def test_a_database_server_that_does_not_answer_is_refused_in_seconds():
+    import socket
+    import time
+
+    with socket.socket() as s:  # a port with nothing listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(LibraryError, match="database server cannot be reached .*; check ADOPTION_LIBRARY"):
+        open_engine(f"postgresql+psycopg://planner@127.0.0.1:{port}/adoption")
+    assert time.monotonic() - started < 15

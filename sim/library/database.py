@@ -32,6 +32,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_FILE = PROJECT_DIR / "library" / "adoption-library.sqlite3"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_S = 30
+CONNECT_TIMEOUT_S = 10
 
 
 class LibraryError(RuntimeError):
@@ -62,7 +63,10 @@ def open_engine(url: str | None = None) -> Engine:
     if sqlite and parsed.database:
         _check_sqlite_file(Path(parsed.database), where)  # read only: a file that is not ours is never touched
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S} if sqlite else {})
+    # a server that does not answer is given up on after CONNECT_TIMEOUT_S, not waited for without end
+    postgres = parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("psycopg", "psycopg2")
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S} if sqlite else
+                           {"connect_timeout": CONNECT_TIMEOUT_S} if postgres else {})
     if sqlite:
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, _record) -> None:
@@ -84,7 +88,11 @@ def open_engine(url: str | None = None) -> Engine:
                 command.upgrade(config, "head")
     except (DatabaseError, OperationalError) as exc:
         engine.dispose()
-        raise LibraryError(f"{where}: not a database this program can open ({str(exc.orig).strip()}); it was "
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        if not sqlite and (exc.connection_invalidated or "connect" in reason.lower()):
+            raise LibraryError(f"{where}: the library's database server cannot be reached ({reason}); check "
+                               f"{LIBRARY_ENV} and that the server is running") from None
+        raise LibraryError(f"{where}: not a database this program can open ({reason}); it was "
                            f"left as it was — choose another file with {LIBRARY_ENV}") from None
     except LibraryError:
         engine.dispose()
