@@ -27,7 +27,7 @@ import json
 import os
 import signal
 import sys
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 from sim.library.command import add_parser as add_library_parser
@@ -41,7 +41,8 @@ from sim.run.cost import check_cost, check_workers, estimate, estimate_market
 from sim.run.dask_engine import SCHEDULER_ENV, scheduler_problem
 from sim.run.interrupts import Stopped, stop_on_signals
 from sim.run.options import ENGINES, RunOptions
-from sim.run.replications import DEFAULT_PRECISION, run_to_precision, why
+from sim.run.replications import at_least as at_least_rule
+from sim.run.replications import run_to_precision, why
 from sim.run.runner import run_scenario
 from sim.scenario import atomic_write
 from sim.scenario.files import ScenarioError, load_scenario, scenario_from_dict
@@ -234,9 +235,7 @@ def _run(scenario, args, progress=True, at_least: int = 0, share_history: bool =
                          progress=_progress if progress else None, scheduler=args.scheduler,
                          share_history=share_history)
     if args.reps is None:
-        rule = replace(DEFAULT_PRECISION, minimum=min(max(DEFAULT_PRECISION.minimum, at_least),
-                                                      DEFAULT_PRECISION.maximum))
-        return run_to_precision(scenario, rule, options=options)
+        return run_to_precision(scenario, at_least_rule(at_least), options=options)
     return run_scenario(scenario, options=options)
 
 

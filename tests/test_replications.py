@@ -88,3 +88,11 @@ def test_a_run_to_precision_equals_a_run_of_that_many_replications():
     pd.testing.assert_frame_equal(chosen.replications, direct.replications)
     assert why(chosen).startswith(f"{n} replications") and "15%" in why(chosen)
     assert why(direct) == f"{n} replications, as asked"
+
+
+def test_a_paired_run_is_asked_for_at_least_its_reference_s_count_within_the_maximum():
+    from sim.run.replications import DEFAULT_PRECISION, at_least
+
+    assert at_least(0) == DEFAULT_PRECISION
+    assert at_least(DEFAULT_PRECISION.minimum + 7).minimum == DEFAULT_PRECISION.minimum + 7
+    assert at_least(10**9).minimum == DEFAULT_PRECISION.maximum

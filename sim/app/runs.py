@@ -4,7 +4,6 @@ goes on does not lose it and going back to a scenario is instant."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import time
 
@@ -14,7 +13,8 @@ import streamlit as st
 from sim.app.kept_runs import library_run, pinned_run
 from sim.app.settings import SESSION_RESULTS, engine
 from sim.run.jobs import JobStore
-from sim.run.replications import DEFAULT_PRECISION, run_to_precision
+from sim.run.replications import at_least as at_least_rule
+from sim.run.replications import run_to_precision
 from sim.run.runner import Results, run_scenario
 from sim.scenario.files import parse_scenario
 
@@ -39,9 +39,8 @@ def _compute(text: str, reps: int | None, years: int, progress, at_least: int = 
     if reps:
         return run_scenario(scenario, replications=reps, years=years, engine=engine(), progress=progress,
                             share_history=True)
-    rule = dataclasses.replace(DEFAULT_PRECISION, minimum=min(max(DEFAULT_PRECISION.minimum, at_least),
-                                                              DEFAULT_PRECISION.maximum))
-    return run_to_precision(scenario, rule, years=years, engine=engine(), progress=progress, share_history=True)
+    return run_to_precision(scenario, at_least_rule(at_least), years=years, engine=engine(), progress=progress,
+                            share_history=True)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

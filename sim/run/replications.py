@@ -193,6 +193,12 @@ def precision_table(results: list, year_labels: list[str], precision: Precision)
     return table.reshape(len(results), len(labels)), labels
 
 
+def at_least(count: int, precision: Precision = DEFAULT_PRECISION) -> Precision:
+    """``precision`` run to at least ``count`` replications (never beyond its maximum): a scenario
+    compared with a reference of ``count`` replications then has a pair for each of them."""
+    return replace(precision, minimum=min(max(precision.minimum, count), precision.maximum))
+
+
 def run_to_precision(scenario: Scenario, precision: Precision = DEFAULT_PRECISION, years: int | None = None,
                      seed: int | None = None, options: RunOptions | None = None, **run_options) -> Results:
     """Run ``scenario`` in batches until its headline figures reach ``precision``.
