@@ -23,7 +23,7 @@ each, and leaves England out (for the tests).
 
     python -m sim bench --market --scheduler tcp://scheduler-host:8786 [--quick]
 
-* **A cluster**: England's replications (two for each worker, over the warm-up and two years) run
+* **A cluster**: England's replications (four for each worker, over the warm-up and two years) run
   on the Dask cluster at that address; the replication-years each worker completes a second, each
   worker's peak memory, and from them the workers England x 100 replications x 10 years needs to
   finish in 60 seconds.  ``--quick`` runs the East of England market for one year instead (a
@@ -122,8 +122,8 @@ def cluster(scheduler: str, quick: bool = False, json_path: str | None = None) -
     if workers == 0:
         raise ConnectionError(f"the Dask scheduler at {scheduler} has no workers; start some with "
                               f"`dask worker {scheduler} --nthreads 1`")
-    name, years = ("east-of-england", 1) if quick else ("england", 2)
-    market = load_market(name).with_run(years=years, replications=2 * workers)
+    name, years, each = ("east-of-england", 1, 2) if quick else ("england", 2, 4)
+    market = load_market(name).with_run(years=years, replications=each * workers)
     simulated = market.years + market.warm_up_years
     print(f"Cluster benchmark: {scheduler}, {workers} workers; {name}, {market.replications} replications x "
           f"{simulated} simulated years ({market.warm_up_years} warm-up)")
