@@ -56,13 +56,13 @@ class Census:
     @property
     def counts(self) -> dict[tuple[str, str], int]:
         """How many households or children are in each (kind, state)."""
-        if self.booked:
+        if self.booked and self.booked[0][0] <= self.env.now:  # a booked move is due
             self.catch_up()
         return {(kind, state): n for kind, counts in self.by_kind.items() for state, n in counts.items()}
 
     def enter(self, entity, state: str) -> None:
         """A new entity (or batch of closed enquiries, with ``size``) joins in ``state``."""
-        if self.booked:
+        if self.booked and self.booked[0][0] <= self.env.now:  # a booked move is due
             self.catch_up()
         self._enter(entity, state, self.env.now)
 
@@ -79,7 +79,7 @@ class Census:
 
     def move(self, entity, state: str) -> None:
         """Move an entity to ``state``."""
-        if self.booked:
+        if self.booked and self.booked[0][0] <= self.env.now:  # a booked move is due
             self.catch_up()
         self._move(entity, state, self.env.now)
 
@@ -111,7 +111,7 @@ class Census:
 
     def retire(self, entity, reason: str) -> None:
         """Take a group out of the census because it is replaced by others (a split sibling group)."""
-        if self.booked:
+        if self.booked and self.booked[0][0] <= self.env.now:  # a booked move is due
             self.catch_up()
         self.by_kind[entity.kind][entity.state] -= entity.size
         self.entered[entity.kind] -= entity.size
@@ -121,13 +121,13 @@ class Census:
 
     def count(self, kind: str, *states: str) -> int:
         """How many households or children are in any of ``states`` now."""
-        if self.booked:
+        if self.booked and self.booked[0][0] <= self.env.now:  # a booked move is due
             self.catch_up()
         counts = self.by_kind[kind]
         return sum(counts[s] for s in states)
 
     def total(self, kind: str) -> int:
         """Everyone of ``kind`` counted in some state (equals ``entered`` when conserved)."""
-        if self.booked:
+        if self.booked and self.booked[0][0] <= self.env.now:  # a booked move is due
             self.catch_up()
         return sum(self.by_kind[kind].values())
