@@ -27,44 +27,43 @@ def signed() -> str:
     return user.signature if shared() and user else state.get("library:author", "")
 
 
-def save_shown() -> None:
-    """Save the scenario shown, as run (its replications and horizon), with the run's figures."""
+def saving(save) -> None:
+    """Run ``save`` (a form's button) for an editor, and say what came of it, or why nothing was saved."""
     if not can_edit():
         state["library:said"] = "Not saved: only editors save to the library."
         return
     try:
-        lib = library()
-        sid = lib.save_scenario(v.scen_res.scenario, state["library:title"], signed(),
-                                state.get("library:note", ""), base=v.baseline_label)
-        lib.save_results(v.scen_res)
-        state["library:said"] = f"Saved as scenario {sid}, with its figures."
+        state["library:said"] = save()
     except (LibraryError, ValueError) as exc:
         state["library:said"] = f"Not saved: {exc}"
 
 
-def save_comparison() -> None:
+def save_shown() -> str:
+    """Save the scenario shown, as run (its replications and horizon), with the run's figures."""
+    lib = library()
+    sid = lib.save_scenario(v.scen_res.scenario, state["library:title"], signed(),
+                            state.get("library:note", ""), base=v.baseline_label)
+    lib.save_results(v.scen_res)
+    return f"Saved as scenario {sid}, with its figures."
+
+
+def save_comparison() -> str:
     """Save the scenarios chosen in Compare (each as a saved scenario), the runs they show and the
     comparison of them."""
-    if not can_edit():
-        state["library:said"] = "Not saved: only editors save to the library."
-        return
-    try:
-        options = compare_options(v)
-        chosen = compare_choice(v, options)
-        compared = compared_runs(v, options, chosen)
-        reference, year = compare_settings(v, compared)
-        lib = library()
-        ids = {name: lib.save_scenario(compared[name].scenario, name, signed()) for name in chosen}
-        results = [lib.save_results(compared[name]) for name in chosen]
-        window = finance_window(v)
-        labels = compared[reference].years
-        cid = lib.save_comparison(state["library:comparison_title"], [ids[n] for n in chosen], ids[reference],
-                                  years=v.years, year=year, replications=v.reps, result_ids=results,
-                                  window=f"{labels[window[0] - 1]} to {labels[window[-1] - 1]}",
-                                  question=state.get("board_question") or "", author=signed())
-        state["library:said"] = f"Saved as comparison {cid}, with its figures: its link is ?comparison={cid}."
-    except (LibraryError, ValueError) as exc:
-        state["library:said"] = f"Not saved: {exc}"
+    options = compare_options(v)
+    chosen = compare_choice(v, options)
+    compared = compared_runs(v, options, chosen)
+    reference, year = compare_settings(v, compared)
+    lib = library()
+    ids = {name: lib.save_scenario(compared[name].scenario, name, signed()) for name in chosen}
+    results = [lib.save_results(compared[name]) for name in chosen]
+    window = finance_window(v)
+    labels = compared[reference].years
+    cid = lib.save_comparison(state["library:comparison_title"], [ids[n] for n in chosen], ids[reference],
+                              years=v.years, year=year, replications=v.reps, result_ids=results,
+                              window=f"{labels[window[0] - 1]} to {labels[window[-1] - 1]}",
+                              question=state.get("board_question") or "", author=signed())
+    return f"Saved as comparison {cid}, with its figures: its link is ?comparison={cid}."
 
 
 def draw_saving() -> None:
@@ -74,12 +73,12 @@ def draw_saving() -> None:
         if not shared():
             st.text_input("Your name", key="library:author")
         st.text_input("Note (why, and for whom)", key="library:note")
-        st.form_submit_button("Save the scenario", on_click=save_shown)
+        st.form_submit_button("Save the scenario", on_click=saving, args=(save_shown,))
     with st.form("library:save_comparison"):
         st.markdown("**Save the comparison chosen in Compare scenarios**: its scenarios and their figures, "
                     "reference, year, finance window and the question for the board")
         st.text_input("Title", value="Options for the board", key="library:comparison_title")
-        st.form_submit_button("Save the comparison", on_click=save_comparison)
+        st.form_submit_button("Save the comparison", on_click=saving, args=(save_comparison,))
 
 
 def draw_scenarios(lib, saved) -> None:

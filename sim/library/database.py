@@ -21,7 +21,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, inspect, select
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError, OperationalError
 
 from sim.library.tables import APPLICATION, library_info
 
@@ -88,8 +88,8 @@ def open_engine(url: str | None = None) -> Engine:
                 command.upgrade(config, "head")
     except (DatabaseError, OperationalError) as exc:
         engine.dispose()
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        if not sqlite and (exc.connection_invalidated or "connect" in reason.lower()):
+        reason = reason_of(exc)
+        if not sqlite and unreachable(exc):
             raise LibraryError(f"{where}: the library's database server cannot be reached ({reason}); check "
                                f"{LIBRARY_ENV} and that the server is running") from None
         raise LibraryError(f"{where}: not a database this program can open ({reason}); it was "
@@ -98,6 +98,18 @@ def open_engine(url: str | None = None) -> Engine:
         engine.dispose()
         raise
     return engine
+
+
+def reason_of(exc: DBAPIError) -> str:
+    """The database's own first line about what went wrong (the error's name if it said nothing)."""
+    lines = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+    return lines[0] if lines else type(exc.orig if exc.orig is not None else exc).__name__
+
+
+def unreachable(exc: DBAPIError) -> bool:
+    """Whether the error says the database server could not be reached, or dropped the connection."""
+    reason = reason_of(exc).lower()
+    return exc.connection_invalidated or "connect" in reason or "terminat" in reason
 
 
 def _check_sqlite_file(path: Path, where: str) -> None:

@@ -32,7 +32,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from sim.library.database import LibraryError, open_engine
+from sim.library.database import LibraryError, open_engine, reason_of, unreachable
 from sim.library.tables import comparison_scenarios, comparisons, results, scenarios
 from sim.run.runner import Results, summarise
 from sim.scenario.files import parse_scenario, run_text, to_toml
@@ -119,10 +119,10 @@ def _saved_result(row) -> SavedResult:
 
 def _failure(exc: DBAPIError) -> str:
     """What went wrong with the database, in words an administrator can act on."""
-    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    reason = reason_of(exc)
     if "full" in reason.lower() or "no space" in reason.lower():
         return f"the disk holding the library is full ({reason})"
-    if exc.connection_invalidated or "connect" in reason.lower() or "terminat" in reason.lower():
+    if unreachable(exc):
         return f"the library's database server stopped answering ({reason})"
     return f"the database refused it ({reason})"
 

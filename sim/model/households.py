@@ -226,8 +226,9 @@ class Caseload:
     """Stage 2 places on the assessing social workers' caseloads, first come, first served.
 
     ``take()`` takes a free place at once (and returns None), or returns an event that fires when
-    a finished household's place is handed over (``hand_over()``), in order of asking.  This is a simpy ``Resource`` without its release events.  With no
-    places (no social workers) an assessment never starts.  ``resize()`` follows a change in
+    a finished household's place is handed over (``hand_over()``), in order of asking.  This is a
+    simpy ``Resource`` without its release events.  With no places (no social workers) an
+    assessment never starts.  ``resize()`` follows a change in
     staffing: new places go at once to households waiting; places taken away disappear as the
     households holding them finish.
     """
