@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from sim.model.entities import ChildGroup, Household
 from sim.model.interagency_fee import LA, VAA, monthly_fee, placement_fee
+from sim.model.journey import begin
 from sim.model.panel import MATCH
 from sim.scenario.calendar import MONTH_DAYS, YEAR_DAYS
 
@@ -80,7 +81,7 @@ def arrivals(pipeline: Pipeline):
         if t > ahead:  # beyond the month drawn ahead: wait for it, and draw the month from it
             yield env.timeout(t - env.now)
             ahead = env.now + MONTH_DAYS
-        env.process(child_journey(pipeline, new_group(pipeline, t)))
+        begin(child_journey(pipeline, new_group(pipeline, t)))
 
 
 def new_group(pipeline: Pipeline, entry_t: float) -> ChildGroup:
@@ -251,7 +252,7 @@ def _split(pipeline: Pipeline, group: ChildGroup) -> None:
         single = ChildGroup(pipeline.new_child_id(), 1, group.age_at_entry, group.complex, False, group.entry_t)
         single.order_t = group.order_t
         pipeline.census.enter(single, "waiting")
-        pipeline.env.process(family_finding(pipeline, single))
+        begin(family_finding(pipeline, single))
 
 
 def _count_placement(pipeline: Pipeline, group: ChildGroup, provider: str) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from sim.model.entities import Household
 from sim.model.interagency_fee import LA, placement_fee
+from sim.model.journey import begin
 from sim.model.panel import APPROVAL
 from sim.scenario.calendar import MONTH_DAYS, YEAR_DAYS
 
@@ -49,7 +50,7 @@ def enquiries(pipeline: Pipeline):
             delay = conv.uniform() * MONTH_DAYS + adopters_params.enquiry_to_registration_days
             stage2_t = registration_to_stage2(pipeline, household, delay, 0.0)
             if stage2_t is not None:  # a household that withdraws in stage 1 needs no process: it is booked
-                env.process(household_journey(pipeline, household, "registered", stage2_t - env.now))
+                begin(household_journey(pipeline, household, "registered", stage2_t - env.now))
         month += 1
         yield env.timeout(MONTH_DAYS)
 

@@ -42,6 +42,7 @@ from __future__ import annotations
 from sim.model.census import CHILD
 from sim.model.children import INHOUSE, court_stage, family_finding, group_rate_per_day, new_group, order_phase
 from sim.model.households import draw_offer, household_journey
+from sim.model.journey import begin
 from sim.scenario.calendar import MONTH_DAYS, YEAR_DAYS, parse_date
 
 
@@ -53,7 +54,7 @@ def seed_initial_state(p) -> None:
     _children_placed(p)
     _returning_adopters(p)
     if p.scenario.initial_state.opening_children_waiting_with_po is not None:
-        p.env.process(opening_stock(p))
+        begin(opening_stock(p))
 
 
 def opening_day(scenario) -> float:
@@ -72,7 +73,7 @@ def opening_stock(p):
         waited = s.uniform() * YEAR_DAYS
         g = _child(p, "waiting", p.env.now - waited - c.proceedings_weeks * 7)
         g.order_t = p.env.now - waited
-        p.env.process(family_finding(p, g))
+        begin(family_finding(p, g))
 
 
 def registrations_per_day(a) -> float:
@@ -81,7 +82,7 @@ def registrations_per_day(a) -> float:
 
 
 def _households(p) -> None:
-    env, init, s = p.env, p.scenario.initial_state, p.streams["initial_state"]
+    init, s = p.scenario.initial_state, p.streams["initial_state"]
     a = p.scenario.adopters
     into_stage2 = registrations_per_day(a) * (1.0 - a.stage1_withdrawal)
     approvals = into_stage2 * (1.0 - a.stage2_withdrawal) * (1.0 - a.not_approved_share)
@@ -97,25 +98,25 @@ def _households(p) -> None:
     for _ in range(s.poisson(registrations_per_day(a) * to_register)):
         h = p.new_household()
         p.census.enter(h, "enquiry")
-        env.process(household_journey(p, h, "enquiry", s.uniform() * 2 * to_register))
+        begin(household_journey(p, h, "enquiry", s.uniform() * 2 * to_register))
     for start, given, typical in (("stage1", init.households_stage1, a.stage1_days),
                                   ("stage2", init.households_stage2, a.stage2_days)):
         for _ in range(given if given is not None else s.poisson(steady[start])):
             h = p.new_household()
             p.census.enter(h, start)
-            env.process(household_journey(p, h, start, s.uniform() * typical))
+            begin(household_journey(p, h, start, s.uniform() * typical))
     given = init.adopters_waiting
     for _ in range(given if given is not None else s.poisson(approvals * wait)):
         h = p.new_household()
         p.census.enter(h, "approved_waiting")
         draw_offer(p, h)
-        env.process(household_journey(p, h, "approved_waiting"))
+        begin(household_journey(p, h, "approved_waiting"))
 
 
 def _children_in_proceedings(p) -> None:
     """Groups part-way through care proceedings: at their steady number unless the children with
     a plan are given, in which case only those before their plan are seeded that way."""
-    env, c, init, s = p.env, p.scenario.children, p.scenario.initial_state, p.streams["initial_state"]
+    c, init, s = p.scenario.children, p.scenario.initial_state, p.streams["initial_state"]
     days = c.proceedings_weeks * 7
     with_plan = init.children_with_plan
     span = days if with_plan is None else max(0.0, days - c.plan_before_order_days)
@@ -129,10 +130,10 @@ def _children_in_proceedings(p) -> None:
         g.ep_candidate = False  # its early permanence window, the first weeks in care, is over or ignored
         planned = elapsed >= to_plan
         p.census.enter(g, "plan" if planned else "in_proceedings")
-        env.process(court_stage(p, g, to_plan - elapsed, length - elapsed, plan_counted=planned))
+        begin(court_stage(p, g, to_plan - elapsed, length - elapsed, plan_counted=planned))
     for _ in range(with_plan or 0):
         g = _child(p, "plan", -s.uniform() * days)
-        env.process(court_stage(p, g, 0.0, s.uniform() * c.plan_before_order_days, plan_counted=True))
+        begin(court_stage(p, g, 0.0, s.uniform() * c.plan_before_order_days, plan_counted=True))
 
 
 def orders_per_day(c) -> float:
@@ -141,7 +142,7 @@ def orders_per_day(c) -> float:
 
 
 def _children_waiting(p) -> None:
-    env, c, m, s = p.env, p.scenario.children, p.scenario.matching, p.streams["initial_state"]
+    c, m, s = p.scenario.children, p.scenario.matching, p.streams["initial_state"]
     given = p.scenario.initial_state.children_waiting_with_po
     wait = m.family_finding_days + 0.5 * (m.inhouse_search_days + m.interagency_find_days)
     if given is None:
@@ -149,16 +150,16 @@ def _children_waiting(p) -> None:
             waited = 2.0 * wait * s.uniform()
             g = _group(p, "waiting", -waited - c.proceedings_weeks * 7)
             g.order_t = -waited
-            env.process(family_finding(p, g))
+            begin(family_finding(p, g))
         return
     for _ in range(given):
         g = _child(p, "waiting", -c.proceedings_weeks * 7 - s.uniform() * 365.0)
         g.order_t = -s.uniform() * 365.0
-        env.process(family_finding(p, g))
+        begin(family_finding(p, g))
 
 
 def _children_placed(p) -> None:
-    env, c, s = p.env, p.scenario.children, p.streams["initial_state"]
+    c, s = p.scenario.children, p.streams["initial_state"]
     m = p.scenario.matching
     order_days = p.scenario.placement.order_days
     wait = m.family_finding_days + 0.5 * (m.inhouse_search_days + m.interagency_find_days)  # order to link
@@ -174,18 +175,18 @@ def _children_placed(p) -> None:
         h = p.new_household()
         draw_offer(p, h)
         p.census.enter(h, "placed")
-        env.process(household_journey(p, h, "placed"))
-        env.process(order_phase(p, g, h, INHOUSE, elapsed))
+        begin(household_journey(p, h, "placed"))
+        begin(order_phase(p, g, h, INHOUSE, elapsed))
 
 
 def _returning_adopters(p) -> None:
     """Past adopters due to return for a second child, at their steady number, each part-way
     through the time before returning."""
-    env, a, c, s = p.env, p.scenario.adopters, p.scenario.children, p.streams["initial_state"]
+    a, c, s = p.scenario.adopters, p.scenario.children, p.streams["initial_state"]
     for _ in range(s.poisson(orders_per_day(c) * a.return_share * a.return_after_days)):
         h = p.new_household()
         p.census.enter(h, "between_adoptions")
-        env.process(household_journey(p, h, "between_adoptions", s.uniform() * a.return_after_days))
+        begin(household_journey(p, h, "between_adoptions", s.uniform() * a.return_after_days))
 
 
 def _group(p, state: str, entry_t: float, single: bool = False):

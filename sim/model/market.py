@@ -48,6 +48,7 @@ from itertools import count
 from sim.model.children import INHOUSE
 from sim.model.entities import OLDER_AGE
 from sim.model.interagency_fee import LA, VAA
+from sim.model.journey import begin
 from sim.model.matching import link
 from sim.model.pipeline import (
     ReplicationResult,
@@ -100,19 +101,11 @@ class Market:
 
     def __init__(self, agencies: list[Agency], seed: int, replication: int, event_log: bool = False,
                  round_days: float = ROUND_DAYS, pooled_regions=()):
-        self.pipelines = []
-        env = None
-        for k, agency in enumerate(agencies):
-            scenario = _in_market(replication_scenario(agency.scenario, replication))
-            p = start(scenario, replication, event_log, env, agency_streams(seed, replication, k))
-            env = p.env
-            p.market, p.agency, p.matcher.market = self, k, self
-            self.pipelines.append(p)
-        self.env = env
         self.kinds = [a.kind for a in agencies]
         self.regions = [a.region for a in agencies]
         self.pooled = [a.region in pooled_regions for a in agencies]
-        self._agency_of = {id(p.matcher): k for k, p in enumerate(self.pipelines)}
+        self.pipelines: list = []
+        self._agency_of: dict[int, int] = {}  # id of an agency's matcher -> the agency's number
         self.offers: dict[tuple[str, int], dict] = defaultdict(dict)  # (region, class) -> {household: (order, token)}
         self.seeking: list = []  # children offered the market: (child, token, agency, day England is searched)
         self.new_children: set = set()  # offered since the last round
@@ -120,7 +113,18 @@ class Market:
         self.ledger: dict[tuple[int, int, int], list[float]] = {}
         self._order = count()
         self.round_days = round_days
-        env.process(self._rounds())
+        env = None
+        for k, agency in enumerate(agencies):
+            scenario = _in_market(replication_scenario(agency.scenario, replication))
+            env = start(scenario, replication, event_log, env, agency_streams(seed, replication, k), market=self,
+                        agency=k).env
+        self.env = env
+        begin(self._rounds())
+
+    def admit(self, p) -> None:
+        """Agency ``p`` (its number ``p.agency``, the next in order) joins, before its journeys begin."""
+        self._agency_of[id(p.matcher)] = p.agency
+        self.pipelines.append(p)
 
     # --- what the agencies' matchers tell the market -------------------------------------
 

@@ -25,6 +25,7 @@ from math import inf
 from operator import attrgetter
 
 from sim.model.entities import OLDER_AGE
+from sim.model.journey import begin
 
 BY_ORDER_DATE = attrgetter("order_t")
 
@@ -69,7 +70,7 @@ class Matcher:
         self.deadlines: list[tuple] = []  # (day, order, entity, its token, its list): who gives up when
         self._order = itertools.count()
         self.alarms: list[float] = []  # the days alarms are set for (a heap)
-        env.process(self._rounds())
+        begin(self._rounds())
 
     # Each ``add_*`` puts an entity on a list and returns the event it waits on: a child's fires
     # with its family when a round links it; a household's is its ``outcome``, which fires when

@@ -54,6 +54,7 @@ from collections import deque
 
 from simpy.events import Event
 
+from sim.model.journey import begin
 from sim.scenario.calendar import MONTH_DAYS
 
 APPROVAL, MATCH = "approval", "match"
@@ -108,7 +109,7 @@ class AdoptionPanel:
             self.interval = MONTH_DAYS / self.panels_per_month
             if not was_sitting:
                 self._generation += 1
-                self.env.process(self._sittings(self._generation))
+                begin(self._sittings(self._generation))
         else:
             self._generation += 1  # cancels the sittings scheduled
 

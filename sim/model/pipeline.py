@@ -18,6 +18,7 @@ from sim.model import children, households
 from sim.model.census import CHILD, HOUSEHOLD, Census
 from sim.model.entities import OLDER_AGE, Household
 from sim.model.initial_state import seed_initial_state
+from sim.model.journey import begin
 from sim.model.matching import Matcher
 from sim.model.panel import AdoptionPanel, capacity
 from sim.model.streams import replication_streams
@@ -159,21 +160,26 @@ def run_replication(scenario: Scenario, replication: int, event_log: bool = Fals
 
 
 def start(scenario: Scenario, replication: int, event_log: bool = False, env=None, streams=None,
-          history_to: float | None = None) -> Pipeline:
+          history_to: float | None = None, market=None, agency: int | None = None) -> Pipeline:
     """A replication ready to run: its initial state seeded and its driving processes (enquiries,
-    children entering, year ends, dated changes) started.  A market passes its shared ``env``
-    and each agency's ``streams``.  ``history_to`` (a month's first day) marks a shared history
+    children entering, year ends, dated changes) started.  A market passes its shared ``env``,
+    each agency's ``streams``, itself and the agency's number (in force before the first journey
+    begins, since a journey's first steps are taken as it is seeded).  ``history_to`` (a month's first day) marks a shared history
     that will stop on that day (:mod:`sim.model.history`): its process of dated changes then
     waits for that day whatever the scenario's own changes, as any scenario continuing it may
     have a change that day."""
     p = Pipeline(scenario, replication, event_log, env, streams)
+    if market is not None:
+        p.market = p.matcher.market = market
+        p.agency = agency
+        market.admit(p)
     if history_to is not None:
         p.timeline = (p.timeline or Timeline(p.scenario)).with_start(history_to)
     seed_initial_state(p)
     for process in (households.enquiries(p), children.arrivals(p), p.year_ends()):
-        p.env.process(process)
+        begin(process)
     if p.timeline is not None and p.timeline.moves:
-        p.env.process(apply_changes(p))
+        begin(apply_changes(p))
     return p
 
 
