@@ -98,20 +98,20 @@ def child_journey(pipeline: Pipeline, group: ChildGroup):
     """From entering care (on ``group.entry_t``, now or booked ahead) to the adoption order (or a
     change of plan): the proceedings drawn on entry, and one wait to the court's decision (two for
     a child who first looks for early permanence carers)."""
-    env, entry = pipeline.env, group.entry_t
+    entry = group.entry_t
     children_params = pipeline.scenario_at(entry).children
     pipeline.census.enter_at(group, "in_proceedings", entry)
     order_t = entry + pipeline.streams["proceedings"].lognormal(children_params.proceedings_weeks * 7, children_params.proceedings_cv)
     plan_t = max(entry, order_t - children_params.plan_before_order_days)
     window = min(children_params.early_permanence_window_days, plan_t - entry)
     if group.ep_candidate and window > 0:
-        yield env.timeout(max(0.0, entry - env.now))
-        yield from _seek_early_permanence(pipeline, group, window)
+        yield from _seek_early_permanence(pipeline, group, entry, window)
     yield from court_stage(pipeline, group, plan_t, order_t, in_proceedings=group.state != "ep_placed")
 
 
-def _seek_early_permanence(pipeline: Pipeline, group: ChildGroup, window: float):
-    household = yield pipeline.matcher.add_ep_seeker(group, patience=window)
+def _seek_early_permanence(pipeline: Pipeline, group: ChildGroup, entry: float, window: float):
+    """Look for dual-approved carers from entering care (booked: no event) for ``window`` days."""
+    household = yield pipeline.matcher.add_ep_seeker(group, at=entry, until=entry + window)
     if household is not None:
         group.ep_t = pipeline.env.now
         pipeline.tally.add("early_permanence_placements", pipeline.env.now, group.size)
@@ -149,9 +149,8 @@ def family_finding(pipeline: Pipeline, group: ChildGroup):
             household, provider = yield from _search(pipeline, group)
             if provider is None:
                 return
-        if group.ep_t is None:
-            yield env.timeout(matching_params.link_to_panel_days)
-        yield pipeline.panel.hear(MATCH)
+        # the match goes to panel once its paperwork is ready (booked, after a link: no event)
+        yield pipeline.panel.hear(MATCH, at=None if group.ep_t is not None else env.now + matching_params.link_to_panel_days)
         # the decision, and the move to the family: one wait, the match booked on its day
         group.match_t = env.now + pipeline.scenario.panel.decision_days
         pipeline.tally.add("matches", group.match_t, group.size)
@@ -196,9 +195,8 @@ def _search(pipeline: Pipeline, group: ChildGroup):
                if matching_params.split_sibling_groups and group.size > 1 else math.inf)
     t_next = min(t_interagency, t_change, t_split)
     ready = math.inf if group.no_family else now + pipeline.streams["family_finding"].exponential(matching_params.family_finding_days)
-    if ready < t_next:
-        yield env.timeout(ready - now)
-        household = yield pipeline.matcher.add_child(group, patience=t_next - ready)
+    if ready < t_next:  # joins the waiting list when ready (booked: no event)
+        household = yield pipeline.matcher.add_child(group, at=ready, until=t_next)
         if household is not None:
             del pipeline.searching[group]
             return household, (INHOUSE if pipeline.market is None else pipeline.market.provider(pipeline, household))

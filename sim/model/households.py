@@ -190,12 +190,10 @@ def _wait_and_place(pipeline: Pipeline, household: Household, already_placed: bo
             pipeline.census.move_at(household, "approved_waiting", joined)
             stay = s.exponential(YEAR_DAYS / leave_rate) if leave_rate > 0 else math.inf
             ready = s.exponential(pipeline.scenario.matching.adopter_ready_days)
-            result = None
-            if ready < stay:
-                yield env.timeout(joined + ready - env.now)
-                result = yield pipeline.matcher.add_household(household, patience=stay - ready)
+            if ready < stay:  # joins the pool when ready (booked: no event), leaves it unlinked on its day
+                result = yield pipeline.matcher.add_household(household, at=joined + ready, until=joined + stay)
             else:
-                yield env.timeout(joined + stay - env.now)
+                result = yield env.timeout(joined + stay - env.now)
             if result is None:
                 if s.uniform() * leave_rate < adopters_params.external_placement_per_year:
                     _placed_by_another_agency(pipeline, household)

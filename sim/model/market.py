@@ -49,7 +49,7 @@ from sim.model.children import INHOUSE
 from sim.model.entities import OLDER_AGE
 from sim.model.interagency_fee import LA, VAA
 from sim.model.journey import begin
-from sim.model.matching import link
+from sim.model.matching import Arrivals, link
 from sim.model.pipeline import (
     ReplicationResult,
     collector_paused,
@@ -113,6 +113,7 @@ class Market:
         self.ledger: dict[tuple[int, int, int], list[float]] = {}
         self._order = count()
         self.round_days = round_days
+        self.arrivals = None  # the joins the agencies' matchers book ahead, one heap for all (sim.model.matching)
         env = None
         for k, agency in enumerate(agencies):
             scenario = _in_market(replication_scenario(agency.scenario, replication))
@@ -125,38 +126,52 @@ class Market:
         """Agency ``p`` (its number ``p.agency``, the next in order) joins, before its journeys begin."""
         self._agency_of[id(p.matcher)] = p.agency
         self.pipelines.append(p)
+        if self.arrivals is None:
+            self.arrivals = Arrivals(p.env)
+        p.matcher.arrivals = self.arrivals  # joins across agencies are made in the order of their days
 
     # --- what the agencies' matchers tell the market -------------------------------------
 
-    def household_waiting(self, matcher, h) -> None:
-        """A household joined its agency's pool: offer it once the agency's search window is over."""
+    # A join booked ahead is made (and told here) at the latest when anything next reads or changes
+    # a list, the market's included, so each offer is made on its own day, in the order of the days.
+
+    def household_waiting(self, matcher, h, day: float) -> None:
+        """A household joined its agency's pool on ``day``: offer it once the agency's search window
+        is over."""
         k = self._agency_of[id(matcher)]
         h.agency = k
         p = self.pipelines[k]
-        delay = 0.0 if self.kinds[k] == "vaa" else p.scenario.matching.inhouse_search_days
+        window = 0.0 if self.kinds[k] == "vaa" else p.scenario.matching.inhouse_search_days
         token = h.linked
-        if self.pooled[k] and delay > 0:  # the region's agencies see it at once, England after the window
+        if self.pooled[k] and window > 0:  # the region's agencies see it at once, England after the window
             self._offer_household(h, token, k, (self.regions[k],))
-            self.env.timeout(delay).callbacks.append(lambda _: self._offer_household(h, token, k, (ENGLAND,)))
+            self._on(day + window, lambda _: self._offer_household(h, token, k, (ENGLAND,)))
         else:
-            self.env.timeout(delay).callbacks.append(
-                lambda _: self._offer_household(h, token, k, (self.regions[k], ENGLAND)))
+            self._on(day + window, lambda _: self._offer_household(h, token, k, (self.regions[k], ENGLAND)))
 
-    def child_waiting(self, matcher, c) -> None:
-        """A child joined its agency's waiting list: offer it the market once its agency's search
-        window after the order is over."""
+    def child_waiting(self, matcher, c, day: float) -> None:
+        """A child joined its agency's waiting list on ``day``: offer it the market once its agency's
+        search window after the order is over."""
         k = self._agency_of[id(matcher)]
         p = self.pipelines[k]
-        env = self.env
-        delay = max(0.0, c.order_t + p.scenario.matching.inhouse_search_days - env.now)
+        open_day = max(day, c.order_t + p.scenario.matching.inhouse_search_days)
         token = c.linked
-        if self.pooled[k] and delay > 0:  # its region at once, England after the window
-            self._seek(c, token, k, env.now + delay)
-            env.timeout(delay).callbacks.append(lambda _: self._look_again(c, token))
+        if self.pooled[k] and open_day > day:  # its region at once, England after the window
+            self._seek(c, token, k, open_day)
+            self._on(open_day, lambda _: self._look_again(c, token))
         else:
-            env.timeout(delay).callbacks.append(lambda _: self._seek(c, token, k, env.now))
+            self._on(open_day, lambda _: self._seek(c, token, k, open_day))
+
+    def _on(self, day: float, act) -> None:
+        """Do ``act`` on ``day``: now if the day has come (a join made late), else when it comes."""
+        now = self.env.now
+        if day <= now:
+            act(None)
+        else:
+            self.env.timeout(day - now).callbacks.append(act)
 
     def _offer_household(self, h, token, k: int, scopes) -> None:
+        self.arrivals.catch_up()  # offers are made in the order of their days
         if h.linked is not token or token.triggered:  # linked in-house, or left, meanwhile
             return
         cls = household_class(h)
@@ -182,6 +197,7 @@ class Market:
         env = self.env
         while True:
             yield env.timeout(self.round_days)
+            self.arrivals.catch_up()
             if self.new_children or self.fresh:
                 self.match_round(env.now)
 

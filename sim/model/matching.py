@@ -55,6 +55,43 @@ def link(child, household) -> None:
     child_linked.succeed(household)
 
 
+class Arrivals:
+    """Joins booked ahead: entities that will join a matcher's list on a later day, soonest first.
+
+    Waiting to be ready to link (an approved household, a child after the first weeks of family
+    finding, a child entering care who looks for early permanence carers) is a stretch nothing else
+    can change, so it is not an event: the join is booked for its day and made, in the order of the
+    days, before anything reads or changes a list (a round, a join made now, a give-up, a link in
+    the market).  The lists are then at every moment what they would be had each join been an
+    event of its own.  A market's agencies share one ``Arrivals``, so joins across agencies are
+    made in the order of their days too.
+    """
+
+    __slots__ = ("env", "heap", "_order", "_busy")
+
+    def __init__(self, env):
+        self.env = env
+        self.heap: list[tuple] = []  # (day, order booked, matcher, entity, list)
+        self._order = itertools.count()
+        self._busy = False  # a join being made may ask again (a market's offer): the first asking goes on
+
+    def book(self, day: float, matcher, entity, where: list) -> None:
+        heappush(self.heap, (day, next(self._order), matcher, entity, where))
+
+    def catch_up(self) -> None:
+        """Make every join booked for now or earlier, in the order of their days."""
+        heap, now = self.heap, self.env.now
+        if self._busy or not heap or heap[0][0] > now:
+            return
+        self._busy = True
+        try:
+            while heap and heap[0][0] <= now:
+                day, _, matcher, entity, where = heappop(heap)
+                matcher.enter(entity, where, day)
+        finally:
+            self._busy = False
+
+
 class Matcher:
     """The pool of approved adopters, the children waiting, and the matching rounds."""
 
@@ -67,41 +104,29 @@ class Matcher:
         self.newcomers: set = set()  # entities added since the last round (a round is held only if any)
         self.interval = interval_days
         self.market = None  # in a market of agencies, the market this agency's lists are offered to
+        self.arrivals = Arrivals(env)  # joins booked ahead (shared by a market's agencies)
         self.deadlines: list[tuple] = []  # (day, order, entity, its token, its list): who gives up when
         self._order = itertools.count()
         self.alarms: list[float] = []  # the days alarms are set for (a heap)
         begin(self._rounds())
 
-    # Each ``add_*`` puts an entity on a list and returns the event it waits on: a child's fires
-    # with its family when a round links it; a household's is its ``outcome``, which fires when
-    # the placement ends; each fires with None once ``patience`` days have passed, when the
-    # entity comes off the list unlinked.  The days entities give up are kept in one heap, with
-    # one alarm for the soonest that is still waiting: an entity linked before its day costs no
-    # event.
+    # Each ``add_*`` puts an entity on a list on day ``at`` (now, or booked for later) and returns the
+    # event it waits on: a child's fires with its family when a round links it; a household's is its
+    # ``outcome``, which fires when the placement ends; each fires with None on day ``until``, when
+    # the entity comes off the list unlinked.  The days entities give up are kept in one heap, with
+    # one alarm for the soonest that is still waiting: an entity linked before its day costs no event.
 
-    def add_household(self, h, patience: float = inf):
+    def add_household(self, h, at: float | None = None, until: float = inf):
         """An approved household joins the pool; it waits on its ``outcome``."""
-        self.pool.append(h)
-        self.newcomers.add(h)
-        linked = self._link_or_give_up(h, self.pool, patience, h.outcome)
-        if self.market is not None:
-            self.market.household_waiting(self, h)
-        return linked
+        return self._join(h, self.pool, at, until, h.outcome)
 
-    def add_child(self, c, patience: float = inf):
+    def add_child(self, c, at: float | None = None, until: float = inf):
         """A child with a placement order joins the waiting list."""
-        self.waiting.append(c)
-        self.newcomers.add(c)
-        linked = self._link_or_give_up(c, self.waiting, patience)
-        if self.market is not None:
-            self.market.child_waiting(self, c)
-        return linked
+        return self._join(c, self.waiting, at, until)
 
-    def add_ep_seeker(self, c, patience: float = inf):
+    def add_ep_seeker(self, c, at: float | None = None, until: float = inf):
         """A child in the early permanence window looks for dual-approved carers."""
-        self.ep_seekers.append(c)
-        self.newcomers.add(c)
-        return self._link_or_give_up(c, self.ep_seekers, patience)
+        return self._join(c, self.ep_seekers, at, until)
 
     def withdraw_child(self, c) -> None:
         """Take a waiting child out of this agency's matching (linked elsewhere, by the market)."""
@@ -113,14 +138,29 @@ class Matcher:
         self.pool.remove(h)
         self.newcomers.discard(h)
 
-    def _link_or_give_up(self, entity, where: list, patience: float, event=None):
+    def _join(self, entity, where: list, at: float | None, until: float, event=None):
+        now = self.env.now
         entity.linked = linked = self.env.event() if event is None else event
-        if patience < inf:
-            day = self.env.now + patience
-            heappush(self.deadlines, (day, next(self._order), entity, linked, where))
-            if not self.alarms or day < self.alarms[0]:
-                self._set_alarm(day)
+        if until < inf:
+            heappush(self.deadlines, (until, next(self._order), entity, linked, where))
+            if not self.alarms or until < self.alarms[0]:
+                self._set_alarm(until)
+        if at is None or at <= now:
+            self.arrivals.catch_up()  # joins booked for earlier days come first
+            self.enter(entity, where, now)
+        else:
+            self.arrivals.book(at, self, entity, where)
         return linked
+
+    def enter(self, entity, where: list, day: float) -> None:
+        """Put ``entity`` on its list (it joined on ``day``) and, in a market, tell the market."""
+        where.append(entity)
+        self.newcomers.add(entity)
+        if self.market is not None:
+            if where is self.pool:
+                self.market.household_waiting(self, entity, day)
+            elif where is self.waiting:
+                self.market.child_waiting(self, entity, day)
 
     def _set_alarm(self, day: float) -> None:
         heappush(self.alarms, day)
@@ -129,6 +169,7 @@ class Matcher:
     def _ring(self, _event) -> None:
         """Let go, unlinked, everyone whose day has come; set the alarm for the next still waiting.
         (An alarm set for an entity linked meanwhile, or overtaken by an earlier one, finds no one.)"""
+        self.arrivals.catch_up()
         now, deadlines = self.env.now, self.deadlines
         heappop(self.alarms)  # this alarm: alarms ring in the order of their days
         while deadlines and (deadlines[0][0] <= now + 1e-9 or deadlines[0][2].linked is not deadlines[0][3]):
@@ -143,6 +184,7 @@ class Matcher:
         env = self.env
         while True:
             yield env.timeout(self.interval)
+            self.arrivals.catch_up()
             if self.newcomers:
                 self.match_round(env.now)
 

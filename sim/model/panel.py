@@ -43,14 +43,15 @@ panels a month.  A change to no panels cancels the sittings still to come (cases
 panels resume); a change from no panels to some starts sittings again, the first half a new
 interval after the change.
 
-Cost: ``hear`` is constant time; a sitting costs time in proportion to the cases it hears,
-never to the length of the queues.
+Cost: the queues are heaps ordered by the day a case is ready, so ``hear`` and hearing a case
+take time in the logarithm of the queue's length; a sitting costs time in proportion to the cases
+it hears (and those booked that became ready), never to the whole length of the queues.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections import deque
+from heapq import heappop, heappush
 
 from simpy.events import Event
 
@@ -74,9 +75,10 @@ class AdoptionPanel:
     def __init__(self, env, panels_per_month: float, cases_per_panel: int,
                  extra_panels_per_month: int = 0, approval_share: float = 0.5):
         self.env = env
-        self.approvals: deque = deque()  # (arrival number, event), oldest first
-        self.matches: deque = deque()
+        self.approvals: list = []  # (day ready, arrival number, event): a heap, oldest first
+        self.matches: list = []
         self._queues = {APPROVAL: self.approvals, MATCH: self.matches}
+        self._booked: list = []  # cases ready on a later day: (day, arrival number, event, its queue), a heap
         self._arrivals = itertools.count()
         self._credit = 0.0  # approval places owed by the rounding of earlier sittings' reserves
         self._generation = 0  # sittings of an older generation are cancelled
@@ -113,19 +115,34 @@ class AdoptionPanel:
         else:
             self._generation += 1  # cancels the sittings scheduled
 
-    def hear(self, kind: str) -> Event:
-        """An event that fires on the date of the sitting that hears this case ("approval" or "match")."""
+    def hear(self, kind: str, at: float | None = None) -> Event:
+        """An event that fires on the date of the sitting that hears this case ("approval" or "match"),
+        ready to be heard now or from day ``at``.  A case ready on a later day (a match whose
+        paperwork takes ``link_to_panel_days``) is booked: it joins the queue in its place among
+        the others, by the day it is ready, without an event of its own."""
         try:
             queue = self._queues[kind]
         except KeyError:
             raise ValueError(f"a panel hears an {APPROVAL!r} or a {MATCH!r}, not {kind!r}") from None
         event = Event(self.env)
-        queue.append((next(self._arrivals), event))
+        now = self.env.now
+        if at is None or at <= now:
+            heappush(queue, (now, next(self._arrivals), event))
+        else:
+            heappush(self._booked, (at, next(self._arrivals), event, queue))
         return event
 
     def waiting(self, kind: str) -> int:
-        """Cases of ``kind`` waiting for a sitting."""
+        """Cases of ``kind`` waiting for a sitting (ready by now)."""
+        self._catch_up()
         return len(self._queues[kind])
+
+    def _catch_up(self) -> None:
+        """Put the cases booked to be ready by now in their queues."""
+        booked, now = self._booked, self.env.now
+        while booked and booked[0][0] <= now:
+            day, number, event, queue = heappop(booked)
+            heappush(queue, (day, number, event))
 
     def _sittings(self, generation: int):
         env = self.env
@@ -160,6 +177,7 @@ class AdoptionPanel:
 
     def _sit(self) -> bool:
         """Hear the cases this sitting has places for; True if cases are left waiting."""
+        self._catch_up()
         places = self.cases_per_panel
         approvals, matches = self.approvals, self.matches
         n_a, n_m = len(approvals), len(matches)
@@ -176,12 +194,12 @@ class AdoptionPanel:
                 heard_a += more
                 heard_m += min(n_m - heard_m, spare - more)
         if heard_a and heard_m:  # release in order of arrival
-            heard = [approvals.popleft() for _ in range(heard_a)] + [matches.popleft() for _ in range(heard_m)]
-            heard.sort()  # by arrival number, which is unique
-            for _, event in heard:
+            heard = [heappop(approvals) for _ in range(heard_a)] + [heappop(matches) for _ in range(heard_m)]
+            heard.sort()  # by day ready and arrival number, which is unique
+            for _, _, event in heard:
                 event.succeed()
         else:
             queue = approvals if heard_a else matches
             for _ in range(heard_a or heard_m):
-                queue.popleft()[1].succeed()
+                heappop(queue)[2].succeed()
         return n_a + n_m > places

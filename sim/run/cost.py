@@ -17,9 +17,10 @@ changes and trends.  The three constants were fitted by least squares to the eve
 by ``run_replication(..., count_events=True)`` (the count ``python -m sim bench`` reports) in
 three replications each of the calibrated Cambridgeshire & Peterborough scenario at 2 and 10
 years (+ 3 warm-up), as it is, with enquiries x3, and with children entering x3: the fit
-predicts each of the six counts within 4% (4,182 to 22,485 events a replication).  (Most of a
-household's stretches are booked rather than simulated event by event, so an enquiry costs few
-events; the months carry the panels' sittings, the matching rounds and the alarms.)
+predicts each of the six counts within 2.2% (2,790 to 15,136 events a replication).  (Most of a
+household's stretches are booked rather than simulated event by event, and its joining the pool
+too, so an enquiry costs few events; the months carry the panels' sittings, the matching rounds
+and the alarms.)
 :func:`measure_events` repeats the measurement.
 
 **Time.** Events at the model's speed measured by ``python -m sim bench`` on the 2-core
@@ -52,9 +53,9 @@ from sim.scenario.files import ScenarioError
 from sim.scenario.parameters import Scenario, run_months
 
 # Fitted to counted events (see the module docstring and measure_events).
-EVENTS_PER_ENQUIRY = 0.485
-EVENTS_PER_CHILD = 7.64
-EVENTS_PER_MONTH = 17.4
+EVENTS_PER_ENQUIRY = 0.290
+EVENTS_PER_CHILD = 5.10
+EVENTS_PER_MONTH = 13.1
 # python -m sim bench on the 2-core development machine (docs/background/performance.md).
 EVENTS_PER_SECOND = 257_040
 PARALLEL_EFFICIENCY = 0.96  # speed-up 1.92 on 2 cores
