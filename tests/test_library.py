@@ -188,3 +188,24 @@ def test_a_saved_comparison_s_board_paper_from_the_command_line_shows_the_saved_
     assert "run afresh with model" in capsys.readouterr().out
     assert all(r.current for r in library.comparison_results(cid))
     assert paper.read_bytes() == expected  # this model, the same seed and count: the same figures
+
+
+def test_a_comparison_run_to_precision_is_rerun_by_the_app_s_pairing_rule(tmp_path):
+    """The reference runs to the stated precision; every other scenario to the same precision with
+    at least the reference's count (the app's Compare rule), not merely the reference's count."""
+    from sim.library.comparison_runs import comparison_runs
+    from sim.run.replications import at_least, run_to_precision
+
+    library = Library(f"sqlite:///{tmp_path}/precision.sqlite3")
+    steady = small(years=2, seed=3)
+    noisy = small(years=2, seed=3, adopters={"enquiries_per_month": 3.0})  # few placements: wide intervals
+    ids = [library.save_scenario(steady, "Steady"), library.save_scenario(noisy, "Few enquiries")]
+    cid = library.save_comparison("Precision", ids, ids[0], years=2)
+    runs, notes = comparison_runs(library, cid)
+    reference = run_to_precision(steady, years=2, share_history=True)
+    paired = run_to_precision(noisy, at_least(reference.scenario.scenario.replications), years=2, share_history=True)
+    assert runs["Steady"].scenario.scenario.replications == reference.scenario.scenario.replications
+    assert runs["Few enquiries"].scenario.scenario.replications == paired.scenario.scenario.replications
+    assert paired.scenario.scenario.replications > reference.scenario.scenario.replications  # needs more than its pairs
+    assert runs["Few enquiries"].to_json_dict() == paired.to_json_dict()
+    assert len(notes) == 2 and all("run afresh" in note for note in notes)

@@ -4,13 +4,14 @@ older model's are to be rerun.  Runs made afresh are kept and the comparison poi
 next paper, and the app, show the same figures.
 
 A comparison whose replications were chosen for precision runs its reference that way and the
-others with the reference's count, so that every change is paired replication by replication, as
-in the app."""
+others to the same precision with at least the reference's count, so that every change is paired
+replication by replication: the rule of the app's Compare (:func:`sim.run.replications.at_least`),
+so a paper made here and the app show the same figures."""
 
 from __future__ import annotations
 
 from sim.library.store import Library, model_version
-from sim.run.replications import run_to_precision
+from sim.run.replications import at_least, run_to_precision
 from sim.run.runner import Results, run_scenario
 
 
@@ -31,10 +32,12 @@ def comparison_runs(library: Library, comparison_id: int, rerun: bool = False) -
                              f"(this is {model_version()}; --rerun makes them afresh)")
             continue
         scenario = scenarios[sid].scenario()
-        reps = saved.replications or (runs[saved.reference_id].scenario.scenario.replications
-                                      if saved.reference_id in runs else None)
-        runs[sid] = (run_scenario(scenario, replications=reps, years=saved.years, share_history=True) if reps
-                     else run_to_precision(scenario, years=saved.years, share_history=True))
+        if saved.replications:
+            runs[sid] = run_scenario(scenario, replications=saved.replications, years=saved.years, share_history=True)
+        else:
+            reference = runs.get(saved.reference_id)
+            pairs = reference.scenario.scenario.replications if reference is not None and sid != saved.reference_id else 0
+            runs[sid] = run_to_precision(scenario, at_least(pairs), years=saved.years, share_history=True)
         afresh.append(sid)
         notes.append(f"'{scenarios[sid].title}': run afresh with model {model_version()} "
                      f"({runs[sid].scenario.scenario.replications} replications)")
