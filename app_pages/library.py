@@ -48,14 +48,14 @@ def save_shown() -> str:
 
 
 def save_comparison() -> str:
-    """Save the scenarios chosen in Compare (each as a saved scenario), the runs they show and the
-    comparison of them."""
+    """Save the scenarios chosen in Compare (each as a saved scenario, or the one saved already with
+    its title and file), the runs they show and the comparison of them."""
     options = compare_options(v)
     chosen = compare_choice(v, options)
     compared = compared_runs(v, options, chosen)
     reference, year = compare_settings(v, compared)
     lib = library()
-    ids = {name: lib.save_scenario(compared[name].scenario, name, signed()) for name in chosen}
+    ids = {name: lib.keep_scenario(compared[name].scenario, name, signed()) for name in chosen}
     results = [lib.save_results(compared[name]) for name in chosen]
     window = finance_window(v)
     labels = compared[reference].years

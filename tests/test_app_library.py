@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from sim.library.store import Library
 from tests.test_app import APP, BUILT_IN_NAME, SOONER, _no_exception, _open, _run
 
 
@@ -35,6 +36,12 @@ def test_a_saved_comparison_opens_by_its_link_with_the_same_figures(monkeypatch,
     assert "Saved as comparison 1, with its figures: its link is ?comparison=1." in said
     rows = [d.value for d in planner.dataframe if "link" in d.value.columns][0]
     assert rows.iloc[0]["title"] == "Options for May" and BUILT_IN_NAME in rows.iloc[0]["scenarios"]
+    planner.text_input(key="library:comparison_title").set_value("Options for May, again")
+    planner.button(key="FormSubmitter:library:save_comparison-Save the comparison").click().run()
+    _no_exception(planner)
+    lib = Library(f"sqlite:///{tmp_path}/library.sqlite3")
+    assert [c.scenario_ids for c in lib.comparisons()][0] == [c.scenario_ids for c in lib.comparisons()][1]
+    assert len(lib.scenarios()) == 3  # saved again, the comparison's scenarios are listed once
 
     board = _session(monkeypatch, tmp_path)  # another person, another session: the link
     board.query_params["comparison"] = "1"

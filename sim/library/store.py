@@ -175,6 +175,16 @@ class Library:
                 title=_title(title), author=author.strip(), note=note.strip(), base=base.strip(),
                 toml=to_toml(scenario), content=content_of(scenario), created_at=now, updated_at=now)).inserted_primary_key[0]
 
+    def keep_scenario(self, scenario: Scenario, title: str, author: str = "") -> int:
+        """The id of the saved scenario with this title and this very file (the first saved), else of
+        ``scenario`` saved now under ``title``: a comparison saved again lists its scenarios once."""
+        toml = to_toml(scenario)
+        with self._read() as db:
+            found = db.execute(select(scenarios.c.id).where(
+                scenarios.c.title == _title(title), scenarios.c.content == content_of(scenario),
+                scenarios.c.toml == toml).order_by(scenarios.c.id)).first()
+        return found[0] if found is not None else self.save_scenario(scenario, title, author)
+
     def scenarios(self) -> list[SavedScenario]:
         """Every saved scenario, the newest first."""
         with self._read() as db:
