@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--force", action="store_true", help="overwrite the --json file if it exists")
     bench.add_argument("--market", action="store_true", help="instead, time markets of 5 to 40 agencies and England")
     bench.add_argument("--against", metavar="FILE", help="also print this run's figures beside an earlier run's "
-                                                         "--json file (e.g. benchmarks/0.3.0.json), with the ratios")
+                                                         "--json file (e.g. benchmarks/0.4.0.json), with the ratios")
     bench.add_argument("--scheduler", metavar="ADDRESS", help="with --market: time England's replications on the Dask "
                                                               "cluster at ADDRESS (tcp://host:8786): replication-years "
                                                               "per second per worker, peak memory, and the workers "

@@ -23,6 +23,7 @@ def test_quick_benchmark_prints_and_writes_the_figures(tmp_path):
                  "parallel_replications_per_s", "speedup", "standard_workload_wall_s", "peak_rss_mib"):
         assert figures[name] > 0, name
     assert figures["parallel_equals_serial"] is True
+    assert (figures["years"], figures["wait_years"]) == (2, 2)  # the workload's horizon, and the waits' own
     assert figures["click_to_chart_s"] > 0 and 4 <= min(figures["click_replications"])
     assert all(seconds > 0 for seconds in figures["target_finder_s"].values())
     assert len(figures["horizon_growth"]) == 2 and len(figures["size_growth"]) == 2

@@ -56,7 +56,11 @@ class WaitingTimes:
     years: int
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The figures for ``bench --json``, the horizon as ``wait_years`` (beside the standard
+        workload's own ``years``, which it must not overwrite)."""
+        figures = asdict(self)
+        figures["wait_years"] = figures.pop("years")
+        return figures
 
 
 def _charts(both: dict) -> None:

@@ -1,5 +1,5 @@
 """``python -m sim bench --against FILE``: this run's figures beside those of an earlier run (a
-release's ``--json`` file, such as ``benchmarks/0.3.0.json``), each with the ratio now / then, so a
+release's ``--json`` file, such as ``benchmarks/0.4.0.json``), each with the ratio now / then, so a
 developer sees before a release whether the model got slower per event, did more events for the
 same work, or used more memory.  Figures, not a pass or fail: the machine and its load are printed
 with both, and a ratio within a few per cent is noise."""
