@@ -24,8 +24,8 @@ and the alarms.)
 :func:`measure_events` repeats the measurement.
 
 **Time.** Events at the model's speed measured by ``python -m sim bench`` on the 2-core
-development machine (docs/background/performance.md: 175,140 events a second on one core, 1.93x on
-two when idle), on the cores used: the time when the machine has no other work, which the limit is
+development machine (docs/background/performance.md: 209,070 events a second on one core of the
+quiet machine, 1.92x on two), on the cores used: the time when the machine has no other work, which the limit is
 checked against, so that the same command is refused or not whatever else is running.  Other
 work slows it, and the estimate says by how much when it is busy: the run's k processes share
 the C cores with the load average's L others, about C / (L + k) of a core each once L + k > C.
@@ -57,7 +57,7 @@ EVENTS_PER_ENQUIRY = 0.290
 EVENTS_PER_CHILD = 5.10
 EVENTS_PER_MONTH = 13.1
 # python -m sim bench on the 2-core development machine (docs/background/performance.md).
-EVENTS_PER_SECOND = 175_140
+EVENTS_PER_SECOND = 209_070
 PARALLEL_EFFICIENCY = 0.96  # speed-up 1.92 on 2 cores
 START_SECONDS = 1.0  # start-up, imports and worker processes: 2.76 s end to end against 2.19 s for the run
 PROCESS_BYTES = 158 * 2**20  # ru_maxrss of the benchmark's process (docs/background/performance.md)
@@ -152,9 +152,9 @@ def _cost(replications: int, years: int, warm_up_years: int, events: float, spee
 
 #: A market replication runs its agencies in one environment and matches across them each round: per
 #: simulated event it is this much slower than one agency's (England x 100 replications x 10 years took
-#: 420 s on two cores, measured 2026-12-07 after journeys and booked joins, against the single-agency
-#: rate's estimate; docs/background/performance.md).
-MARKET_SLOWDOWN = 2.7
+#: 256 s on two cores of the quiet machine, measured 2026-12-07 with release 0.4.0, against the
+#: single-agency rate's estimate; docs/background/performance.md).
+MARKET_SLOWDOWN = 2.0
 
 
 def estimate_market(market, workers: int | None = None, engine: str = "processes") -> Cost:
