@@ -149,8 +149,10 @@ def family_finding(pipeline: Pipeline, group: ChildGroup):
             household, provider = yield from _search(pipeline, group)
             if provider is None:
                 return
-        # the match goes to panel once its paperwork is ready (booked, after a link: no event)
-        yield pipeline.panel.hear(MATCH, at=None if group.ep_t is not None else env.now + matching_params.link_to_panel_days)
+        # the match goes to panel once its paperwork is ready (booked: no event); early permanence
+        # carers' at once
+        paperwork = None if group.ep_t is not None else env.now + matching_params.link_to_panel_days
+        yield pipeline.panel.hear(MATCH, at=paperwork)
         # the decision, and the move to the family: one wait, the match booked on its day
         group.match_t = env.now + pipeline.scenario.panel.decision_days
         pipeline.tally.add("matches", group.match_t, group.size)
