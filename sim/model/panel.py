@@ -43,9 +43,10 @@ panels a month.  A change to no panels cancels the sittings still to come (cases
 panels resume); a change from no panels to some starts sittings again, the first half a new
 interval after the change.
 
-Cost: the queues are heaps ordered by the day a case is ready, so ``hear`` and hearing a case
-take time in the logarithm of the queue's length; a sitting costs time in proportion to the cases
-it hears (and those booked that became ready), never to the whole length of the queues.
+Cost: the queues are heaps ordered by the day a case is ready, so booking a case, putting it in
+its queue when it is ready and hearing it each take time in the logarithm of the queue's length; a
+sitting costs that for each case it hears (and each booked case that became ready), never time in
+proportion to the whole length of the queues.
 """
 
 from __future__ import annotations

@@ -164,10 +164,10 @@ def start(scenario: Scenario, replication: int, event_log: bool = False, env=Non
     """A replication ready to run: its initial state seeded and its driving processes (enquiries,
     children entering, year ends, dated changes) started.  A market passes its shared ``env``,
     each agency's ``streams``, itself and the agency's number (in force before the first journey
-    begins, since a journey's first steps are taken as it is seeded).  ``history_to`` (a month's first day) marks a shared history
-    that will stop on that day (:mod:`sim.model.history`): its process of dated changes then
-    waits for that day whatever the scenario's own changes, as any scenario continuing it may
-    have a change that day."""
+    begins, since a journey's first steps are taken as it is seeded).  ``history_to`` (a month's
+    first day) marks a shared history that will stop on that day (:mod:`sim.model.history`): its
+    process of dated changes then waits for that day whatever the scenario's own changes, as any
+    scenario continuing it may have a change that day."""
     p = Pipeline(scenario, replication, event_log, env, streams)
     if market is not None:
         p.market = p.matcher.market = market
